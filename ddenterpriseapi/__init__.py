@@ -1,0 +1,92 @@
+"""ddenterpriseapi: send a server's email through Google and Microsoft 365 SMTP with OAuth 2.0."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import redirect
+
+from . import config as defaults
+from . import templating
+from .crypto import Vault, instance_keys, write_private_file
+from .extensions import csrf, db, login_manager, migrate
+from .providers import build_registry, parse_overrides
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+URL_PREFIX = "/ddenterpriseapi"
+QUIET_LOGGERS = ("oauthlib", "requests_oauthlib", "urllib3")  # they log token bodies at DEBUG
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the console: config layers, extensions, blueprints, CLI, proxy handling."""
+    instance_path = os.environ.get("DDE_INSTANCE_PATH") or (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path or PROJECT_ROOT / "instance").resolve()),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, test_config)
+    init_extensions(app)
+    register_blueprints(app)
+    templating.init(app)
+    mount(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Defaults, then instance/config.py, then DDE_* variables, then the tests' dict."""
+    app.config.from_object(defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("DDE")
+    app.config.update(test_config or {})
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        write_private_file(instance / "secret-key", secrets.token_urlsafe(48))
+        app.config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ddenterpriseapi.db'}"
+    keys = app.config["ENCRYPTION_KEYS"]
+    if isinstance(keys, str):
+        keys = [key.strip() for key in keys.split(",") if key.strip()]
+    app.extensions["dde_vault"] = Vault(keys or instance_keys(instance / "encryption-keys"))
+    app.extensions["dde_providers"] = build_registry(parse_overrides(app.config["OAUTH_PROVIDER_OVERRIDES"]))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind the extensions and the database engine options."""
+    from . import database
+
+    database.configure(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to continue."
+    login_manager.session_protection = "strong"
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every page and API, and the CLI commands."""
+    from . import api, auth, cli, dashboard, mail, oauth
+
+    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp):
+        app.register_blueprint(blueprint)
+    cli.register(app)
+
+
+def mount(app: Flask) -> None:
+    """Serve the console under /ddenterpriseapi and trust the configured number of proxies."""
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    inner = app.wsgi_app
+    if proxies:
+        inner = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies, x_prefix=proxies)
+    app.wsgi_app = DispatcherMiddleware(redirect(URL_PREFIX + "/"), {URL_PREFIX: inner})

@@ -1,0 +1,7 @@
+"""Administrators: first-run setup, login, logout."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import views  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,77 @@
+"""First-run setup, login and logout."""
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import login_user, logout_user
+
+from . import bp
+from .accounts import AccountError, admin_count, authenticate, create_admin
+from .forms import LoginForm, SetupForm
+from .guard import login_exempt, require_login, safe_next
+from .setup_code import check_setup_code, close_setup
+
+
+
+def setup_first():
+    """Until an administrator exists, the only page is setup."""
+    if request.endpoint in ("auth.setup", "static") or request.blueprint == "api":
+        return None
+    if not current_app.extensions.get("dde_has_admin"):
+        if admin_count() == 0:
+            return redirect(url_for("auth.setup"))
+        current_app.extensions["dde_has_admin"] = True  # never back to zero: the last one cannot be removed
+    return None
+
+
+bp.before_app_request(setup_first)
+bp.before_app_request(require_login)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@login_exempt
+def setup():
+    if admin_count() > 0:
+        flash("Setup is complete. Log in with an administrator account.", "info")
+        return redirect(url_for("auth.login"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        if not check_setup_code(current_app.instance_path, form.setup_code.data):
+            form.setup_code.errors.append("This is not the setup code printed by the server.")
+        else:
+            try:
+                admin = create_admin(form.username.data, form.password.data)
+            except AccountError as error:
+                form.username.errors.append(str(error))
+            else:
+                close_setup(current_app.instance_path)
+                start_session(admin)
+                flash(f"Welcome, {admin.username}. Configure OAuth to start sending mail.", "success")
+                return redirect(url_for("oauth.settings"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_exempt
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        admin = authenticate(form.username.data, form.password.data)
+        if admin is not None:
+            start_session(admin)
+            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+        form.password.errors.append("Wrong username or password.")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def start_session(admin) -> None:
+    """A fresh session for the administrator, so no session identifier from before login survives it."""
+    session.clear()
+    session.permanent = True
+    login_user(admin)

@@ -1,0 +1,25 @@
+"""Defaults for every setting; instance/config.py and DDE_* environment variables override them."""
+
+from datetime import timedelta
+
+SQLALCHEMY_DATABASE_URI = None  # None: SQLite file in the instance folder
+SECRET_KEY = None  # None: generated once into the instance folder
+ENCRYPTION_KEYS = None  # None: generated once into the instance folder; a list rotates (first encrypts)
+PUBLIC_URL = None  # e.g. "https://mail-console.example.com/ddenterpriseapi"
+TRUSTED_PROXIES = 0  # number of reverse proxies whose X-Forwarded-* headers are trusted
+OAUTH_PROVIDER_OVERRIDES = {}
+OAUTH_STATE_LIFETIME = timedelta(minutes=10)
+HTTP_TIMEOUT = 10  # seconds for every call to a provider
+SMTP_TIMEOUT = 20  # seconds for every SMTP operation
+SMTP_CA_BUNDLE = None  # PEM file of extra certificate authorities for SMTP servers
+ACCESS_TOKEN_MARGIN = 300  # refresh this many seconds before the access token expires
+
+SESSION_COOKIE_NAME = "ddenterpriseapi_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_PATH = "/"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+REMEMBER_COOKIE_DURATION = timedelta(days=0)
+MAX_CONTENT_LENGTH = 30 * 1024 * 1024
+APPLICATION_ROOT = "/ddenterpriseapi"
+WTF_CSRF_TIME_LIMIT = None  # tied to the session lifetime instead

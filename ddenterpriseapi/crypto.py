@@ -1,0 +1,68 @@
+"""Encryption of secrets at rest (client secret, tokens, SMTP password) with rotatable Fernet keys."""
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import current_app
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+
+class Vault:
+    """Encrypts with the first key and decrypts with any, so keys can be rotated without downtime."""
+
+    def __init__(self, keys: list[str]):
+        self.keys = list(keys)
+        self._fernet = MultiFernet([Fernet(key) for key in self.keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        return self._fernet.decrypt(ciphertext.encode()).decode()
+
+    def rotate(self, ciphertext: str) -> str:
+        """Re-encrypt under the first key."""
+        return self._fernet.rotate(ciphertext.encode()).decode()
+
+
+def write_private_file(path: Path, content: str) -> bool:
+    """Create a file readable by its owner only; False if it already exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    return True
+
+
+def instance_keys(path: Path) -> list[str]:
+    """The encryption keys kept in the instance folder, generated on first start."""
+    write_private_file(path, Fernet.generate_key().decode() + "\n")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def current_vault() -> Vault:
+    """The vault of the running app."""
+    return current_app.extensions["dde_vault"]
+
+
+class EncryptedText(TypeDecorator):
+    """A text column stored encrypted; reads and writes plaintext."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else current_vault().encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        try:
+            return current_vault().decrypt(value)
+        except InvalidToken:
+            current_app.logger.error("A stored secret cannot be decrypted with the configured keys.")
+            return None

@@ -1,0 +1,40 @@
+"""Engine set-up, and the row lock that makes token refresh single-flight on SQLite and PostgreSQL."""
+
+from flask import Flask
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
+
+
+def configure(app: Flask) -> None:
+    """SQLite: wait for locks instead of failing, and let us choose when a transaction takes the write lock."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_manual_transactions(dbapi_connection, connection_record):
+    """Hand BEGIN to SQLAlchemy (pysqlite's own handling cannot BEGIN IMMEDIATE)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    """Start SQLite transactions, taking the write lock at once when the caller asked for it."""
+    if conn.dialect.name == "sqlite":
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def locked(model, ident):
+    """Load a row for update, holding the lock until the transaction ends (waiters queue up)."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+    return db.session.execute(select(model).filter_by(id=ident).with_for_update()).scalar_one_or_none()

@@ -1,0 +1,88 @@
+"""Database models: administrators, OAuth parameters and connection, pending authorizations."""
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import DateTime, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .crypto import EncryptedText
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, for column defaults."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Admin(UserMixin, db.Model):
+    """An administrator of the console."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OAuthSettings(db.Model):
+    """The OAuth parameters an administrator typed in (a single row)."""
+
+    __tablename__ = "oauth_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    provider: Mapped[str] = mapped_column(String(20), default="google")
+    tenant: Mapped[str | None] = mapped_column(String(255))
+    authorization_url: Mapped[str | None] = mapped_column(String(2048))
+    token_url: Mapped[str | None] = mapped_column(String(2048))
+    scopes: Mapped[str | None] = mapped_column(String(1024))
+    client_id: Mapped[str | None] = mapped_column(String(512))
+    client_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    redirect_uri: Mapped[str | None] = mapped_column(String(2048))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
+
+
+class OAuthConnection(db.Model):
+    """The tokens won by authorizing, and the health of the connection (a single row)."""
+
+    __tablename__ = "oauth_connection"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    provider: Mapped[str] = mapped_column(String(20))
+    account_email: Mapped[str | None] = mapped_column(String(320))
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    granted_scopes: Mapped[str | None] = mapped_column(Text)
+    authorized_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reauthorization_error: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def needs_reauthorization(self) -> bool:
+        return self.reauthorization_error is not None
+
+
+class PendingAuthorization(db.Model):
+    """An authorization request in flight: its state, PKCE verifier and the session it belongs to."""
+
+    __tablename__ = "pending_authorization"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code_verifier: Mapped[str] = mapped_column(EncryptedText)
+    session_binding: Mapped[str] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

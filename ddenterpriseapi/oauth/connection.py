@@ -1,0 +1,130 @@
+"""Authorizing: pending requests with single-use state, completing them, storing and forgetting tokens."""
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+
+from ..extensions import db
+from ..models import OAuthConnection, PendingAuthorization
+from ..providers import Provider
+from . import flow
+from .errors import OAuthError, explain
+from .flow import ClientParameters, TokenGrant
+
+
+def _digest(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def start_authorization(params: ClientParameters, session_binding: str, lifetime: timedelta) -> str:
+    """Remember a new state and PKCE verifier for this session; return the provider URL to visit."""
+    forget_expired_requests(lifetime)
+    state = secrets.token_urlsafe(32)
+    url, verifier = flow.authorization_request(params, state)
+    db.session.add(PendingAuthorization(
+        state_hash=_digest(state), code_verifier=verifier,
+        session_binding=session_binding, redirect_uri=params.redirect_uri,
+    ))
+    db.session.commit()
+    return url
+
+
+def claim_pending(state: str | None, session_binding: str | None, lifetime: timedelta) -> PendingAuthorization:
+    """The pending request this state belongs to, consumed so it can never be used again."""
+    if not state:
+        raise OAuthError("The provider's answer carries no state, so it cannot be matched to an authorization "
+                         "started here. Click Authorize to start again.")
+    pending = db.session.get(PendingAuthorization, _digest(state))
+    if pending is None:
+        raise OAuthError("This authorization answer is unknown or was already used. Click Authorize to start "
+                         "again.")
+    db.session.delete(pending)
+    db.session.commit()
+    if not session_binding or not secrets.compare_digest(pending.session_binding, session_binding):
+        raise OAuthError("This authorization was started in another browser session. Click Authorize here "
+                         "to start again.")
+    if pending.created_at < datetime.now(UTC) - lifetime:
+        raise OAuthError("This authorization took too long and expired. Click Authorize to start again.")
+    return pending
+
+
+def complete_authorization(
+    answer: Mapping[str, str], session_binding: str | None, params: ClientParameters,
+    provider: Provider, lifetime: timedelta,
+) -> OAuthConnection:
+    """Check the provider's answer, exchange the code, and store the tokens."""
+    pending = claim_pending(answer.get("state"), session_binding, lifetime)
+    if answer.get("error"):
+        raise OAuthError(explain(answer["error"], answer.get("error_description")), code=answer["error"])
+    if not answer.get("code"):
+        raise OAuthError("The provider's answer carries no authorization code. Click Authorize to start again.")
+    params = replace(params, redirect_uri=pending.redirect_uri)  # the exchange must repeat it exactly
+    grant = flow.exchange_code(params, answer["code"], pending.code_verifier)
+    check_grant(grant, provider, params.scopes)
+    return store_grant(grant, provider)
+
+
+def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) -> None:
+    """Refuse a grant that cannot keep mail flowing: no refresh token, or no SMTP scope."""
+    if not grant.refresh_token:
+        raise OAuthError("The provider returned no refresh token, so the console could not keep sending. "
+                         + provider.missing_refresh_token_hint)
+    wanted = requested_scopes.split()[0] if requested_scopes else None
+    if wanted and grant.scopes is not None and wanted not in grant.scopes.split():
+        raise OAuthError(f"The provider did not grant the {wanted} permission that SMTP needs (granted: "
+                         f"{grant.scopes}). Grant it to the app, then authorize again.")
+
+
+def store_grant(grant: TokenGrant, provider: Provider) -> OAuthConnection:
+    """Replace the connection with the new tokens."""
+    connection = db.session.get(OAuthConnection, 1) or OAuthConnection(id=1)
+    connection.provider = provider.key
+    connection.account_email = grant.account_email
+    connection.refresh_token = grant.refresh_token
+    connection.access_token = grant.access_token
+    connection.access_token_expires_at = grant.expires_at
+    connection.granted_scopes = grant.scopes
+    connection.authorized_at = datetime.now(UTC)
+    connection.last_refresh_at = None
+    connection.reauthorization_error = None
+    db.session.add(connection)
+    db.session.commit()
+    return connection
+
+
+def get_connection() -> OAuthConnection | None:
+    return db.session.get(OAuthConnection, 1)
+
+
+def masked(token: str | None) -> str:
+    """A token shown as its first and last four characters."""
+    if not token:
+        return ""
+    return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
+
+
+def disconnect(params: ClientParameters | None) -> str | None:
+    """Forget the tokens, revoking the refresh token where the provider allows; a warning if revocation failed."""
+    connection = get_connection()
+    if connection is None:
+        return None
+    warning = None
+    if params is not None and connection.refresh_token:
+        try:
+            flow.revoke(params, connection.refresh_token)
+        except OAuthError as error:
+            warning = error.message
+    db.session.delete(connection)
+    db.session.commit()
+    return warning
+
+
+def forget_expired_requests(lifetime: timedelta) -> None:
+    """Drop authorization requests nobody completed."""
+    cutoff = datetime.now(UTC) - lifetime
+    db.session.execute(delete(PendingAuthorization).where(PendingAuthorization.created_at < cutoff))
+    db.session.commit()

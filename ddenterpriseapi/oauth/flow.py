@@ -1,0 +1,200 @@
+"""The OAuth 2.0 authorization-code flow with requests-oauthlib: authorization URL, code exchange, refresh."""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+from requests.adapters import HTTPAdapter
+from requests_oauthlib import OAuth2Session
+
+from ..validation import is_loopback
+from .errors import OAuthError, explain
+
+
+@dataclass(frozen=True)
+class ClientParameters:
+    """Everything needed to talk to one provider for one client, with the tenant already filled in."""
+
+    authorization_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    scopes: str
+    revocation_url: str | None = None
+    userinfo_url: str | None = None
+    extra_authorization_params: dict = field(default_factory=dict)
+    timeout: float = 10
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a token endpoint granted."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None
+    scopes: str | None
+    account_email: str | None
+
+
+class LoopbackHTTPAdapter(HTTPAdapter):
+    """Sends requests addressed to https://<loopback host> over plain http.
+
+    oauthlib refuses http endpoints outright; the console allows them on loopback hosts only (a local
+    test or proxy server), where nothing can be overheard. The session addresses them as https so
+    oauthlib's check passes, and this adapter, mounted for that origin only, speaks http to them.
+    """
+
+    def send(self, request, **kwargs):
+        request.url = "http" + request.url.removeprefix("https")
+        return super().send(request, **kwargs)
+
+
+def _secure_alias(session: requests.Session, url: str) -> str:
+    """The URL oauthlib accepts; for http on a loopback host, an https alias served by LoopbackHTTPAdapter."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not is_loopback(parts.hostname):
+        return url
+    alias = urlunsplit(("https", parts.netloc, "", "", ""))
+    session.mount(alias + "/", LoopbackHTTPAdapter())
+    return urlunsplit(("https",) + tuple(parts[1:]))
+
+
+def _session(params: ClientParameters, **kwargs) -> OAuth2Session:
+    session = OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs)
+    for hook in ("access_token_response", "refresh_token_response"):
+        session.register_compliance_hook(hook, _require_json)
+    return session
+
+
+def _require_json(response: requests.Response) -> requests.Response:
+    """Refuse an answer that is not a token response before oauthlib guesses at it."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise OAuthError(
+            f"The token endpoint answered HTTP {response.status_code} with {kind} instead of a token "
+            "response: check the Token URL."
+        )
+    if response.status_code >= 400 and "error" not in body:
+        raise OAuthError(f"The token endpoint answered HTTP {response.status_code} without an explanation.")
+    return response
+
+
+def authorization_request(params: ClientParameters, state: str) -> tuple[str, str]:
+    """The provider URL to send the browser to (with PKCE S256), and the verifier to keep for the exchange."""
+    client = WebApplicationClient(params.client_id)
+    verifier = client.create_code_verifier(64)
+    session = _session(params, client=client, scope=params.scopes.split())
+    endpoint = _secure_alias(session, params.authorization_url)
+    url, _ = session.authorization_url(
+        endpoint,
+        state=state,
+        code_challenge=client.create_code_challenge(verifier, "S256"),
+        code_challenge_method="S256",
+        **params.extra_authorization_params,
+    )
+    if endpoint != params.authorization_url:  # loopback http: the browser goes there over http
+        url = "http" + url.removeprefix("https")
+    return url, verifier
+
+
+def exchange_code(params: ClientParameters, code: str, code_verifier: str) -> TokenGrant:
+    """Trade an authorization code for tokens, and learn which account granted them."""
+    session = _session(params)
+    token = _call(
+        lambda: session.fetch_token(
+            _secure_alias(session, params.token_url),
+            code=code,
+            code_verifier=code_verifier,
+            client_secret=params.client_secret,
+            include_client_id=True,
+            timeout=params.timeout,
+        )
+    )
+    return _grant(token, _account_email(session, params, token))
+
+
+def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
+    """A fresh access token; the refresh token is the rotated one when the provider rotates, else the same."""
+    session = _session(params)
+    token = _call(
+        lambda: session.refresh_token(
+            _secure_alias(session, params.token_url),
+            refresh_token=refresh_token,
+            client_id=params.client_id,
+            client_secret=params.client_secret,
+            timeout=params.timeout,
+        )
+    )
+    return _grant(token, None)
+
+
+def revoke(params: ClientParameters, token: str) -> None:
+    """Ask the provider to forget a token, where it offers revocation."""
+    if not params.revocation_url:
+        return
+    session = requests.Session()
+    with session:
+        url = _secure_alias(session, params.revocation_url)
+        response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
+    if response.status_code not in (200, 400):  # 400: the token was already invalid, which is the goal
+        raise OAuthError(f"The provider could not revoke the token (HTTP {response.status_code}).")
+
+
+def _call(operation):
+    """Run a provider call, turning every way it can fail into an OAuthError with a message."""
+    try:
+        return operation()
+    except OAuthError:
+        raise
+    except OAuth2Error as error:
+        raise OAuthError(explain(error.error, error.description), code=error.error) from None
+    except requests.Timeout:
+        raise OAuthError("The provider did not answer in time. Try again; if it persists, check the URL "
+                         "and this server's network access to it.") from None
+    except requests.ConnectionError:
+        raise OAuthError("The provider could not be reached: check the URL and this server's network "
+                         "access (proxy, firewall, DNS).") from None
+    except (requests.RequestException, ValueError) as error:
+        raise OAuthError(f"The provider's answer could not be used ({type(error).__name__}).") from None
+
+
+def _grant(token: dict, account_email: str | None) -> TokenGrant:
+    expires_at = None
+    if token.get("expires_in"):
+        expires_at = datetime.now(UTC) + timedelta(seconds=int(token["expires_in"]))
+    scope = token.get("scope")
+    scopes = " ".join(scope) if isinstance(scope, list) else scope
+    return TokenGrant(token["access_token"], token.get("refresh_token"), expires_at, scopes, account_email)
+
+
+def _account_email(session: OAuth2Session, params: ClientParameters, token: dict) -> str | None:
+    """The signed-in account, from the ID token (received straight from the token endpoint) or userinfo."""
+    claims = id_token_claims(token.get("id_token"))
+    email = claims.get("email") or claims.get("preferred_username") or claims.get("upn")
+    if email or not params.userinfo_url:
+        return email
+    try:
+        response = session.get(_secure_alias(session, params.userinfo_url), timeout=params.timeout)
+        return response.json().get("email") if response.ok else None
+    except (requests.RequestException, ValueError, OAuth2Error):
+        return None
+
+
+def id_token_claims(id_token: str | None) -> dict:
+    """The claims of an ID token; its signature is not needed because it came directly over TLS (OIDC 3.1.3.7)."""
+    try:
+        payload = id_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (AttributeError, IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}

@@ -1,0 +1,79 @@
+"""The OAuth parameters form, and the form that completes an authorization from a pasted address."""
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..validation import TENANT_HELP, is_valid_tenant, url_problem
+
+URL_MAX = 2048
+
+
+def secure_url(form, field):
+    """An https URL, or http on a loopback host."""
+    if field.data:
+        problem = url_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class OAuthSettingsForm(FlaskForm):
+    provider = SelectField("OAuth Provider", choices=[SelectChoice("google", "Google"),
+                                                      SelectChoice("microsoft", "Microsoft"),
+                                                      SelectChoice("custom", "Custom")])
+    tenant = StringField("Tenant", validators=[Optional(), Length(max=255)], description=TENANT_HELP)
+    authorization_url = StringField("Authorization URL", validators=[Optional(), Length(max=URL_MAX), secure_url])
+    token_url = StringField("Token URL", validators=[Optional(), Length(max=URL_MAX), secure_url])
+    scopes = StringField("Scopes", validators=[Optional(), Length(max=1024)])
+    client_id = StringField("Client ID", validators=[Optional(), Length(max=512)])
+    client_secret = PasswordField("Client Secret", validators=[Optional(), Length(max=1024)])
+    redirect_uri = StringField("Authorized redirect URI", validators=[Optional(), Length(max=URL_MAX), secure_url])
+    save = SubmitField("Save")
+    authorize = SubmitField("Authorize")
+
+    def validate_tenant(self, field):
+        if self.provider.data != "microsoft":
+            return
+        field.data = (field.data or "").strip()
+        if not field.data:
+            raise ValidationError("Enter the tenant. " + TENANT_HELP)
+        if not is_valid_tenant(field.data):
+            raise ValidationError(f"{field.data!r} is not a tenant Microsoft accepts. " + TENANT_HELP)
+
+    def validate_authorization_url(self, field):
+        self._required_for_custom(field)
+
+    def validate_token_url(self, field):
+        self._required_for_custom(field)
+
+    def validate_scopes(self, field):
+        self._required_for_custom(field)
+
+    def _required_for_custom(self, field):
+        if self.provider.data == "custom" and not (field.data or "").strip():
+            raise ValidationError(f"Enter the {field.label.text} of your provider.")
+
+    def values(self, editable_endpoints: bool) -> dict:
+        """What to store: the endpoints only for a custom provider, whose endpoints are the admin's to set."""
+        values = {name: (getattr(self, name).data or "").strip() or None
+                  for name in ("provider", "tenant", "client_id", "client_secret", "redirect_uri")}
+        if values["provider"] != "microsoft":
+            values["tenant"] = None
+        if editable_endpoints:
+            values.update({name: (getattr(self, name).data or "").strip()
+                           for name in ("authorization_url", "token_url", "scopes")})
+        return values
+
+
+class DisconnectForm(FlaskForm):
+    submit = SubmitField("Disconnect")
+
+
+class PastedAnswerForm(FlaskForm):
+    address = StringField(
+        "Address the browser ended on",
+        validators=[DataRequired(), Length(max=8192)],
+        description="When the browser could not open the redirect URI (it points at another machine), copy the "
+                    "whole address from its address bar and paste it here.",
+    )
+    submit = SubmitField("Complete authorization")

@@ -1,0 +1,82 @@
+"""The stored OAuth parameters, and the client parameters the flow needs, derived from them."""
+
+from flask import current_app, has_request_context, url_for
+
+from ..extensions import db
+from ..models import OAuthSettings
+from ..providers import Provider
+from .errors import OAuthError
+from .flow import ClientParameters
+
+CALLBACK_PATH = "/v2/oauth/redirect"
+LOCAL_REDIRECT_URI = "http://localhost:8080/ddenterpriseapi" + CALLBACK_PATH
+
+
+def providers() -> dict[str, Provider]:
+    """The provider registry, with the operator's overrides."""
+    return current_app.extensions["dde_providers"]
+
+
+def get_settings() -> OAuthSettings:
+    """The saved parameters, or unsaved defaults on a new console."""
+    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider="google")
+
+
+def save_settings(values: dict) -> OAuthSettings:
+    """Store the parameters; a blank client secret keeps the stored one."""
+    settings = db.session.get(OAuthSettings, 1) or OAuthSettings(id=1)
+    secret = values.pop("client_secret", None)
+    for name, value in values.items():
+        setattr(settings, name, value)
+    if secret:
+        settings.client_secret = secret
+    db.session.add(settings)
+    db.session.commit()
+    return settings
+
+
+def endpoints(settings: OAuthSettings) -> dict[str, str | None]:
+    """Authorization URL, token URL and scopes in force: the preset's for Google and Microsoft."""
+    provider = providers()[settings.provider]
+    if provider.editable_endpoints:
+        return {"authorization_url": settings.authorization_url, "token_url": settings.token_url,
+                "scopes": settings.scopes}
+    return {
+        "authorization_url": provider.endpoint(provider.authorization_url, settings.tenant),
+        "token_url": provider.endpoint(provider.token_url, settings.tenant),
+        "scopes": provider.scopes,
+    }
+
+
+def default_redirect_uri() -> str:
+    """This console's public callback address: configured, else as the request (through trusted proxies) sees it."""
+    public_url = current_app.config.get("PUBLIC_URL")
+    if public_url:
+        return public_url.rstrip("/") + CALLBACK_PATH
+    if has_request_context():
+        return url_for("oauth.callback", _external=True)
+    return LOCAL_REDIRECT_URI
+
+
+def client_parameters(settings: OAuthSettings) -> ClientParameters:
+    """What the flow needs, or an OAuthError naming what is missing."""
+    provider = providers()[settings.provider]
+    urls = endpoints(settings)
+    missing = [label for label, value in (
+        ("Client ID", settings.client_id), ("Client Secret", settings.client_secret),
+        ("Authorization URL", urls["authorization_url"]), ("Token URL", urls["token_url"]),
+    ) if not value]
+    if missing:
+        raise OAuthError(f"Enter the {' and '.join(missing)} and save before authorizing.")
+    return ClientParameters(
+        authorization_url=urls["authorization_url"],
+        token_url=urls["token_url"],
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        redirect_uri=settings.redirect_uri or default_redirect_uri(),
+        scopes=urls["scopes"] or "",
+        revocation_url=provider.endpoint(provider.revocation_url, settings.tenant),
+        userinfo_url=provider.endpoint(provider.userinfo_url, settings.tenant),
+        extra_authorization_params=provider.extra_authorization_params,
+        timeout=current_app.config["HTTP_TIMEOUT"],
+    )

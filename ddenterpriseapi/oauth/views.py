@@ -1,0 +1,119 @@
+"""OAuth parameters page, Authorize, Disconnect, and the provider's redirect back to the console."""
+
+import secrets
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from ..auth.guard import login_exempt
+from ..models import OAuthSettings
+from . import bp
+from .connection import complete_authorization, disconnect, get_connection, masked, start_authorization
+from .errors import OAuthError
+from .forms import DisconnectForm, OAuthSettingsForm, PastedAnswerForm
+from .settings import client_parameters, default_redirect_uri, endpoints, get_settings, providers, save_settings
+
+BINDING_KEY = "oauth_binding"
+
+
+@bp.route("/configuration/oauth", methods=["GET", "POST"])
+def settings():
+    stored = get_settings()
+    form = OAuthSettingsForm(obj=stored)
+    if form.validate_on_submit():
+        values = form.values(providers()[form.provider.data].editable_endpoints)
+        if values["redirect_uri"] == default_redirect_uri():
+            values["redirect_uri"] = None  # follow the console's address if it moves
+        stored = save_settings(values)
+        if form.authorize.data:
+            return authorize_with(stored)
+        flash("OAuth parameters saved.", "success")
+        return redirect(url_for(".settings"))
+    return render_settings(form, stored)
+
+
+def render_settings(form: OAuthSettingsForm, stored):
+    """The page, with the chosen preset's endpoints in the greyed fields (the server's fill when JS is off)."""
+    if not form.is_submitted():
+        form.redirect_uri.data = stored.redirect_uri or default_redirect_uri()
+    shown = OAuthSettings(provider=form.provider.data, tenant=form.tenant.data, scopes=form.scopes.data,
+                          authorization_url=form.authorization_url.data, token_url=form.token_url.data)
+    for name, value in endpoints(shown).items():
+        getattr(form, name).data = value
+    connection = get_connection()
+    return render_template(
+        "oauth/settings.html",
+        form=form,
+        stored=stored,
+        providers=providers(),
+        presets={key: {"authorization_url": p.authorization_url, "token_url": p.token_url, "scopes": p.scopes,
+                       "editable": p.editable_endpoints, "uses_tenant": p.uses_tenant}
+                 for key, p in providers().items()},
+        connection=connection,
+        refresh_token_mask=masked(connection.refresh_token) if connection else "",
+        default_redirect_uri=default_redirect_uri(),
+        disconnect_form=DisconnectForm(),
+        paste_form=PastedAnswerForm(formdata=None),
+    )
+
+
+def authorize_with(stored):
+    """Send the browser to the provider, bound to this session."""
+    try:
+        params = client_parameters(stored)
+    except OAuthError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".settings"))
+    session.setdefault(BINDING_KEY, secrets.token_urlsafe(32))
+    url = start_authorization(params, session[BINDING_KEY], current_app.config["OAUTH_STATE_LIFETIME"])
+    return redirect(url)
+
+
+@bp.route("/v2/oauth/redirect")
+@login_exempt
+def callback():
+    finish(request.args)
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for(".settings")))
+    return redirect(url_for(".settings"))
+
+
+@bp.route("/configuration/oauth/complete", methods=["POST"])
+def complete():
+    form = PastedAnswerForm()
+    if form.validate_on_submit():
+        finish(dict(parse_qsl(urlsplit(form.address.data.strip()).query)))
+    else:
+        flash("Paste the whole address the browser ended on.", "error")
+    return redirect(url_for(".settings"))
+
+
+def finish(answer) -> None:
+    """Complete an authorization from the provider's answer and say how it went."""
+    stored = get_settings()
+    try:
+        params = client_parameters(stored)
+        connection = complete_authorization(
+            answer, session.get(BINDING_KEY), params, providers()[stored.provider],
+            current_app.config["OAUTH_STATE_LIFETIME"],
+        )
+    except OAuthError as error:
+        flash("Authorization failed. " + error.message, "error")
+        return
+    flash(f"Authorized as {connection.account_email or 'an unnamed account'}. The refresh token is stored.",
+          "success")
+
+
+@bp.route("/configuration/oauth/disconnect", methods=["POST"])
+def disconnect_account():
+    if DisconnectForm().validate_on_submit():
+        stored = get_settings()
+        try:
+            params = client_parameters(stored)
+        except OAuthError:
+            params = None
+        warning = disconnect(params)
+        flash("Disconnected: the tokens are forgotten." + (f" {warning}" if warning else ""),
+              "warning" if warning else "success")
+    return redirect(url_for(".settings"))

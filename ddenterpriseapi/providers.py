@@ -1,0 +1,104 @@
+"""OAuth providers as data: endpoints, scopes, extra parameters and SMTP defaults per provider."""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Everything that differs between OAuth providers."""
+
+    key: str
+    label: str
+    authorization_url: str = ""
+    token_url: str = ""
+    revocation_url: str | None = None
+    userinfo_url: str | None = None
+    scopes: str = ""
+    extra_authorization_params: dict = field(default_factory=dict)
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    uses_tenant: bool = False
+    editable_endpoints: bool = False
+    rotates_refresh_token: bool = False
+    missing_refresh_token_hint: str = ""
+
+    def endpoint(self, template: str | None, tenant: str | None) -> str | None:
+        """An endpoint URL with the tenant filled in."""
+        if template is None:
+            return None
+        return template.replace("{tenant}", tenant or "common")
+
+    @property
+    def smtp_scope(self) -> str:
+        """The scope without which SMTP refuses the token: the first one listed."""
+        return self.scopes.split()[0] if self.scopes else ""
+
+
+PRESETS = {
+    "google": Provider(
+        key="google",
+        label="Google",
+        authorization_url="https://accounts.google.com/o/oauth2/v2/auth",
+        token_url="https://oauth2.googleapis.com/token",
+        revocation_url="https://oauth2.googleapis.com/revoke",
+        userinfo_url="https://openidconnect.googleapis.com/v1/userinfo",
+        scopes="https://mail.google.com/ openid email",
+        extra_authorization_params={"access_type": "offline", "prompt": "consent"},
+        smtp_host="smtp.gmail.com",
+        missing_refresh_token_hint=(
+            "Google returns a refresh token only on a fresh consent: remove this app's access at "
+            "myaccount.google.com/permissions, then authorize again."
+        ),
+    ),
+    "microsoft": Provider(
+        key="microsoft",
+        label="Microsoft",
+        authorization_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        scopes="https://outlook.office.com/SMTP.Send offline_access openid email",
+        smtp_host="smtp.office365.com",
+        uses_tenant=True,
+        rotates_refresh_token=True,
+        missing_refresh_token_hint=(
+            "Microsoft returns a refresh token only when the offline_access permission is granted: "
+            "add it to the app registration's API permissions, then authorize again."
+        ),
+    ),
+    "custom": Provider(
+        key="custom",
+        label="Custom",
+        editable_endpoints=True,
+        missing_refresh_token_hint=(
+            "The provider returned no refresh token: check that the client may use refresh tokens "
+            "(often an offline_access scope), then authorize again."
+        ),
+    ),
+}
+
+OVERRIDABLE_FIELDS = {
+    "authorization_url", "token_url", "revocation_url", "userinfo_url", "scopes",
+    "smtp_host", "smtp_port", "smtp_security",
+}
+
+
+def parse_overrides(raw) -> dict:
+    """Validate OAUTH_PROVIDER_OVERRIDES, given as a dict or as JSON text."""
+    overrides = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    for key, fields in overrides.items():
+        if key not in PRESETS:
+            raise ValueError(f"OAUTH_PROVIDER_OVERRIDES: unknown provider {key!r}")
+        unknown = set(fields) - OVERRIDABLE_FIELDS
+        if unknown:
+            raise ValueError(f"OAUTH_PROVIDER_OVERRIDES[{key!r}]: unknown fields {sorted(unknown)}")
+    return overrides
+
+
+def build_registry(overrides: dict) -> dict[str, Provider]:
+    """The presets with the operator's overrides applied."""
+    return {
+        key: dataclasses.replace(preset, **overrides.get(key, {}))
+        for key, preset in PRESETS.items()
+    }

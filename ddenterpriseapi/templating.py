@@ -1,0 +1,27 @@
+"""Language choice, template helpers and filters."""
+
+from flask import Flask, request, session
+from flask_babel import Babel, format_datetime, get_locale
+
+LANGUAGES = ("en", "fr")
+
+
+def select_locale() -> str:
+    """The language picked with the page's switch, else the browser's preference."""
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def remember_language_choice() -> None:
+    """The language switch submits ?lang=xx on any page."""
+    if request.args.get("lang") in LANGUAGES:
+        session["lang"] = request.args["lang"]
+
+
+def init(app: Flask) -> None:
+    """Babel, the jinja 'do' extension used by the form macros, and the datetime filter."""
+    Babel(app, locale_selector=select_locale, default_timezone="UTC")
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") + " UTC" if value else ""
+    app.context_processor(lambda: {"current_locale": lambda: str(get_locale())})
+    app.before_request(remember_language_choice)

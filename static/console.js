@@ -1,0 +1,51 @@
+// Enhancements only: every form works without JavaScript.
+"use strict";
+
+function fillPresetEndpoints(form) {
+  const presets = JSON.parse(form.dataset.presets);
+  const provider = form.querySelector("#provider").value;
+  const preset = presets[provider];
+  const tenantField = form.querySelector("#field-tenant");
+  tenantField.classList.toggle("is-hidden", !preset.uses_tenant);
+  const tenant = form.querySelector("#tenant").value.trim() || "common";
+  for (const name of ["authorization_url", "token_url", "scopes"]) {
+    const input = form.querySelector("#" + name);
+    if (!preset.editable) {
+      if (!input.readOnly) input.dataset.typed = input.value;  // keep a custom provider's values
+      input.value = (preset[name] || "").replaceAll("{tenant}", encodeURIComponent(tenant));
+    } else if (input.readOnly) {
+      input.value = input.dataset.typed || "";
+    }
+    input.readOnly = !preset.editable;
+  }
+}
+
+function enableCopyButtons() {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    if (!navigator.clipboard) continue;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const source = document.querySelector(button.dataset.copy);
+      await navigator.clipboard.writeText(source.value || source.textContent.trim());
+      const label = button.textContent;
+      button.textContent = button.dataset.copied || "Copied";
+      setTimeout(() => { button.textContent = label; }, 1500);
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const oauthForm = document.querySelector("#oauth-form");
+  if (oauthForm) {
+    for (const id of ["#provider", "#tenant"]) {
+      oauthForm.querySelector(id).addEventListener("input", () => fillPresetEndpoints(oauthForm));
+    }
+    fillPresetEndpoints(oauthForm);
+  }
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form.submit());
+    const button = select.form.querySelector("button");
+    if (button) button.hidden = true;
+  }
+  enableCopyButtons();
+});

@@ -1,0 +1,277 @@
+"""A real SMTP server for tests (aiosmtpd on 127.0.0.1) that demands AUTH, XOAUTH2 included.
+
+XOAUTH2 failures are answered the way Google or Microsoft answer them (see /work/shared/PROTOCOL.md),
+and everything the server receives is kept for assertions.
+"""
+
+import asyncio
+import binascii
+import email.policy
+import re
+import socket
+import threading
+import weakref
+from base64 import b64decode
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+
+from tests.servers.tls import TestPKI, server_ssl_context
+
+ACCEPTED = "235 2.7.0 Accepted"
+MICROSOFT_FAILURE = "535 5.7.3 Authentication unsuccessful"
+GOOGLE_CHALLENGE = '{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'
+GOOGLE_FAILURE = (
+    "535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
+    "535 5.7.8  https://support.google.com/mail/?p=BadCredentials"
+)
+AUTH_REQUIRED = "530 5.7.0 Authentication required"
+XOAUTH2_RE = re.compile(rb"user=([^\x01]+)\x01auth=Bearer ([^\x01]+)\x01\x01")
+SECURITIES = ("starttls", "ssl", "none")
+STYLES = ("google", "microsoft")
+
+
+@dataclass
+class ReceivedMessage:
+    """One message accepted by the server, with the envelope and the authenticated identity."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    message: EmailMessage
+    auth_login: str | None
+    auth_mechanism: str | None
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """Stored as the aiosmtpd session's auth_data once AUTH succeeds."""
+
+    mechanism: str
+    login: str
+
+
+class SMTPTestServer:
+    """aiosmtpd in a thread, requiring AUTH (XOAUTH2, optionally PLAIN/LOGIN) before MAIL FROM.
+
+    messages, auth_attempts and connections record what clients did; connections counts TCP
+    connections accepted, a failed implicit-TLS handshake included.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        security: str = "starttls",
+        pki: TestPKI | None = None,
+        check_token: Callable[[str], str | None] | None = None,
+        passwords: dict[str, str] | None = None,
+        style: str = "microsoft",
+    ):
+        if security not in SECURITIES or style not in STYLES:
+            raise ValueError(f"unknown security {security!r} or style {style!r}")
+        if security != "none" and pki is None:
+            raise ValueError(f"security {security!r} needs a pki")
+        self.security = security
+        self.pki = pki
+        self.check_token = check_token
+        self.passwords = passwords
+        self.style = style
+        self.shared_mailboxes: dict[str, set[str]] = {}
+        self.fail_next_auth_with: str | None = None
+        self.port = 0
+        self.messages: list[ReceivedMessage] = []
+        self.auth_attempts: list[dict] = []
+        self.connections = 0
+        self._condition = threading.Condition()
+        self._controller: Controller | None = None
+
+    def start(self) -> "SMTPTestServer":
+        """Start listening on a free port of 127.0.0.1 and return self."""
+        self.port = _free_port(self.host)
+        self._controller = _Controller(self)
+        self._controller.start()
+        with self._condition:
+            self.connections = 0  # forget the controller's own readiness probe
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and join its thread."""
+        self._controller.stop()
+        self._controller = None
+
+    def __enter__(self) -> "SMTPTestServer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def wait_for_messages(self, count: int, timeout: float = 5.0) -> list[ReceivedMessage]:
+        """Wait until at least count messages arrived and return them all."""
+        with self._condition:
+            if not self._condition.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise TimeoutError(f"{len(self.messages)} message(s) received, expected {count}")
+            return list(self.messages)
+
+    def _mailbox_allowed(self, token: str, mailbox: str) -> bool:
+        """Tell whether token's account may send as mailbox: itself or one of its shared mailboxes."""
+        account = self.check_token(token) if self.check_token else None
+        if account is None:
+            return False
+        allowed = {account.lower()}
+        for owner, mailboxes in self.shared_mailboxes.items():
+            if owner.lower() == account.lower():
+                allowed.update(m.lower() for m in mailboxes)
+        return mailbox.lower() in allowed
+
+    def _record(self, attribute: str, item) -> None:
+        with self._condition:
+            getattr(self, attribute).append(item)
+            self._condition.notify_all()
+
+    def _count_connection(self) -> None:
+        with self._condition:
+            self.connections += 1
+
+    def _take_forced_reply(self) -> str | None:
+        with self._condition:
+            reply, self.fail_next_auth_with = self.fail_next_auth_with, None
+            return reply
+
+
+class _Controller(Controller):
+    """Controller that configures SMTP from the test server, counts and closes its connections."""
+
+    def __init__(self, server: SMTPTestServer):
+        self._test_server = server
+        self._protocols: weakref.WeakSet = weakref.WeakSet()
+        handler = _Handler(server)
+        context = server_ssl_context(server.pki) if server.security != "none" else None
+        super().__init__(
+            handler,
+            hostname=server.host,
+            port=server.port,
+            ssl_context=context if server.security == "ssl" else None,
+            server_hostname="localhost",
+            tls_context=context if server.security == "starttls" else None,
+            require_starttls=server.security == "starttls",
+            # Implicit TLS leaves aiosmtpd's own STARTTLS-based check unaware of the encryption.
+            auth_require_tls=server.security == "starttls",
+            auth_exclude_mechanism=[] if server.passwords is not None else ["PLAIN", "LOGIN"],
+            authenticator=handler.authenticate,
+        )
+
+    def factory(self):
+        """Create the SMTP protocol for one accepted connection."""
+        self._test_server._count_connection()
+        protocol = super().factory()
+        self._protocols.add(protocol)
+        return protocol
+
+    def stop(self, no_assert: bool = False) -> None:
+        """Drop the connections clients left open, then stop the loop and join its thread."""
+        asyncio.run_coroutine_threadsafe(self._abort_connections(), self.loop).result(timeout=5)
+        super().stop(no_assert)
+
+    async def _abort_connections(self) -> None:
+        for protocol in list(self._protocols):
+            if protocol.transport is not None and not protocol.transport.is_closing():
+                protocol.transport.abort()
+        # Let the aborted transports run their connection_lost callbacks, which close the sockets.
+        await asyncio.sleep(0)
+
+
+class _Handler:
+    """aiosmtpd handler: AUTH mechanisms, the AUTH-before-MAIL rule and message recording."""
+
+    def __init__(self, server: SMTPTestServer):
+        self._server = server
+
+    async def auth_XOAUTH2(self, smtp, args: list[str]) -> AuthResult:
+        """Check "user=MAILBOX\\x01auth=Bearer TOKEN\\x01\\x01" sent inline or after a 334."""
+        raw = await _client_response(smtp, args)
+        if raw is MISSING:
+            return AuthResult(success=False, handled=True)
+        mailbox, token = _parse_xoauth2(raw)
+        ok = token is not None and self._server._mailbox_allowed(token, mailbox)
+        return self._verdict("XOAUTH2", mailbox, ok) or await self._reject_xoauth2(smtp)
+
+    def authenticate(
+        self, smtp, session, envelope, mechanism: str, auth_data: LoginPassword
+    ) -> AuthResult:
+        """Check a PLAIN or LOGIN password against the server's passwords."""
+        login = auth_data.login.decode(errors="replace")
+        ok = self._server.passwords.get(login) == auth_data.password.decode(errors="replace")
+        return self._verdict(mechanism, login, ok) or AuthResult(success=False, handled=False)
+
+    async def handle_MAIL(
+        self, smtp, session, envelope, address: str, mail_options: list[str]
+    ) -> str:
+        """Refuse MAIL FROM before AUTH (done here, not with auth_required, to work without TLS too)."""
+        if not session.authenticated:
+            return AUTH_REQUIRED
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, smtp, session, envelope) -> str:
+        """Record the message, then accept it."""
+        identity = session.auth_data
+        self._server._record("messages", ReceivedMessage(
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            data=envelope.original_content,
+            message=BytesParser(policy=email.policy.default).parsebytes(envelope.original_content),
+            auth_login=identity.login if identity else None,
+            auth_mechanism=identity.mechanism if identity else None,
+        ))
+        return "250 2.0.0 OK"
+
+    def _verdict(self, mechanism: str, login: str | None, ok: bool) -> AuthResult | None:
+        """Record the attempt; return the result unless it is an ordinary failure (None)."""
+        forced = self._server._take_forced_reply()
+        attempt = {"mechanism": mechanism, "login": login, "ok": ok and not forced}
+        self._server._record("auth_attempts", attempt)
+        if forced:
+            return AuthResult(success=False, handled=False, message=forced)
+        if ok:
+            return AuthResult(success=True, auth_data=_Identity(mechanism, login), message=ACCEPTED)
+        return None
+
+    async def _reject_xoauth2(self, smtp) -> AuthResult:
+        if self._server.style == "microsoft":
+            return AuthResult(success=False, handled=False, message=MICROSOFT_FAILURE)
+        # Google first sends an error challenge; the client must answer it before the 535.
+        if await smtp.challenge_auth(GOOGLE_CHALLENGE) is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message=GOOGLE_FAILURE)
+
+
+async def _client_response(smtp, args: list[str]):
+    """Return the decoded initial response, or ask for it with "334 "; MISSING after an error reply."""
+    if len(args) == 1:
+        return await smtp.challenge_auth("")
+    try:
+        return b64decode(args[1], validate=True)
+    except binascii.Error:
+        await smtp.push("501 5.5.2 Can't decode base64")
+        return MISSING
+
+
+def _parse_xoauth2(raw: bytes) -> tuple[str | None, str | None]:
+    """Split an XOAUTH2 string into (mailbox, token); (None, None) when it is malformed."""
+    match = XOAUTH2_RE.fullmatch(raw)
+    if match is None:
+        return None, None
+    return match[1].decode(errors="replace"), match[2].decode(errors="replace")
+
+
+def _free_port(host: str) -> int:
+    """Pick a free TCP port (aiosmtpd 1.4.6's Controller cannot start on port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
