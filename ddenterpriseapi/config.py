@@ -21,5 +21,4 @@ SESSION_COOKIE_PATH = "/"
 PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
 REMEMBER_COOKIE_DURATION = timedelta(days=0)
 MAX_CONTENT_LENGTH = 30 * 1024 * 1024
-APPLICATION_ROOT = "/ddenterpriseapi"
 WTF_CSRF_TIME_LIMIT = None  # tied to the session lifetime instead

@@ -10,20 +10,28 @@ from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.extensions import db
 
 ADMIN = ("admin", "correct horse battery")
+LOOPBACK = {"127.0.0.1", "::1", "localhost", None}
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """Fail any test that tries to reach beyond this machine."""
-    real_connect = socket.socket.connect
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def check(host):
+        if host is not None and host not in LOOPBACK:
+            raise AssertionError(f"a test tried to reach {host!r}: tests use loopback only")
 
     def guarded_connect(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to connect to {address!r}: tests use loopback only")
+        check(address[0] if isinstance(address, tuple) else None)
         return real_connect(sock, address)
 
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        check(host.decode() if isinstance(host, bytes) else host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
 
 
 @pytest.fixture
@@ -96,3 +104,103 @@ def auth(app, client):
     actions = AuthActions(app, client)
     actions.create()
     return actions
+
+
+CALLBACK = "http://localhost/ddenterpriseapi/v2/oauth/redirect"  # as the test client addresses the console
+MAILBOX = ("reports@example.com", "mailbox password")
+CLIENT = ("console-client", "console-client-secret-value")
+
+
+def start_oauth_server(shape: str, **options):
+    from tests.servers.oauth_server import OAuthTestServer
+
+    server = OAuthTestServer(shape, **options).start()
+    server.add_user(*MAILBOX)
+    server.register_client(*CLIENT, [CALLBACK])
+    return server
+
+
+@pytest.fixture
+def google_server():
+    server = start_oauth_server("google")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def microsoft_server():
+    server = start_oauth_server("microsoft")
+    yield server
+    server.stop()
+
+
+class OAuthActions:
+    """Drive the OAuth parameters page and the provider's pages the way an administrator would."""
+
+    PAGE = "/ddenterpriseapi/configuration/oauth"
+
+    def __init__(self, client, server):
+        self.client, self.server = client, server
+
+    def save(self, provider="google", button="save", **fields):
+        data = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1], button: "1"}
+        if provider == "microsoft":
+            data["tenant"] = "contoso.onmicrosoft.com"
+        data.update(fields)
+        return submit(self.client, self.PAGE, {k: v for k, v in data.items() if v is not None})
+
+    def authorize(self, provider="google", **fields) -> str:
+        """Save and click Authorize; the provider URL the browser is sent to."""
+        response = self.save(provider, button="authorize", **fields)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response.headers["Location"]
+
+    def consent(self, url: str, accept=True) -> str:
+        """Sign in and answer the consent page; the console address the provider sends the browser back to."""
+        return self.server.consent(url, *MAILBOX, accept=accept)
+
+    def come_back(self, location: str):
+        """The browser follows the provider's redirect to the console, then to the page it lands on."""
+        assert location.startswith(CALLBACK), location
+        response = self.client.get(location.removeprefix("http://localhost"))
+        assert response.status_code == 302
+        return self.client.get(response.headers["Location"])
+
+    def post(self, path, **data):
+        """Submit one of the page's other forms (CSRF token from the page); the page it lands on."""
+        token = csrf_from(self.client.get(self.PAGE))
+        response = self.client.post(path, data={**data, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self.client.get(response.headers["Location"])
+
+    def connect(self, provider="google", **fields):
+        return self.come_back(self.consent(self.authorize(provider, **fields)))
+
+
+@pytest.fixture
+def oauth_app(make_app, request):
+    """A console whose providers point at the test authorization servers requested by the test."""
+    overrides = {}
+    for name in ("google_server", "microsoft_server"):
+        if name in request.fixturenames:
+            overrides[name.removesuffix("_server")] = request.getfixturevalue(name).provider_override()
+    return make_app(OAUTH_PROVIDER_OVERRIDES=overrides)
+
+
+@pytest.fixture
+def admin_client(oauth_app):
+    client = oauth_app.test_client()
+    actions = AuthActions(oauth_app, client)
+    actions.create()
+    actions.login()
+    return client
+
+
+@pytest.fixture
+def google(admin_client, google_server):
+    return OAuthActions(admin_client, google_server)
+
+
+@pytest.fixture
+def microsoft(admin_client, microsoft_server):
+    return OAuthActions(admin_client, microsoft_server)

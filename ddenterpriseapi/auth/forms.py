@@ -22,7 +22,8 @@ class SetupForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024,
+                                           message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")],
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     )
     confirm = PasswordField(

@@ -5,9 +5,8 @@ from urllib.parse import urlsplit
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 
-from ..extensions import login_manager
+from ..extensions import db, login_manager
 from ..models import Admin
-from ..extensions import db
 
 
 def login_exempt(view):
@@ -28,7 +27,7 @@ def require_login():
         return None
     if current_user.is_authenticated:
         return None
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("auth.login", next=request.script_root + request.full_path.rstrip("?")))
 
 
 def safe_next(target: str | None) -> str | None:

@@ -21,10 +21,10 @@ class OAuthSettingsForm(FlaskForm):
     provider = SelectField("OAuth Provider", choices=[SelectChoice("google", "Google"),
                                                       SelectChoice("microsoft", "Microsoft"),
                                                       SelectChoice("custom", "Custom")])
-    tenant = StringField("Tenant", validators=[Optional(), Length(max=255)], description=TENANT_HELP)
-    authorization_url = StringField("Authorization URL", validators=[Optional(), Length(max=URL_MAX), secure_url])
-    token_url = StringField("Token URL", validators=[Optional(), Length(max=URL_MAX), secure_url])
-    scopes = StringField("Scopes", validators=[Optional(), Length(max=1024)])
+    tenant = StringField("Tenant", validators=[Length(max=255)], description=TENANT_HELP)
+    authorization_url = StringField("Authorization URL", validators=[Length(max=URL_MAX), secure_url])
+    token_url = StringField("Token URL", validators=[Length(max=URL_MAX), secure_url])
+    scopes = StringField("Scopes", validators=[Length(max=1024)])
     client_id = StringField("Client ID", validators=[Optional(), Length(max=512)])
     client_secret = PasswordField("Client Secret", validators=[Optional(), Length(max=1024)])
     redirect_uri = StringField("Authorized redirect URI", validators=[Optional(), Length(max=URL_MAX), secure_url])

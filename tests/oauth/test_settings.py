@@ -1,0 +1,148 @@
+"""The OAuth parameters page: presets, validation, and secrets that never come back."""
+
+import pytest
+
+from ddenterpriseapi.extensions import db
+from ddenterpriseapi.models import OAuthSettings
+from tests.conftest import CLIENT, submit
+
+PAGE = "/ddenterpriseapi/configuration/oauth"
+
+
+@pytest.fixture
+def page(client, auth):
+    auth.login()
+
+    def save(**fields):
+        data = {"provider": "google", "client_id": CLIENT[0], "client_secret": CLIENT[1], "save": "1"}
+        data.update(fields)
+        return submit(client, PAGE, {k: v for k, v in data.items() if v is not None})
+
+    save.client = client
+    return save
+
+
+def stored(app):
+    with app.app_context():
+        return db.session.get(OAuthSettings, 1)
+
+
+def test_google_preset_is_shown_greyed(page):
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert 'readonly type="text" value="https://accounts.google.com/o/oauth2/v2/auth"' in html
+    assert 'value="https://oauth2.googleapis.com/token"' in html
+    assert 'value="https://mail.google.com/ openid email"' in html
+    assert 'value="http://localhost/ddenterpriseapi/v2/oauth/redirect"' in html
+    for label in ("OAuth Provider", "Tenant", "Authorization URL", "Token URL", "Client ID", "Client Secret",
+                  "Authorized redirect URI", "Refresh token"):
+        assert f">{label}</label>" in html
+
+
+def test_save_keeps_secret_write_only(page, app):
+    assert page().status_code == 302
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert CLIENT[1] not in html and "A client secret is stored" in html
+    assert page(client_secret="", client_id="other-id").status_code == 302
+    assert stored(app).client_secret == CLIENT[1] and stored(app).client_id == "other-id"
+
+
+def test_preset_endpoints_cannot_be_changed_from_the_form(page, app):
+    page(authorization_url="https://attacker.example/auth")
+    assert stored(app).authorization_url is None
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert "attacker.example" not in html
+
+
+def test_microsoft_endpoints_follow_the_tenant(page, app):
+    page(provider="microsoft", tenant="contoso.com")
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/authorize" in html
+    assert "https://outlook.office.com/SMTP.Send offline_access openid email" in html
+    assert stored(app).tenant == "contoso.com"
+
+
+@pytest.mark.parametrize("tenant", ["common", "organizations", "consumers",
+                                    "72f988bf-86f1-41af-91ab-2d7cd011db47", "contoso.onmicrosoft.com"])
+def test_accepted_tenants(page, tenant):
+    assert page(provider="microsoft", tenant=tenant).status_code == 302
+
+
+@pytest.mark.parametrize("tenant", ["", "not a tenant", "../evil", "72f988bf-86f1", "contoso"])
+def test_refused_tenants_keep_saved_settings(page, app, tenant):
+    page(provider="microsoft", tenant="contoso.com")
+    response = page(provider="microsoft", tenant=tenant, client_id="changed")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "common, organizations, consumers" in html and 'id="tenant-error"' in html
+    assert stored(app).tenant == "contoso.com" and stored(app).client_id == CLIENT[0]
+
+
+def test_custom_provider_endpoints_are_editable_and_required(page, app):
+    response = page(provider="custom", authorization_url="", token_url="https://idp.example/token", scopes="smtp")
+    assert "Enter the Authorization URL of your provider" in response.get_data(as_text=True)
+    response = page(provider="custom", authorization_url="https://idp.example/auth",
+                    token_url="https://idp.example/token", scopes="smtp offline")
+    assert response.status_code == 302
+    settings = stored(app)
+    assert (settings.authorization_url, settings.token_url, settings.scopes) == (
+        "https://idp.example/auth", "https://idp.example/token", "smtp offline")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("not a url", "Enter a full URL"),
+    ("ftp://idp.example/auth", "Enter a full URL"),
+    ("http://idp.example/auth", "plain http is accepted only for localhost"),
+    ("https://user:pw@idp.example/auth", "must not contain a user name"),
+    ("https://idp.example:99999/auth", "not a valid URL"),
+])
+def test_bad_urls_are_explained_next_to_the_field(page, url, message):
+    response = page(provider="custom", authorization_url=url, token_url="https://idp.example/t", scopes="s")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and message in html and 'id="authorization_url-error"' in html
+
+
+@pytest.mark.parametrize("url", ["http://localhost:9000/auth", "http://127.0.0.1/auth", "http://[::1]:8/a"])
+def test_http_is_accepted_on_loopback(page, url):
+    assert page(provider="custom", authorization_url=url, token_url=url, scopes="s").status_code == 302
+
+
+def test_redirect_uri_rules(page, app):
+    response = page(redirect_uri="http://console.example.com/ddenterpriseapi/v2/oauth/redirect")
+    assert "plain http is accepted only" in response.get_data(as_text=True)
+    page(redirect_uri="https://console.example.com/ddenterpriseapi/v2/oauth/redirect")
+    assert stored(app).redirect_uri == "https://console.example.com/ddenterpriseapi/v2/oauth/redirect"
+    page(redirect_uri="http://localhost/ddenterpriseapi/v2/oauth/redirect")
+    assert stored(app).redirect_uri is None  # the default follows the console's own address
+
+
+def test_public_url_sets_the_default_redirect_uri(make_app):
+    app = make_app(PUBLIC_URL="https://mail.example.com/ddenterpriseapi/")
+    with app.test_request_context():
+        from ddenterpriseapi.oauth.settings import default_redirect_uri
+        assert default_redirect_uri() == "https://mail.example.com/ddenterpriseapi/v2/oauth/redirect"
+
+
+@pytest.mark.parametrize("field", ["client_id", "tenant", "client_secret", "redirect_uri"])
+def test_overlong_values_are_refused(page, app, field):
+    response = page(**{"provider": "microsoft", "tenant": "contoso.com", field: "a" * 5000})
+    assert response.status_code == 200
+    assert "Field cannot be longer than" in response.get_data(as_text=True)
+    assert stored(app) is None
+
+
+def test_authorize_without_client_id_says_what_is_missing(page):
+    response = page(client_id="", client_secret="", save=None, authorize="1")
+    html = page.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Enter the Client ID and Client Secret" in html
+
+
+def test_provider_overrides_from_the_environment(make_app, monkeypatch):
+    monkeypatch.setenv("DDE_OAUTH_PROVIDER_OVERRIDES",
+                       '{"microsoft": {"token_url": "http://127.0.0.1:9000/{tenant}/token"}}')
+    app = make_app()
+    assert app.extensions["dde_providers"]["microsoft"].token_url == "http://127.0.0.1:9000/{tenant}/token"
+
+
+def test_unknown_override_fields_are_refused(make_app):
+    with pytest.raises(ValueError, match="unknown fields"):
+        make_app(OAUTH_PROVIDER_OVERRIDES={"google": {"tokenurl": "x"}})

@@ -1,0 +1,927 @@
+"""A real OAuth 2.0 authorization server for tests, shaped like Google's or Microsoft's.
+
+Built on Authlib's server side (authorization code grant with mandatory PKCE S256, refresh token
+grant, RFC 7009 revocation for the Google shape), with in-memory storage, served by werkzeug on
+127.0.0.1 in a background thread. The login and consent pages are plain labelled HTML so both
+`requests` (see OAuthTestServer.consent) and a real browser can walk them.
+
+Provider behaviours follow /work/shared/PROTOCOL.md:
+- google: refresh token only with access_type=offline AND prompt=consent; refreshing never rotates;
+  "email" is granted back as https://www.googleapis.com/auth/userinfo.email; /revoke and
+  /v1/userinfo exist.
+- microsoft: tenant in the first path segment; refresh token only with offline_access; every refresh
+  rotates it and the used one dies at once; errors carry AADSTS codes and error_codes.
+
+Plain http is fine here: Authlib accepts http for loopback hosts, so no transport override is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from authlib.common.urls import add_params_to_uri
+from authlib.consts import default_json_headers
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import (
+    AuthorizationCodeMixin,
+    ClientMixin,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    TokenMixin,
+    grants,
+)
+from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from flask import Flask, Response, redirect, render_template_string, request, session
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+SHAPES = ("google", "microsoft")
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+SMTP_SCOPES = {
+    "google": {"https://mail.google.com/"},
+    "microsoft": {
+        "https://outlook.office.com/SMTP.Send",
+        "https://outlook.office365.com/SMTP.Send",
+    },
+}
+GOOGLE_SCOPE_NAMES = {
+    "email": "https://www.googleapis.com/auth/userinfo.email",
+    "profile": "https://www.googleapis.com/auth/userinfo.profile",
+}
+FALLBACK_AADSTS = "AADSTS9002313: Invalid request. Request is malformed or invalid."
+
+# key (ProviderError key or Authlib error name) -> {shape: (error, HTTP status, description)}.
+# Microsoft descriptions start with "AADSTS<code>:"; the code also goes into "error_codes".
+ERRORS = {
+    "access_denied": {
+        "google": ("access_denied", 400, ""),
+        "microsoft": ("access_denied", 400,
+                      "AADSTS65004: User declined to consent to access the app."),
+    },
+    "unsupported_response_type": {
+        "google": ("unsupported_response_type", 400, "Only response_type=code is supported."),
+        "microsoft": ("unsupported_response_type", 400,
+                      f"{FALLBACK_AADSTS} Only response_type=code is supported."),
+    },
+    "invalid_client": {
+        "google": ("invalid_client", 401, "Unauthorized"),
+        "microsoft": ("invalid_client", 401, "AADSTS7000218: The request body must contain the "
+                      "following parameter: 'client_assertion' or 'client_secret'."),
+    },
+    "bad_secret": {
+        "google": ("invalid_client", 401, "Unauthorized"),
+        "microsoft": ("invalid_client", 401, "AADSTS7000215: Invalid client secret provided. "
+                      "Ensure the secret being sent in the request is the client secret value, "
+                      "not the client secret ID, for a secret added to app '{client_id}'."),
+    },
+    "unknown_client": {
+        "google": ("invalid_client", 401, "The OAuth client was not found."),
+        "microsoft": ("unauthorized_client", 400, "AADSTS700016: Application with identifier "
+                      "'{client_id}' was not found in the directory. You may have sent your "
+                      "authentication request to the wrong tenant."),
+    },
+    "redirect_mismatch": {
+        "google": ("redirect_uri_mismatch", 400, "The redirect URI in the request, {redirect_uri}, "
+                   "does not match the ones authorized for the OAuth client."),
+        "microsoft": ("invalid_request", 400, "AADSTS50011: The redirect URI '{redirect_uri}' "
+                      "specified in the request does not match the redirect URIs configured for "
+                      "the application '{client_id}'."),
+    },
+    "code_unknown": {
+        "google": ("invalid_grant", 400, "Malformed auth code."),
+        "microsoft": ("invalid_grant", 400, FALLBACK_AADSTS),
+    },
+    "code_used": {
+        "google": ("invalid_grant", 400, "Bad Request"),
+        "microsoft": ("invalid_grant", 400, "AADSTS54005: OAuth2 Authorization code was already "
+                      "redeemed, please retry with a new valid code or use an existing refresh "
+                      "token."),
+    },
+    "pkce_failed": {
+        "google": ("invalid_grant", 400, "Invalid code verifier."),
+        "microsoft": ("invalid_grant", 400, "AADSTS50148: The code_verifier does not match the "
+                      "code_challenge supplied in the authorization request for PKCE."),
+    },
+    "refresh_revoked": {
+        "google": ("invalid_grant", 400, "Token has been expired or revoked."),
+        "microsoft": ("invalid_grant", 400, "AADSTS70000: The provided grant has expired due to it "
+                      "being revoked, a fresh auth token is needed. The user might have changed or "
+                      "reset their password."),
+    },
+    "revoke_unknown": {
+        "google": ("invalid_token", 400, "Token expired or revoked"),
+        "microsoft": ("invalid_request", 400, FALLBACK_AADSTS),
+    },
+}
+
+HEAD = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }} - {{ brand }}</title></head>
+<body><main><p>{{ brand }}</p><h1>{{ title }}</h1>
+"""
+FOOT = "</main></body></html>\n"
+LOGIN_PAGE = HEAD + """{% if error %}<p role="alert">{{ error }}</p>{% endif %}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{{ next_url }}">
+<p><label for="email">Email</label>
+<input id="email" name="email" type="email" value="{{ email }}" autocomplete="username"
+ required></p>
+<p><label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required></p>
+<p><button type="submit">Sign in</button></p>
+</form>
+""" + FOOT
+CONSENT_PAGE = HEAD + """<p>Signed in as <strong>{{ email }}</strong>
+(<a href="/logout?next={{ action | urlencode }}">Use another account</a>)</p>
+<p>The application <strong>{{ client_id }}</strong> asks for these permissions:</p>
+<ul>{% for scope in scopes %}<li>{{ scope }}</li>{% endfor %}</ul>
+<form method="post" action="{{ action }}">
+<button type="submit" name="decision" value="accept">Accept</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>
+""" + FOOT
+ERROR_PAGE = HEAD + """<p role="alert">Error {{ status }}: {{ error }}</p>
+<p>{{ description }}</p>
+""" + FOOT
+
+
+class ProviderError(OAuth2Error):
+    """An OAuth error whose wire format, per provider shape, is looked up in ERRORS."""
+
+    def __init__(self, key: str, **context: str):
+        """Remember the ERRORS key and the values its description template needs."""
+        super().__init__()
+        self.key = key
+        self.context = context
+        self.error = ERRORS[key]["google"][0]
+
+
+def granted_scope(shape: str, requested: str) -> str:
+    """The scope string the provider reports as granted for a requested scope string."""
+    granted: list[str] = []
+    for scope in scope_to_list(requested):
+        scope = GOOGLE_SCOPE_NAMES.get(scope, scope) if shape == "google" else scope
+        if scope != "offline_access" and scope not in granted:
+            granted.append(scope)
+    return " ".join(granted)
+
+
+def _b64url(data: bytes) -> str:
+    """Unpadded base64url, as JOSE wants it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def hs256_jwt(claims: dict, key: bytes) -> str:
+    """A compact JWT signed with HMAC-SHA256."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    signing_input = f"{header}.{_b64url(json.dumps(claims).encode())}"
+    signature = hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def _same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two strings."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+@dataclass
+class User:
+    """An account that can sign in on the login page."""
+
+    email: str
+    password: str
+    sub: str = field(default_factory=lambda: str(10**20 + secrets.randbelow(9 * 10**20)))
+    oid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class Client(ClientMixin):
+    """A registered confidential client."""
+
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    shape: str
+
+    def get_client_id(self):
+        """The client identifier."""
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        """The first registered redirect URI."""
+        return self.redirect_uris[0] if self.redirect_uris else None
+
+    def get_allowed_scope(self, scope):
+        """The granted scope string for a requested one; None (invalid_scope) when none asked."""
+        return granted_scope(self.shape, scope) if scope else None
+
+    def check_redirect_uri(self, redirect_uri):
+        """Exact match against the registered redirect URIs."""
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret):
+        """Constant-time secret check."""
+        return _same_secret(self.client_secret, client_secret)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        """Secret basic/post everywhere; revocation may also go by the token alone."""
+        return method in CLIENT_AUTH_METHODS or (method, endpoint) == ("token_owner", "revocation")
+
+    def check_response_type(self, response_type):
+        """Only the code flow."""
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type):
+        """Authorization code and refresh token grants."""
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@dataclass
+class AuthorizationCode(AuthorizationCodeMixin):
+    """An issued authorization code; used codes are kept to tell "reused" from "unknown"."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    user: User
+    code_challenge: str
+    code_challenge_method: str
+    offline: bool
+    nonce: str | None
+    used: bool = False
+
+    def get_redirect_uri(self):
+        """The redirect URI of the authorization request."""
+        return self.redirect_uri
+
+    def get_scope(self):
+        """The granted scope."""
+        return self.scope
+
+
+@dataclass
+class Token(TokenMixin):
+    """One token response: an access token and maybe a refresh token, in a revocation family."""
+
+    access_token: str
+    refresh_token: str | None
+    client_id: str
+    user: User
+    scope: str
+    expires_at: float
+    family: str
+    access_revoked: bool = False
+    refresh_revoked: bool = False
+
+    def check_client(self, client):
+        """Whether this token was issued to client."""
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self):
+        """The granted scope."""
+        return self.scope
+
+    def get_expires_in(self):
+        """Seconds left for the access token."""
+        return max(0, int(self.expires_at - time.time()))
+
+    def is_expired(self):
+        """Whether the access token has expired."""
+        return time.time() >= self.expires_at
+
+    def is_revoked(self):
+        """Whether the access token was revoked."""
+        return self.access_revoked
+
+    def get_user(self):
+        """The account the token acts for."""
+        return self.user
+
+    def is_usable(self) -> bool:
+        """Whether the access token may be used right now."""
+        return not self.access_revoked and not self.is_expired()
+
+
+class _TokenShaping:
+    """Grant mixin: decide on the refresh token and add the provider's extras to the response."""
+
+    issued_refresh_token = False
+
+    def wants_refresh_token(self) -> bool:
+        """Whether the provider would issue a refresh token for this request."""
+        raise NotImplementedError
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        """Authlib's token with the provider's refresh-token rule, id_token and extras applied."""
+        fixture = self.server.fixture
+        include = self.wants_refresh_token() and not fixture.omit_refresh_token
+        token = super().generate_token(user=user, scope=scope, grant_type=grant_type,
+                                       expires_in=expires_in, include_refresh_token=include)
+        self.issued_refresh_token = "refresh_token" in token
+        fixture._decorate_token(token, user, self.request)
+        return token
+
+
+class CodeGrant(_TokenShaping, grants.AuthorizationCodeGrant):
+    """Authorization code grant over the fixture's storage; codes are single use."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def wants_refresh_token(self):
+        """As decided when the code was issued (offline access requested)."""
+        return self.request.authorization_code.offline
+
+    def save_authorization_code(self, code, request):
+        """Store a new code."""
+        self.server.fixture._save_code(code, request)
+
+    def query_authorization_code(self, code, client):
+        """The stored code, or a provider error for unknown and reused codes."""
+        return self.server.fixture._find_code(code, client)
+
+    def delete_authorization_code(self, authorization_code):
+        """Mark the code used (kept, so that a reuse gets the reuse error)."""
+        authorization_code.used = True
+
+    def authenticate_user(self, authorization_code):
+        """The account that consented."""
+        return authorization_code.user
+
+
+class RefreshGrant(_TokenShaping, grants.RefreshTokenGrant):
+    """Refresh grant: Google keeps the refresh token, Microsoft rotates it."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def wants_refresh_token(self):
+        """Microsoft returns a new refresh token on every refresh; Google never does."""
+        return self.server.fixture.shape == "microsoft"
+
+    def authenticate_refresh_token(self, refresh_token):
+        """The live token record holding refresh_token, else the provider's invalid_grant."""
+        token = self.server.fixture.refresh_index.get(refresh_token)
+        if token is None or token.refresh_revoked:
+            raise ProviderError("refresh_revoked")
+        return token
+
+    def authenticate_user(self, refresh_token):
+        """The account of the refresh token."""
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token):
+        """Rotation: once a new refresh token went out, the used one dies."""
+        if self.issued_refresh_token:
+            refresh_token.refresh_revoked = True
+
+    def _validate_token_scope(self, token):
+        """Compare granted forms, so "email" or "offline_access" in a refresh request are fine."""
+        requested = self.request.payload.scope
+        if requested:
+            asked = set(scope_to_list(self.request.client.get_allowed_scope(requested)))
+            if not asked <= set(scope_to_list(token.get_scope())):
+                raise InvalidScopeError()
+
+
+class RequiredS256(CodeChallenge):
+    """PKCE extension requiring an S256 challenge from every client, confidential ones included."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        """Refuse authorization requests without an S256 code_challenge."""
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge': PKCE is required.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant, result):
+        """Authlib's check, with the provider's wording for a wrong verifier."""
+        try:
+            super().validate_code_verifier(grant, result)
+        except InvalidGrantError:
+            raise ProviderError("pkce_failed") from None
+
+
+class GoogleRevocation(RevocationEndpoint):
+    """Google's /revoke: the token alone says what to revoke; unknown tokens get invalid_token."""
+
+    CLIENT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "token_owner"]
+
+    def query_token(self, token_string, token_type_hint):
+        """The live token record for an access or refresh token string."""
+        return self.server.fixture._find_live_token(token_string)
+
+    def authenticate_token(self, request, client):
+        """Authlib's lookup, but an unknown token is an error as at Google."""
+        token = super().authenticate_token(request, client)
+        if token is None:
+            raise ProviderError("revoke_unknown")
+        return token
+
+    def revoke_token(self, token, request):
+        """Revoke the access token, or the whole grant for a refresh token."""
+        self.server.fixture._revoke(token, request.form["token"])
+
+
+class _Authorization(AuthorizationServer):
+    """Authlib's Flask authorization server answering errors in the provider's format."""
+
+    def __init__(self, fixture: OAuthTestServer):
+        """Bind to the fixture's Flask app and storage."""
+        self.fixture = fixture
+        super().__init__(fixture.app, fixture._query_client, fixture._save_token)
+
+    def handle_error_response(self, request, error):
+        """Provider-shaped JSON body or error redirect."""
+        return self.handle_response(*self.fixture._error_triplet(error))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that does not log every request to stderr."""
+
+    def log_request(self, code="-", size="-"):
+        """Stay quiet."""
+
+
+class OAuthTestServer:
+    """An OAuth 2.0 authorization server on 127.0.0.1, shaped like Google ("google") or Microsoft.
+
+    Knobs tests may set at any time: token_delay, token_garbage, omit_refresh_token. A delayed
+    token request is still processed after the delay even if its client gave up (a real provider
+    would too: a Microsoft refresh token may rotate unseen); stop() answers pending delays with 503
+    without processing them.
+    Records: token_requests (one dict per token endpoint call), revoked (tokens posted to /revoke),
+    tenants (tenant path segments seen, Microsoft shape).
+    """
+
+    def __init__(self, shape: str = "google", access_token_lifetime: int = 3600):
+        """An unstarted server; call start()."""
+        if shape not in SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
+        self.shape = shape
+        self.access_token_lifetime = access_token_lifetime
+        self.token_delay = 0.0
+        self.token_garbage = False
+        self.omit_refresh_token = False
+        self.token_requests: list[dict] = []
+        self.revoked: list[str] = []
+        self.tenants: list[str] = []
+        self.base_url = ""
+        self.tenant_id = str(uuid.uuid4())
+        self.id_token_key = secrets.token_bytes(32)
+        self.clients: dict[str, Client] = {}
+        self.users: dict[str, User] = {}
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.tokens: dict[str, Token] = {}
+        self.refresh_index: dict[str, Token] = {}
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._httpd = None
+        self._thread = None
+        self.app = self._create_app()
+        self.authorization = self._create_authorization_server()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> OAuthTestServer:
+        """Bind a free port on 127.0.0.1 and serve in a background thread."""
+        self._stopping.clear()
+        self._httpd = make_server("127.0.0.1", 0, self.app, threaded=True,
+                                  request_handler=_QuietHandler)
+        port = self._httpd.server_port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.app.config["SESSION_COOKIE_NAME"] = f"oauth_test_{self.shape}_{port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"oauth-test-{self.shape}-{port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut down, wake delayed token requests, join the thread and close the socket."""
+        if self._httpd is None:
+            return
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._thread.join()
+        self._httpd.server_close()
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> OAuthTestServer:
+        """Start (unless already started) on entering a with block."""
+        return self if self._httpd is not None else self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        """Stop on leaving a with block."""
+        self.stop()
+
+    # -- test API --------------------------------------------------------------------------
+
+    def register_client(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> None:
+        """Register a confidential client with its exact redirect URIs."""
+        with self._lock:
+            client = Client(client_id, client_secret, list(redirect_uris), self.shape)
+            self.clients[client_id] = client
+
+    def add_user(self, email: str, password: str) -> None:
+        """Add an account that can sign in."""
+        with self._lock:
+            self.users[email.lower()] = User(email, password)
+
+    def provider_override(self) -> dict:
+        """Endpoint URLs in the app's per-provider override format."""
+        if self.shape == "microsoft":
+            base = f"{self.base_url}/{{tenant}}/oauth2/v2.0"
+            return {"authorization_url": f"{base}/authorize", "token_url": f"{base}/token",
+                    "revocation_url": None, "userinfo_url": None}
+        return {"authorization_url": f"{self.base_url}/o/oauth2/v2/auth",
+                "token_url": f"{self.base_url}/token", "revocation_url": f"{self.base_url}/revoke",
+                "userinfo_url": f"{self.base_url}/v1/userinfo"}
+
+    def check_access_token(self, token: str) -> str | None:
+        """The account email for a live access token granted the SMTP scope, else None."""
+        with self._lock:
+            record = self.tokens.get(token)
+            if record is None or not record.is_usable():
+                return None
+            if not SMTP_SCOPES[self.shape] & set(record.scope.split()):
+                return None
+            return record.user.email
+
+    def revoke_all(self, email: str | None = None) -> None:
+        """Invalidate every access and refresh token, of one account or of everyone."""
+        with self._lock:
+            for token in self.tokens.values():
+                if email is None or token.user.email.lower() == email.lower():
+                    token.access_revoked = token.refresh_revoked = True
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired now."""
+        now = time.time()
+        with self._lock:
+            for token in self.tokens.values():
+                token.expires_at = min(token.expires_at, now)
+
+    def consent(self, authorization_url: str, email: str, password: str,
+                accept: bool = True) -> str:
+        """Walk login and consent over HTTP; return the redirect Location meant for the client.
+
+        An authorization request the server answers with an error redirect returns that Location
+        at once; an error page or a failed sign-in raises RuntimeError.
+        """
+        with requests.Session() as http:
+            page = http.get(authorization_url, timeout=5, allow_redirects=False)
+            if page.is_redirect:
+                return page.headers["Location"]
+            _expect_page(page, "Sign in")
+            parts = urlsplit(authorization_url)
+            next_url = f"{parts.path}?{parts.query}" if parts.query else parts.path
+            form = {"email": email, "password": password, "next": next_url}
+            login = http.post(urljoin(authorization_url, "/login"), data=form,
+                              timeout=5, allow_redirects=False)
+            if not login.is_redirect:
+                raise RuntimeError(f"sign-in as {email} failed ({login.status_code})")
+            consent_url = urljoin(authorization_url, login.headers["Location"])
+            _expect_page(http.get(consent_url, timeout=5, allow_redirects=False), "Accept")
+            answer = http.post(consent_url, data={"decision": "accept" if accept else "deny"},
+                               timeout=5, allow_redirects=False)
+            if not answer.is_redirect:
+                raise RuntimeError(f"consent was not answered with a redirect: {answer.text[:500]}")
+            return answer.headers["Location"]
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    def _create_app(self) -> Flask:
+        """The Flask app with the shape's routes."""
+        app = Flask(f"oauth_test_server_{self.shape}")
+        app.secret_key = secrets.token_bytes(32)
+        if self.shape == "google":
+            app.add_url_rule("/o/oauth2/v2/auth", "authorize", self._authorize,
+                             methods=["GET", "POST"])
+            app.add_url_rule("/token", "token", self._token, methods=["POST"])
+            app.add_url_rule("/revoke", "revoke", self._revoke_view, methods=["POST"])
+            app.add_url_rule("/v1/userinfo", "userinfo", self._userinfo)
+        else:
+            app.add_url_rule("/<tenant>/oauth2/v2.0/authorize", "authorize", self._authorize,
+                             methods=["GET", "POST"])
+            app.add_url_rule("/<tenant>/oauth2/v2.0/token", "token", self._token, methods=["POST"])
+        app.add_url_rule("/login", "login", self._login, methods=["POST"])
+        app.add_url_rule("/logout", "logout", self._logout)
+        return app
+
+    def _create_authorization_server(self) -> _Authorization:
+        """Authlib's server with our grants, client authentication and token generator."""
+        server = _Authorization(self)
+        server.register_token_generator("default", BearerTokenGenerator(
+            lambda **_: secrets.token_urlsafe(32),
+            lambda **_: secrets.token_urlsafe(48),
+            lambda client, grant_type: self.access_token_lifetime,
+        ))
+        server.register_client_auth_method("client_secret_basic", self._auth_basic)
+        server.register_client_auth_method("client_secret_post", self._auth_post)
+        server.register_grant(CodeGrant, [RequiredS256()])
+        server.register_grant(RefreshGrant)
+        if self.shape == "google":
+            server.register_client_auth_method("token_owner", self._auth_token_owner)
+            server.register_endpoint(GoogleRevocation)
+        return server
+
+    # -- views -----------------------------------------------------------------------------
+
+    def _authorize(self, tenant: str | None = None):
+        """Authorization endpoint: login page, consent page, then the redirect to the client."""
+        self._note_tenant(tenant)
+        user = self._signed_in_user()
+        try:
+            self._check_client_and_redirect_uri()
+            grant = self.authorization.get_consent_grant(end_user=user)
+        except OAuth2Error as error:
+            if error.redirect_uri:
+                return self.authorization.handle_error_response(None, error)
+            return self._error_page(error)
+        if user is None:
+            return self._page(LOGIN_PAGE, "Sign in", next_url=request.full_path,
+                              email=request.args.get("login_hint", ""))
+        if request.method == "GET":
+            return self._page(CONSENT_PAGE, "Review permissions", email=user.email,
+                              client_id=grant.client.client_id, action=request.full_path,
+                              scopes=scope_to_list(request.args.get("scope", "")))
+        granted = user if request.form.get("decision") == "accept" else None
+        with self._lock:
+            return self.authorization.create_authorization_response(grant=grant, grant_user=granted)
+
+    def _login(self):
+        """Check the password; on success remember the account in the session and go on."""
+        next_url = _local_path(request.form.get("next", "/"))
+        email = request.form.get("email", "").strip()
+        user = self.users.get(email.lower())
+        if user is None or not _same_secret(user.password, request.form.get("password", "")):
+            return self._page(LOGIN_PAGE, "Sign in", next_url=next_url, email=email,
+                              error="Wrong email or password. Try again.")
+        session["email"] = user.email.lower()
+        return redirect(next_url)
+
+    def _logout(self):
+        """Forget the signed-in account, then go back to where the user was."""
+        session.clear()
+        return redirect(_local_path(request.args.get("next", "/")))
+
+    def _token(self, tenant: str | None = None):
+        """Token endpoint, with the delay and garbage knobs; every call is recorded."""
+        self._note_tenant(tenant)
+        if self.token_delay and self._stopping.wait(self.token_delay):
+            return Response("server stopping", status=503)
+        garbage = self.token_garbage
+        if garbage:
+            response = Response("<html>not json</html>", status=200, content_type="text/html")
+        else:
+            with self._lock:
+                response = self.authorization.create_token_response()
+        self._record_token_request(ok=response.status_code == 200 and not garbage)
+        return response
+
+    def _revoke_view(self):
+        """Google's revocation endpoint; every posted token is recorded."""
+        with self._lock:
+            self.revoked.append(request.form.get("token", ""))
+            return self.authorization.create_endpoint_response("revocation")
+
+    def _userinfo(self):
+        """Google's OpenID Connect userinfo for a live bearer token."""
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        with self._lock:
+            token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+            if token is None or not token.is_usable():
+                challenge = 'Bearer realm="userinfo", error="invalid_token"'
+                body = {"error": "invalid_token", "error_description": "Invalid Credentials"}
+                return body, 401, {"WWW-Authenticate": challenge}
+            return {"sub": token.user.sub, "email": token.user.email, "email_verified": True}
+
+    # -- helpers for the views -------------------------------------------------------------
+
+    def _page(self, template: str, title: str, **context):
+        """Render one of the HTML pages (autoescaped)."""
+        brand = "Google" if self.shape == "google" else "Microsoft"
+        return render_template_string(template, title=title, brand=f"{brand} (test server)",
+                                      **context)
+
+    def _error_page(self, error: OAuth2Error):
+        """The page shown instead of redirecting when the client or redirect URI is not trusted."""
+        name, status, description = self._describe(error)
+        return self._page(ERROR_PAGE, "Sign-in error", error=name, status=status,
+                          description=description), status
+
+    def _check_client_and_redirect_uri(self) -> None:
+        """Unknown client or unregistered redirect URI: provider errors shown as a page."""
+        client_id = request.args.get("client_id", "")
+        client = self.clients.get(client_id)
+        if client is None:
+            raise ProviderError("unknown_client", client_id=client_id)
+        redirect_uri = request.args.get("redirect_uri", "")
+        if not client.check_redirect_uri(redirect_uri):
+            raise ProviderError("redirect_mismatch", redirect_uri=redirect_uri, client_id=client_id)
+
+    def _signed_in_user(self) -> User | None:
+        """The account signed in through this server's session cookie."""
+        return self.users.get(session.get("email", ""))
+
+    def _note_tenant(self, tenant: str | None) -> None:
+        """Record the tenant path segment of a Microsoft-shaped request."""
+        if tenant is not None:
+            with self._lock:
+                self.tenants.append(tenant)
+
+    def _record_token_request(self, ok: bool) -> None:
+        """Append one token_requests entry for the current request."""
+        basic_client_id, _ = extract_basic_authorization(request.headers)
+        entry = {"grant_type": request.form.get("grant_type"),
+                 "client_id": request.form.get("client_id") or basic_client_id, "ok": ok}
+        with self._lock:
+            self.token_requests.append(entry)
+
+    # -- storage and Authlib callbacks ---------------------------------------------------
+
+    def _query_client(self, client_id: str) -> Client | None:
+        """Authlib's client lookup."""
+        return self.clients.get(client_id)
+
+    def _auth_basic(self, query_client, oauth_request) -> Client | None:
+        """client_secret_basic with provider-shaped failures."""
+        client_id, secret = extract_basic_authorization(oauth_request.headers)
+        return self._auth_client(client_id, secret)
+
+    def _auth_post(self, query_client, oauth_request) -> Client | None:
+        """client_secret_post with provider-shaped failures."""
+        form = oauth_request.form
+        return self._auth_client(form.get("client_id"), form.get("client_secret"))
+
+    def _auth_client(self, client_id: str | None, secret: str | None) -> Client | None:
+        """None when no credentials came this way; a provider error when they are wrong."""
+        if not client_id or not secret:
+            return None
+        client = self.clients.get(client_id)
+        if client is None:
+            raise ProviderError("unknown_client", client_id=client_id)
+        if not client.check_client_secret(secret):
+            raise ProviderError("bad_secret", client_id=client_id)
+        return client
+
+    def _auth_token_owner(self, query_client, oauth_request) -> Client | None:
+        """Google's /revoke needs no client credentials: the token names its client."""
+        token = self._find_live_token(oauth_request.form.get("token", ""))
+        if token is None:
+            raise ProviderError("revoke_unknown")
+        return query_client(token.client_id)
+
+    def _save_code(self, code: str, oauth_request) -> None:
+        """Store an authorization code with what the token request will need."""
+        data = oauth_request.payload.data
+        self.codes[code] = AuthorizationCode(
+            code=code, client_id=oauth_request.client.client_id,
+            redirect_uri=oauth_request.payload.redirect_uri, scope=oauth_request.scope,
+            user=oauth_request.user, code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            offline=self._offline_requested(data), nonce=data.get("nonce"))
+
+    def _offline_requested(self, data) -> bool:
+        """Google: access_type=offline AND prompt=consent; Microsoft: the offline_access scope."""
+        if self.shape == "google":
+            prompts = (data.get("prompt") or "").split()
+            return data.get("access_type") == "offline" and "consent" in prompts
+        return "offline_access" in (data.get("scope") or "").split()
+
+    def _find_code(self, code: str, client: Client) -> AuthorizationCode:
+        """A redeemable code of client, else the provider's invalid_grant."""
+        record = self.codes.get(code)
+        if record is None or record.client_id != client.client_id:
+            raise ProviderError("code_unknown")
+        if record.used:
+            raise ProviderError("code_used")
+        return record
+
+    def _save_token(self, token: dict, oauth_request) -> None:
+        """Store a token response; refreshed tokens stay in their grant's revocation family."""
+        parent = oauth_request.refresh_token
+        record = Token(
+            access_token=token["access_token"], refresh_token=token.get("refresh_token"),
+            client_id=oauth_request.client.client_id, user=oauth_request.user,
+            scope=token.get("scope", ""), expires_at=time.time() + token["expires_in"],
+            family=parent.family if parent else secrets.token_hex(8))
+        self.tokens[record.access_token] = record
+        if record.refresh_token:
+            self.refresh_index[record.refresh_token] = record
+
+    def _find_live_token(self, token_string: str) -> Token | None:
+        """The record of a not-yet-revoked refresh or access token."""
+        with self._lock:
+            token = self.refresh_index.get(token_string)
+            if token is not None and not token.refresh_revoked:
+                return token
+            token = self.tokens.get(token_string)
+            return token if token is not None and not token.access_revoked else None
+
+    def _revoke(self, token: Token, token_string: str) -> None:
+        """Revoke one access token, or for a refresh token its whole grant."""
+        with self._lock:
+            if token_string != token.refresh_token:
+                token.access_revoked = True
+                return
+            for other in self.tokens.values():
+                if other.family == token.family:
+                    other.access_revoked = other.refresh_revoked = True
+
+    def _decorate_token(self, token: dict, user: User, oauth_request) -> None:
+        """Add id_token (when openid was granted) and Microsoft's ext_expires_in."""
+        if self.shape == "microsoft":
+            token["ext_expires_in"] = token["expires_in"]
+        if "openid" in token.get("scope", "").split():
+            nonce = getattr(oauth_request.authorization_code, "nonce", None)
+            token["id_token"] = self._id_token(user, oauth_request.client.client_id, nonce)
+
+    def _id_token(self, user: User, client_id: str, nonce: str | None) -> str:
+        """An HS256 ID token with the provider's usual claims."""
+        now = int(time.time())
+        claims = {"aud": client_id, "iat": now, "exp": now + 3600, "sub": user.sub,
+                  "email": user.email}
+        if self.shape == "google":
+            claims.update(iss=self.base_url, azp=client_id, email_verified=True)
+        else:
+            claims.update(iss=f"{self.base_url}/{self.tenant_id}/v2.0", ver="2.0", nbf=now,
+                          tid=self.tenant_id, oid=user.oid, preferred_username=user.email)
+        if nonce:
+            claims["nonce"] = nonce
+        return hs256_jwt(claims, self.id_token_key)
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _describe(self, error: OAuth2Error) -> tuple[str, int, str]:
+        """(error, HTTP status, description) as this provider would word them."""
+        key = getattr(error, "key", error.error)
+        if key in ERRORS:
+            name, status, template = ERRORS[key][self.shape]
+            return name, status, template.format(**getattr(error, "context", {}))
+        description = error.get_error_description() or ""
+        if self.shape == "microsoft":
+            description = f"{FALLBACK_AADSTS} {description}".strip()
+        return error.error, error.status_code, description
+
+    def _error_triplet(self, error: OAuth2Error) -> tuple[int, object, list]:
+        """Authlib's (status, body, headers) for an error: a redirect to the client, or JSON."""
+        name, status, description = self._describe(error)
+        if error.redirect_uri:
+            params = [("error", name)]
+            if description:
+                params.append(("error_description", description))
+            if error.state:
+                params.append(("state", error.state))
+            return 302, "", [("Location", add_params_to_uri(error.redirect_uri, params))]
+        body = {"error": name}
+        if self.shape == "microsoft":
+            body.update(_microsoft_error_fields(description))
+        elif description:
+            body["error_description"] = description
+        return status, body, list(default_json_headers)
+
+
+def _microsoft_error_fields(description: str) -> dict:
+    """error_description with the trace lines Entra ID appends, error_codes and trace ids."""
+    trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
+    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+    code = re.match(r"AADSTS(\d+)", description)
+    return {
+        "error_description": f"{description}\r\nTrace ID: {trace_id}\r\n"
+                             f"Correlation ID: {correlation_id}\r\nTimestamp: {stamp}",
+        "error_codes": [int(code.group(1))] if code else [],
+        "timestamp": stamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+    }
+
+
+def _local_path(url: str) -> str:
+    """url if it is a path on this server, else "/" (no open redirects)."""
+    return url if url.startswith("/") and not url.startswith("//") else "/"
+
+
+def _expect_page(response: requests.Response, marker: str) -> None:
+    """Raise RuntimeError unless response is a 200 page containing marker."""
+    if response.status_code != 200 or marker not in response.text:
+        raise RuntimeError(f"unexpected page ({response.status_code}): {response.text[:500]}")

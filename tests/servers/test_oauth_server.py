@@ -1,0 +1,252 @@
+"""Self-tests of the OAuth test server over real HTTP, with PKCE computed by hand."""
+
+import base64
+import hashlib
+import secrets
+import threading
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from tests.servers.oauth_server import OAuthTestServer
+
+CLIENT_ID, SECRET = "client-1", "s3cret-value"
+REDIRECT_URI = "http://127.0.0.1:5999/oauth/callback"
+EMAIL, PASSWORD = "mailer@example.com", "correct horse"
+GOOGLE_SCOPE = "https://mail.google.com/ openid email"
+MICROSOFT_SCOPE = "https://outlook.office.com/SMTP.Send offline_access openid email"
+
+
+def make_server(shape: str) -> OAuthTestServer:
+    """A started server with one client and one user."""
+    server = OAuthTestServer(shape).start()
+    server.register_client(CLIENT_ID, SECRET, [REDIRECT_URI])
+    server.add_user(EMAIL, PASSWORD)
+    return server
+
+
+@pytest.fixture
+def google():
+    """Google-shaped server."""
+    server = make_server("google")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def microsoft():
+    """Microsoft-shaped server."""
+    server = make_server("microsoft")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http():
+    """A requests session closed after the test."""
+    with requests.Session() as session:
+        yield session
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def urls(server: OAuthTestServer, tenant: str = "common") -> dict:
+    """The server's endpoints with the tenant filled in."""
+    override = server.provider_override()
+    return {key: url.replace("{tenant}", tenant) if url else url for key, url in override.items()}
+
+
+def authorization_url(server, challenge, state="st-1", tenant="common", **extra) -> str:
+    """An authorization request URL for the test client."""
+    scope = GOOGLE_SCOPE if server.shape == "google" else MICROSOFT_SCOPE
+    params = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
+              "scope": scope, "state": state, "code_challenge": challenge,
+              "code_challenge_method": "S256", **extra}
+    return f"{urls(server, tenant)['authorization_url']}?{urlencode(params)}"
+
+
+def query(location: str) -> dict:
+    """The query parameters of a redirect Location, single-valued."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def authorize(server, tenant="common", **extra) -> tuple[str, str]:
+    """Consent as the test user; return (code, verifier)."""
+    verifier, challenge = pkce_pair()
+    location = server.consent(authorization_url(server, challenge, tenant=tenant, **extra),
+                              EMAIL, PASSWORD)
+    params = query(location)
+    assert location.startswith(REDIRECT_URI) and params["state"] == "st-1"
+    return params["code"], verifier
+
+
+def redeem(http, server, code, verifier, tenant="common", secret=SECRET):
+    """Exchange a code with client_secret_post."""
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier, "client_id": CLIENT_ID, "client_secret": secret}
+    return http.post(urls(server, tenant)["token_url"], data=data, timeout=5)
+
+
+def refresh(http, server, refresh_token, tenant="common"):
+    """Refresh with client_secret_basic."""
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    token_url = urls(server, tenant)["token_url"]
+    return http.post(token_url, data=data, auth=(CLIENT_ID, SECRET), timeout=5)
+
+
+def test_google_offline_consent_gives_refresh_token_without_rotation(google, http):
+    code, verifier = authorize(google, access_type="offline", prompt="consent")
+    first = redeem(http, google, code, verifier)
+    assert first.status_code == 200, first.text
+    token = first.json()
+    assert token["token_type"] == "Bearer" and token["expires_in"] == 3600 and token["id_token"]
+    assert token["scope"] == ("https://mail.google.com/ openid "
+                              "https://www.googleapis.com/auth/userinfo.email")
+    assert google.check_access_token(token["access_token"]) == EMAIL
+    for _ in range(2):
+        again = refresh(http, google, token["refresh_token"])
+        assert again.status_code == 200 and "refresh_token" not in again.json()
+        assert google.check_access_token(again.json()["access_token"]) == EMAIL
+    userinfo = http.get(urls(google)["userinfo_url"], timeout=5,
+                        headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert userinfo.json()["email"] == EMAIL and userinfo.json()["email_verified"] is True
+    reused = redeem(http, google, code, verifier)
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert [r["ok"] for r in google.token_requests] == [True, True, True, False]
+    first_call = {"grant_type": "authorization_code", "client_id": CLIENT_ID, "ok": True}
+    assert google.token_requests[0] == first_call
+
+
+def test_google_without_prompt_consent_gives_no_refresh_token(google, http):
+    code, verifier = authorize(google, access_type="offline")
+    token = redeem(http, google, code, verifier).json()
+    assert "refresh_token" not in token and token["access_token"]
+
+
+def test_microsoft_rotation_invalidates_the_used_refresh_token(microsoft, http):
+    tenant = "contoso.onmicrosoft.com"
+    code, verifier = authorize(microsoft, tenant=tenant)
+    token = redeem(http, microsoft, code, verifier, tenant=tenant).json()
+    granted = set(token["scope"].split())
+    assert granted == {"https://outlook.office.com/SMTP.Send", "openid", "email"}
+    rotated = refresh(http, microsoft, token["refresh_token"], tenant=tenant).json()
+    assert rotated["refresh_token"] != token["refresh_token"]
+    stale = refresh(http, microsoft, token["refresh_token"], tenant=tenant)
+    assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
+    assert stale.json()["error_description"].startswith("AADSTS70000:")
+    assert stale.json()["error_codes"] == [70000]
+    reused = redeem(http, microsoft, code, verifier, tenant=tenant).json()
+    assert reused["error_description"].startswith("AADSTS54005:")
+    assert set(microsoft.tenants) == {tenant}
+
+
+def test_microsoft_concurrent_refreshes_exactly_one_wins(microsoft):
+    code, verifier = authorize(microsoft)
+    with requests.Session() as http:
+        refresh_token = redeem(http, microsoft, code, verifier).json()["refresh_token"]
+    statuses = []
+
+    def attempt():
+        with requests.Session() as session:
+            statuses.append(refresh(session, microsoft, refresh_token).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [400] * 7
+
+
+@pytest.mark.parametrize("shape, description", [
+    ("google", "Unauthorized"), ("microsoft", "AADSTS7000215: Invalid client secret provided."),
+])
+def test_wrong_client_secret_is_401(shape, description, http):
+    with make_server(shape) as server:
+        code, verifier = authorize(server)
+        answer = redeem(http, server, code, verifier, secret="the-secret-id")
+        assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+        assert answer.json()["error_description"].startswith(description)
+        if shape == "microsoft":
+            assert answer.json()["error_codes"] == [7000215]
+
+
+@pytest.mark.parametrize("shape", ["google", "microsoft"])
+def test_deny_redirects_with_access_denied(shape):
+    with make_server(shape) as server:
+        url = authorization_url(server, pkce_pair()[1])
+        location = server.consent(url, EMAIL, PASSWORD, accept=False)
+    params = query(location)
+    assert params["error"] == "access_denied" and params["state"] == "st-1"
+    if shape == "microsoft":
+        declined = "AADSTS65004: User declined to consent to access the app."
+        assert params["error_description"] == declined
+
+
+def test_revoke_all_then_refresh_is_invalid_grant(google, http):
+    code, verifier = authorize(google, access_type="offline", prompt="consent")
+    token = redeem(http, google, code, verifier).json()
+    google.revoke_all(EMAIL)
+    assert google.check_access_token(token["access_token"]) is None
+    answer = refresh(http, google, token["refresh_token"])
+    assert answer.status_code == 400
+    expected = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+    assert answer.json() == expected
+
+
+def test_expire_access_tokens(microsoft, http):
+    code, verifier = authorize(microsoft)
+    token = redeem(http, microsoft, code, verifier).json()
+    assert microsoft.check_access_token(token["access_token"]) == EMAIL
+    assert microsoft.check_access_token("not-a-token") is None
+    microsoft.expire_access_tokens()
+    assert microsoft.check_access_token(token["access_token"]) is None
+
+
+def test_revocation_endpoint(google, http):
+    code, verifier = authorize(google, access_type="offline", prompt="consent")
+    token = redeem(http, google, code, verifier).json()
+    revocation_url = urls(google)["revocation_url"]
+    assert http.post(revocation_url, data={"token": token["refresh_token"]}, timeout=5).ok
+    assert google.check_access_token(token["access_token"]) is None
+    assert refresh(http, google, token["refresh_token"]).json()["error"] == "invalid_grant"
+    unknown = http.post(revocation_url, data={"token": "nope"}, timeout=5)
+    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_token"
+    assert google.revoked == [token["refresh_token"], "nope"]
+
+
+def test_bad_requests_get_provider_errors(microsoft, http):
+    verifier, challenge = pkce_pair()
+    mismatch = authorization_url(microsoft, challenge).replace("5999", "6000")
+    page = http.get(mismatch, timeout=5, allow_redirects=False)
+    assert page.status_code == 400 and "AADSTS50011" in page.text
+    no_pkce = authorization_url(microsoft, challenge, code_challenge_method="plain")
+    assert query(microsoft.consent(no_pkce, EMAIL, PASSWORD))["error"] == "invalid_request"
+    with pytest.raises(RuntimeError, match="sign-in"):
+        microsoft.consent(authorization_url(microsoft, challenge), EMAIL, "wrong")
+
+
+def test_login_page_is_labelled_and_shows_wrong_password(google, http):
+    page = http.get(authorization_url(google, pkce_pair()[1]), timeout=5)
+    assert '<label for="email">Email</label>' in page.text and ">Sign in</button>" in page.text
+    wrong = http.post(f"{google.base_url}/login", data={"email": EMAIL, "password": "x"},
+                      timeout=5, allow_redirects=False)
+    assert wrong.status_code == 200 and "Wrong email or password" in wrong.text
+
+
+def test_token_knobs(google, http):
+    code, verifier = authorize(google)
+    google.token_garbage = True
+    assert redeem(http, google, code, verifier).text == "<html>not json</html>"
+    google.token_garbage, google.token_delay = False, 2.0
+    with pytest.raises(requests.ReadTimeout):
+        http.post(urls(google)["token_url"], data={"grant_type": "refresh_token"}, timeout=0.2)
+    google.token_delay, google.omit_refresh_token = 0.0, True
+    code, verifier = authorize(google, access_type="offline", prompt="consent")
+    assert "refresh_token" not in redeem(http, google, code, verifier).json()
