@@ -66,7 +66,8 @@ def init_extensions(app: Flask) -> None:
 
     database.configure(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_item=database.render_migration_type)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -78,7 +79,7 @@ def register_blueprints(app: Flask) -> None:
     """Every page and API, and the CLI commands."""
     from . import api, auth, cli, dashboard, mail, oauth
 
-    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp):
+    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp):
         app.register_blueprint(blueprint)
     cli.register(app)
 

@@ -7,6 +7,10 @@ from flask import Flask
 
 from .auth.accounts import AccountError, create_admin
 from .auth.setup_code import close_setup
+from .mail.errors import InvalidMessage, MailError
+from .mail.service import send_test_email
+from .mail.smtp import Trace
+from .oauth.errors import OAuthError
 
 
 def register(app: Flask) -> None:
@@ -27,3 +31,22 @@ def register(app: Flask) -> None:
             raise click.ClickException(str(error)) from None
         close_setup(app.instance_path)
         click.echo(f"Administrator {username} created.")
+
+    @app.cli.command("send-test-email")
+    @click.argument("recipient")
+    def send_test_email_command(recipient: str) -> None:
+        """Send the test email through the configured server, showing each step."""
+        trace = Trace()
+        try:
+            message_id = send_test_email(recipient, trace)
+        except (MailError, OAuthError, InvalidMessage) as error:
+            echo_trace(trace)
+            raise click.ClickException(error.message) from None
+        echo_trace(trace)
+        click.echo(f"Sent: {message_id}")
+
+
+def echo_trace(trace) -> None:
+    """Each SMTP step on a line."""
+    for step in trace.steps:
+        click.echo(f"  {'ok ' if step['ok'] else 'FAILED'} {step['step']}: {step['detail']}")

@@ -3,6 +3,7 @@
 from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
@@ -38,3 +39,10 @@ def locked(model, ident):
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
     return db.session.execute(select(model).filter_by(id=ident).with_for_update()).scalar_one_or_none()
+
+
+def render_migration_type(type_, obj, autogen_context):
+    """Migrations store encrypted and UTC columns as their plain SQL types, free of application imports."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl_instance!r}"
+    return False

@@ -1,4 +1,4 @@
-"""Database models: administrators, OAuth parameters and connection, pending authorizations."""
+"""Database models: administrators, OAuth parameters and tokens, the mail server, API keys."""
 
 from datetime import UTC, datetime
 
@@ -86,3 +86,48 @@ class PendingAuthorization(db.Model):
     session_binding: Mapped[str] = mapped_column(String(64))
     redirect_uri: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailServer(db.Model):
+    """How mail leaves: the SMTP server, the sender, the authentication (a single row)."""
+
+    __tablename__ = "mail_server"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    host: Mapped[str | None] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(default=587)
+    security: Mapped[str] = mapped_column(String(10), default="starttls")
+    sender_address: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(255))
+    authentication: Mapped[str] = mapped_column(String(10), default="oauth")
+    username: Mapped[str | None] = mapped_column(String(320))
+    password: Mapped[str | None] = mapped_column(EncryptedText)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
+
+
+class DeliveryStatus(db.Model):
+    """The outcome of the latest sends, for the dashboard (a single row)."""
+
+    __tablename__ = "delivery_status"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_test_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_test_ok: Mapped[bool | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKey(db.Model):
+    """A key another program sends mail with; only its hash is kept."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,48 @@
+"""API keys: shown once at creation, stored as a hash, revocable."""
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ApiKey
+
+KEY_PREFIX = "dde_"
+
+
+def _hash(key: str) -> str:
+    # Keys carry 256 random bits, so a fast hash cannot be brute-forced; it keeps each request cheap.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(name: str, created_by: str | None) -> tuple[ApiKey, str]:
+    """A new key; the plain key is returned this once and never stored."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(name=name.strip(), prefix=key[:12], key_hash=_hash(key), created_by=created_by)
+    db.session.add(record)
+    db.session.commit()
+    return record, key
+
+
+def revoke_key(key_id: int) -> ApiKey | None:
+    record = db.session.get(ApiKey, key_id)
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = datetime.now(UTC)
+        db.session.commit()
+    return record
+
+
+def find_active_key(key: str) -> ApiKey | None:
+    """The unrevoked key matching this secret, marked as used."""
+    record = db.session.scalar(select(ApiKey).filter_by(key_hash=_hash(key)))
+    if record is None or record.revoked_at is not None:
+        return None
+    record.last_used_at = datetime.now(UTC)
+    db.session.commit()
+    return record
+
+
+def list_keys() -> list[ApiKey]:
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())))

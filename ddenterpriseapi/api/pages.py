@@ -1,0 +1,29 @@
+"""The API keys page: create (shown once) and revoke."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from . import keys_bp
+from .forms import NewKeyForm, RevokeKeyForm
+from .keys import create_key, list_keys, revoke_key
+
+
+@keys_bp.route("/configuration/api-keys", methods=["GET", "POST"])
+def index():
+    form = NewKeyForm()
+    new_key = None
+    if form.validate_on_submit():
+        _, new_key = create_key(form.name.data, current_user.username)
+        form = NewKeyForm(formdata=None)
+    return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key,
+                           revoke_form=RevokeKeyForm())
+
+
+@keys_bp.route("/configuration/api-keys/revoke", methods=["POST"])
+def revoke():
+    form = RevokeKeyForm()
+    if form.validate_on_submit() and form.key_id.data.isdigit():
+        record = revoke_key(int(form.key_id.data))
+        if record is not None:
+            flash(f"The key {record.name} is revoked: requests with it are refused from now on.", "success")
+    return redirect(url_for(".index"))

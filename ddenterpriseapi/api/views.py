@@ -1,0 +1,63 @@
+"""POST /v2/mail: send mail as JSON, authenticated by an API key."""
+
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..auth.guard import login_exempt
+from ..extensions import csrf
+from ..mail.errors import InvalidMessage, MailError
+from ..mail.sending import default_sender, get_mail_server, send_drafts
+from ..oauth.errors import OAuthError
+from ..oauth.tokens import NotAuthorized, ReauthorizationRequired
+from . import bp
+from .keys import find_active_key
+from .payload import parse_request
+
+
+def error(status: int, message: str, **details):
+    return jsonify({"error": message, **details}), status
+
+
+def presented_key() -> str | None:
+    """The key from "Authorization: Bearer KEY" or "X-API-Key: KEY"."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("X-API-Key") or None
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exception: HTTPException):
+    """JSON, not HTML, for the API's errors (413 too large, 405, ...)."""
+    return error(exception.code or 500, exception.description or exception.name)
+
+
+@bp.route("/mail", methods=["POST"])
+@login_exempt
+@csrf.exempt
+def send_mail():
+    key = presented_key()
+    if key is None:
+        return error(401, "Missing API key: send it as 'Authorization: Bearer <key>'.")
+    if find_active_key(key) is None:
+        return error(401, "Unknown or revoked API key.")
+    body = request.get_json(silent=True)
+    if body is None:
+        return error(400, "The request body must be JSON (Content-Type: application/json).")
+    try:
+        mail = get_mail_server()
+        drafts = parse_request(body, default_sender(mail), mail.sender_name)
+        message_ids = send_drafts(drafts)
+    except InvalidMessage as problem:
+        return error(422, problem.message, field=problem.field)
+    except (NotAuthorized, ReauthorizationRequired) as problem:
+        return error(503, problem.message, reauthorization_required=True)
+    except OAuthError as problem:
+        return error(502, problem.message)
+    except MailError as problem:
+        if problem.step == "config":
+            return error(503, problem.message)
+        return error(502, problem.message, step=problem.step, smtp_reply=problem.reply)
+    if len(message_ids) == 1 and "messages" not in body:
+        return jsonify({"message_id": message_ids[0]})
+    return jsonify({"message_ids": message_ids})

@@ -1,0 +1,46 @@
+"""What SMTP failures mean and what the administrator should do about them."""
+
+SMTP_FIXES = (
+    # (text found in the server's reply, fix to show), most specific first
+    ("5.7.139", "SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass "
+                "it). Turn it on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false "
+                "(tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off "
+                "security defaults."),
+    ("5.7.3", "Microsoft refused the token: check that the authorized account is the mailbox in Username (or has "
+              "Send As / Full Access on it), and that the app has the SMTP.Send permission on "
+              "https://outlook.office.com."),
+    ("5.7.8", "Google refused the credentials: check that the authorized account is the mailbox in Username and "
+              "that the https://mail.google.com/ scope was granted; for Password mode use an app password."),
+    ("5.7.0", "The server requires authentication (or TLS first): check Security and Authentication."),
+)
+
+PORT_HINTS = {
+    465: "Port 465 expects SSL/TLS from the first byte: set Security to SSL/TLS.",
+    587: "Port 587 starts in plain text and upgrades with STARTTLS: set Security to STARTTLS.",
+    25: "Port 25 usually starts in plain text: set Security to STARTTLS or None.",
+}
+
+
+class MailError(Exception):
+    """Mail could not be sent; says at which step, what the server replied, and what to do."""
+
+    def __init__(self, message: str, step: str = "send", reply: str | None = None, token_rejected: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.step = step
+        self.reply = reply
+        self.token_rejected = token_rejected
+
+
+class InvalidMessage(ValueError):
+    """A message cannot be built from what was given (bad address, header injection, ...)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def fix_for_reply(reply: str) -> str:
+    """The advice that matches an SMTP reply, or an empty string."""
+    return next((fix for marker, fix in SMTP_FIXES if marker in reply), "")

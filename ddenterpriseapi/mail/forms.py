@@ -1,0 +1,55 @@
+"""The email server form."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+
+def single_line(form, field):
+    """Header values never carry line breaks."""
+    if field.data and ("\r" in field.data or "\n" in field.data):
+        raise ValidationError("Use a single line.")
+
+
+class MailServerForm(FlaskForm):
+    host = StringField("SMTP host", validators=[Length(max=255)],
+                       description="With OAuth, blank means the provider's server (Google: smtp.gmail.com, "
+                                   "Microsoft: smtp.office365.com).")
+    port = IntegerField("Port", validators=[DataRequired("Enter a port, such as 587."),
+                                            NumberRange(1, 65535, "A port is a number from 1 to 65535.")])
+    security = SelectField("Security", choices=[SelectChoice("none", "None"), SelectChoice("starttls", "STARTTLS"),
+                                                SelectChoice("ssl", "SSL/TLS")])
+    sender_address = EmailField("Sender address", validators=[
+        Optional(), Length(max=320), Email("Enter an email address, such as reports@example.com.")],
+        description="Leave blank to send as the mailbox that authenticates.")
+    sender_name = StringField("Sender name", validators=[Optional(), Length(max=255), single_line])
+    authentication = SelectField("Authentication", choices=[
+        SelectChoice("none", "None"), SelectChoice("password", "Password"), SelectChoice("oauth", "OAuth")])
+    username = StringField("Username", validators=[Optional(), Length(max=320), single_line],
+                           description="The mailbox that authenticates. With OAuth, blank means the authorized "
+                                       "account.")
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
+    test_recipient = EmailField("Test recipient", validators=[
+        Optional(), Length(max=320), Email("Enter an email address to send the test to.")])
+    save = SubmitField("Save")
+    send_test = SubmitField("Send test email")
+
+    def validate_host(self, field):
+        field.data = (field.data or "").strip()
+        if not field.data and self.authentication.data != "oauth":
+            raise ValidationError("Enter the SMTP host, such as smtp.gmail.com.")
+        if any(char.isspace() or char in "/@" for char in field.data):
+            raise ValidationError("Enter a host name or IP address only, such as smtp.office365.com.")
+
+    def validate_username(self, field):
+        if self.authentication.data == "password" and not field.data:
+            raise ValidationError("Enter the username that logs in to the SMTP server.")
+
+    def validate_test_recipient(self, field):
+        if self.send_test.data and not field.data:
+            raise ValidationError("Enter the address the test email goes to.")
+
+    def values(self) -> dict:
+        """What to store; a blank password keeps the stored one."""
+        return {name: getattr(self, name).data or None for name in (
+            "host", "port", "security", "sender_address", "sender_name", "authentication", "username", "password")}

@@ -1,0 +1,88 @@
+"""Building a proper MIME message: text and/or HTML, attachments, UTF-8 headers, Date and Message-ID."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime, make_msgid
+
+from email_validator import EmailNotValidError, validate_email
+
+from .errors import InvalidMessage
+
+MAX_RECIPIENTS = 100
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to attach."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What to send, before it becomes a MIME message."""
+
+    sender: str
+    to: list[str]
+    subject: str
+    text: str | None = None
+    html: str | None = None
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    sender_name: str | None = None
+    reply_to: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to, *self.cc, *self.bcc]
+
+
+def no_line_breaks(value: str, field_name: str) -> str:
+    """Refuse header injection: a header value never carries CR or LF."""
+    if "\r" in value or "\n" in value:
+        raise InvalidMessage(f"{field_name} must be a single line (no line breaks).", field_name)
+    return value
+
+
+def checked_address(address: str, field_name: str) -> str:
+    """A syntactically valid email address (internationalized allowed), normalized."""
+    no_line_breaks(address, field_name)
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidMessage(f"{field_name}: {address!r} is not a valid address ({error}).", field_name) from None
+
+
+def build_message(draft: Draft) -> EmailMessage:
+    """The MIME message for a draft; raises InvalidMessage with the offending field."""
+    if not draft.recipients:
+        raise InvalidMessage("Give at least one recipient.", "to")
+    if len(draft.recipients) > MAX_RECIPIENTS:
+        raise InvalidMessage(f"At most {MAX_RECIPIENTS} recipients per message.", "to")
+    if not (draft.text or draft.html):
+        raise InvalidMessage("Give a text or an HTML body.", "text")
+    sender = checked_address(draft.sender, "from")
+    message = EmailMessage()
+    message["From"] = formataddr((no_line_breaks(draft.sender_name or "", "sender name"), sender))
+    for header, addresses in (("To", draft.to), ("Cc", draft.cc)):
+        if addresses:
+            message[header] = ", ".join(checked_address(a, header.lower()) for a in addresses)
+    for address in draft.bcc:
+        checked_address(address, "bcc")
+    if draft.reply_to:
+        message["Reply-To"] = checked_address(draft.reply_to, "reply_to")
+    message["Subject"] = no_line_breaks(draft.subject, "subject")
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    message.set_content(draft.text or "This message is in HTML.")
+    if draft.html:
+        message.add_alternative(draft.html, subtype="html")
+    for attachment in draft.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=no_line_breaks(attachment.filename, "attachment filename"))
+    return message

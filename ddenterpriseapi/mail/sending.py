@@ -1,0 +1,108 @@
+"""The one sending service behind the test button, the CLI and the API."""
+
+from datetime import UTC, datetime
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import DeliveryStatus, MailServer
+from ..oauth.errors import OAuthError
+from ..oauth.tokens import get_access_token
+from . import smtp
+from .errors import MailError
+from .message import Draft, build_message
+from .smtp import Credentials, ServerSettings, Trace
+
+
+def get_mail_server() -> MailServer:
+    """The saved email server, or unsaved defaults."""
+    return db.session.get(MailServer, 1) or MailServer(id=1, port=587, security="starttls", authentication="oauth")
+
+
+def server_settings(mail: MailServer) -> ServerSettings:
+    """Where to connect, or a MailError when the email server was never configured."""
+    if not mail.host:
+        raise MailError("Configure the email server first: SMTP host, port and security.", "config")
+    return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
+                          current_app.config["SMTP_CA_BUNDLE"])
+
+
+def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:
+    """How to authenticate now; for OAuth, a valid access token (refreshed if needed)."""
+    if mail.authentication == "password":
+        return Credentials("password", mail.username or "", mail.password or "")
+    if mail.authentication == "oauth":
+        token, account = get_access_token(rejected)
+        return Credentials("oauth", mail.username or account or "", token)
+    return Credentials("none")
+
+
+def default_sender(mail: MailServer) -> str:
+    """The configured sender address; else the mailbox that authenticates."""
+    if mail.sender_address:
+        return mail.sender_address
+    if mail.authentication == "oauth" and not mail.username:
+        return credentials(mail).username
+    return mail.username or ""
+
+
+def open_session(mail: MailServer, server: ServerSettings, trace: Trace):
+    """An authenticated connection; a refused OAuth token is refreshed and tried once more."""
+    creds = credentials(mail)
+    connection = smtp.connect(server, trace)
+    try:
+        smtp.authenticate(connection, creds, trace)
+        return connection
+    except MailError as error:
+        smtp.close(connection)
+        if not error.token_rejected:
+            raise
+        trace.failed(error)
+    creds = credentials(mail, rejected=creds.secret)
+    connection = smtp.connect(server, trace)
+    try:
+        smtp.authenticate(connection, creds, trace)
+    except MailError:
+        smtp.close(connection)
+        raise
+    return connection
+
+
+def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = False) -> list[str]:
+    """Send messages over one connection; their Message-IDs. Records the outcome for the dashboard."""
+    trace = trace or Trace()
+    mail = get_mail_server()
+    server = server_settings(mail)
+    messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
+    try:
+        connection = open_session(mail, server, trace)
+        try:
+            for draft, message in zip(drafts, messages):
+                smtp.deliver(connection, message, draft.sender, draft.recipients, trace)
+        finally:
+            smtp.close(connection)
+    except (MailError, OAuthError) as error:
+        if isinstance(error, MailError):
+            trace.failed(error)
+        record_outcome(error.message, test)
+        raise
+    record_outcome(None, test)
+    return [message["Message-ID"] for message in messages]
+
+
+def record_outcome(error: str | None, test: bool) -> None:
+    """Remember the latest success or failure, so a dying token cannot fail silently."""
+    status = db.session.get(DeliveryStatus, 1) or DeliveryStatus(id=1)
+    now = datetime.now(UTC)
+    if error is None:
+        status.last_success_at = now
+    else:
+        status.last_error, status.last_error_at = error, now
+    if test:
+        status.last_test_at, status.last_test_ok = now, error is None
+    db.session.add(status)
+    db.session.commit()
+
+
+def get_delivery_status() -> DeliveryStatus | None:
+    return db.session.get(DeliveryStatus, 1)

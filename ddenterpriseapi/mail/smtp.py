@@ -1,0 +1,179 @@
+"""Talking to the SMTP server: connect, TLS, EHLO, AUTH (XOAUTH2, PLAIN/LOGIN), MAIL/RCPT/DATA."""
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from .errors import PORT_HINTS, MailError, fix_for_reply
+
+SECURITY_CHOICES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where and how to connect."""
+
+    host: str
+    port: int
+    security: str
+    timeout: float = 20
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who to authenticate as: mechanism "none", "password" or "oauth" (secret is then an access token)."""
+
+    mechanism: str
+    username: str = ""
+    secret: str = ""
+
+
+@dataclass
+class Trace:
+    """The steps of one SMTP conversation, shown after a test send."""
+
+    steps: list = field(default_factory=list)
+
+    def ok(self, step: str, detail: str = "") -> None:
+        self.steps.append({"step": step, "ok": True, "detail": detail})
+
+    def failed(self, error: MailError) -> None:
+        self.steps.append({"step": error.step, "ok": False, "detail": error.message})
+
+
+def reply_text(code: int, message: bytes | str) -> str:
+    """An SMTP reply as one line of text."""
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {' '.join(text.split())}"
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Certificate and host name verified, against the system's authorities plus the configured bundle."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
+    """An open, greeted, EHLO'd and (as configured) encrypted connection."""
+    context = tls_context(server.ca_bundle)
+    step = "connect"
+    try:
+        if server.security == "ssl":
+            step = "tls"
+            smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
+            trace.ok("connect", f"{server.host}:{server.port}")
+            trace.ok("tls", "SSL/TLS, certificate verified")
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+            trace.ok("connect", f"{server.host}:{server.port}")
+        step = "ehlo"
+        smtp.ehlo()
+        if server.security == "starttls":
+            step = "tls"
+            if not smtp.has_extn("starttls"):
+                smtp.close()
+                raise MailError("The server does not offer STARTTLS. " + PORT_HINTS.get(server.port, ""), "tls")
+            smtp.starttls(context=context)
+            trace.ok("tls", "STARTTLS, certificate verified")
+            smtp.ehlo()
+        trace.ok("ehlo", " ".join(sorted(smtp.esmtp_features)))
+        return smtp
+    except MailError:
+        raise
+    except (OSError, smtplib.SMTPException) as error:
+        raise connection_error(error, step, server) from None
+
+
+def connection_error(error: Exception, step: str, server: ServerSettings) -> MailError:
+    """Explain a failure to connect, negotiate TLS or greet."""
+    where = f"{server.host}:{server.port}"
+    hint = PORT_HINTS.get(server.port, "")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return MailError(f"The certificate of {where} could not be verified ({error.verify_message}). Check the "
+                         "SMTP host name, or configure SMTP_CA_BUNDLE with your organisation's certificate "
+                         "authority.", "tls")
+    if isinstance(error, ssl.SSLError):
+        return MailError(f"TLS with {where} failed ({error.reason or error}). {hint}".strip(), "tls")
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return MailError(f"{where} did not answer within {server.timeout:g} s. {hint or 'Check host and port.'}",
+                         step)
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return MailError(f"{where} closed the connection during {step}. {hint}".strip(), step)
+    if isinstance(error, socket.gaierror):
+        return MailError(f"The SMTP host {server.host} could not be found (DNS).", "connect")
+    if isinstance(error, ConnectionRefusedError):
+        return MailError(f"{where} refused the connection: check the host and port, and that the server is up.",
+                         "connect")
+    if isinstance(error, smtplib.SMTPResponseException):
+        return MailError(f"{where} answered {reply_text(error.smtp_code, error.smtp_error)} during {step}.",
+                         step, reply_text(error.smtp_code, error.smtp_error))
+    return MailError(f"Could not talk to {where} ({type(error).__name__}: {error}).", step)
+
+
+def xoauth2(username: str, access_token: str) -> str:
+    """The SASL XOAUTH2 initial response, before base64."""
+    return f"user={username}\x01auth=Bearer {access_token}\x01\x01"
+
+
+def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> None:
+    """AUTH as configured; a refused OAuth token is flagged so the caller can refresh it and retry once."""
+    if credentials.mechanism == "none":
+        return
+    try:
+        if credentials.mechanism == "oauth":
+            raw = xoauth2(credentials.username, credentials.secret)
+            # Answer Google's 334 error challenge with an empty line, so its real 535 reply comes back.
+            smtp.auth("XOAUTH2", lambda challenge=None: raw if challenge is None else "",
+                      initial_response_ok=True)
+            trace.ok("auth", f"XOAUTH2 as {credentials.username}")
+        else:
+            smtp.login(credentials.username, credentials.secret)
+            trace.ok("auth", f"password as {credentials.username}")
+    except smtplib.SMTPAuthenticationError as error:
+        reply = reply_text(error.smtp_code, error.smtp_error)
+        rejected = credentials.mechanism == "oauth" and ("5.7.3" in reply or "5.7.8" in reply)
+        raise MailError(f"The server refused authentication: {reply}. {fix_for_reply(reply)}".strip(), "auth",
+                        reply, token_rejected=rejected) from None
+    except smtplib.SMTPNotSupportedError:
+        offered = smtp.esmtp_features.get("auth", "none")
+        raise MailError(f"The server does not offer this authentication (it offers: {offered.strip() or 'none'})."
+                        " Check Security (AUTH is often offered only after STARTTLS) and Authentication.",
+                        "auth") from None
+    except smtplib.SMTPException as error:
+        raise MailError(f"Authentication failed: {error}", "auth") from None
+
+
+def deliver(smtp: smtplib.SMTP, message: EmailMessage, envelope_from: str, recipients: list[str],
+            trace: Trace) -> None:
+    """MAIL FROM, RCPT TO, DATA for one message on an open connection."""
+    try:
+        refused = smtp.send_message(message, from_addr=envelope_from, to_addrs=recipients)
+    except smtplib.SMTPRecipientsRefused as error:
+        details = "; ".join(f"{rcpt}: {reply_text(*reply)}" for rcpt, reply in error.recipients.items())
+        raise MailError(f"Every recipient was refused: {details}", "rcpt", details) from None
+    except smtplib.SMTPSenderRefused as error:
+        reply = reply_text(error.smtp_code, error.smtp_error)
+        raise MailError(f"The sender {envelope_from} was refused: {reply}. The authenticated account may not "
+                        "send as this address.", "mail", reply) from None
+    except smtplib.SMTPDataError as error:
+        reply = reply_text(error.smtp_code, error.smtp_error)
+        raise MailError(f"The message was refused: {reply}. {fix_for_reply(reply)}".strip(), "data", reply) from None
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailError(f"The connection failed while sending ({type(error).__name__}: {error}).", "data") from None
+    detail = f"{len(recipients) - len(refused)} recipient(s) accepted"
+    if refused:
+        detail += "; refused: " + ", ".join(refused)
+    trace.ok("data", detail)
+
+
+def close(smtp: smtplib.SMTP) -> None:
+    """QUIT politely; a server that already hung up is fine."""
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()

@@ -1,0 +1,50 @@
+"""The email server page and the test email."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..oauth.connection import get_connection
+from ..oauth.errors import OAuthError
+from ..oauth.settings import get_settings, providers
+from . import bp
+from .errors import InvalidMessage, MailError
+from .forms import MailServerForm
+from .service import get_mail_server, save_mail_server, send_test_email
+from .sending import get_delivery_status
+from .smtp import Trace
+
+
+@bp.route("/configuration/email-server", methods=["GET", "POST"])
+def settings():
+    stored = get_mail_server()
+    form = MailServerForm(obj=stored)
+    trace = None
+    if form.validate_on_submit():
+        stored = save_mail_server(form.values(), providers()[get_settings().provider])
+        if not form.send_test.data:
+            flash("Email server saved.", "success")
+            return redirect(url_for(".settings"))
+        trace = Trace()
+        try:
+            message_id = send_test_email(form.test_recipient.data, trace, current_user.username)
+        except (MailError, OAuthError, InvalidMessage) as error:
+            flash("The test email was not sent. " + error.message, "error")
+        else:
+            flash(f"Test email accepted by the server for {form.test_recipient.data} ({message_id}).", "success")
+    return render_page(form, stored, trace)
+
+
+def render_page(form, stored, trace):
+    connection = get_connection()
+    settings = get_settings()
+    return render_template(
+        "mail/settings.html",
+        form=form,
+        stored=stored,
+        trace=trace,
+        connection=connection,
+        provider=providers()[settings.provider],
+        presets={key: {"host": p.smtp_host, "port": p.smtp_port, "security": p.smtp_security}
+                 for key, p in providers().items() if p.smtp_host},
+        status=get_delivery_status(),
+    )
