@@ -134,6 +134,11 @@ def microsoft_server():
     server.stop()
 
 
+@pytest.fixture
+def mail(admin_client):
+    return MailActions(admin_client)
+
+
 class OAuthActions:
     """Drive the OAuth parameters page and the provider's pages the way an administrator would."""
 
@@ -178,16 +183,6 @@ class OAuthActions:
 
 
 @pytest.fixture
-def oauth_app(make_app, request):
-    """A console whose providers point at the test authorization servers requested by the test."""
-    overrides = {}
-    for name in ("google_server", "microsoft_server"):
-        if name in request.fixturenames:
-            overrides[name.removesuffix("_server")] = request.getfixturevalue(name).provider_override()
-    return make_app(OAUTH_PROVIDER_OVERRIDES=overrides)
-
-
-@pytest.fixture
 def admin_client(oauth_app):
     client = oauth_app.test_client()
     actions = AuthActions(oauth_app, client)
@@ -204,3 +199,62 @@ def google(admin_client, google_server):
 @pytest.fixture
 def microsoft(admin_client, microsoft_server):
     return OAuthActions(admin_client, microsoft_server)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    from tests.servers.tls import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def make_smtp(pki):
+    """Start test SMTP servers; they check XOAUTH2 bearer tokens with the given authorization server."""
+    from tests.servers.smtp_server import SMTPTestServer
+
+    servers = []
+
+    def start(oauth=None, security="starttls", style="microsoft", passwords=None):
+        server = SMTPTestServer(security=security, pki=pki, style=style, passwords=passwords,
+                                check_token=oauth.check_access_token if oauth else None).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def oauth_app(make_app, request, pki):
+    """A console whose providers point at the test authorization servers, trusting the test CA for SMTP."""
+    overrides = {}
+    for name in ("google_server", "microsoft_server"):
+        if name in request.fixturenames:
+            overrides[name.removesuffix("_server")] = request.getfixturevalue(name).provider_override()
+    return make_app(OAUTH_PROVIDER_OVERRIDES=overrides, SMTP_CA_BUNDLE=pki.ca_cert_path, SMTP_TIMEOUT=3)
+
+
+class MailActions:
+    """Drive the email server page as an administrator."""
+
+    PAGE = "/ddenterpriseapi/configuration/email-server"
+
+    def __init__(self, client):
+        self.client = client
+
+    def save(self, smtp=None, button="save", **fields):
+        data = {"security": "starttls", "authentication": "oauth", button: "1"}
+        if smtp is not None:
+            data.update(host=smtp.host, port=str(smtp.port), security=smtp.security)
+        data.update(fields)
+        return submit(self.client, self.PAGE, {k: v for k, v in data.items() if v is not None})
+
+    def send_test(self, smtp=None, recipient="boss@example.org", **fields) -> str:
+        """Save, click Send test email; the page text that comes back."""
+        import html
+
+        response = self.save(smtp, button="send_test", test_recipient=recipient, **fields)
+        assert response.status_code == 200, response.status_code
+        return html.unescape(response.get_data(as_text=True))

@@ -21,6 +21,17 @@ PORT_HINTS = {
 }
 
 
+
+
+def mismatch_hint(port: int, security: str) -> str:
+    """Advice for a port and security choice that do not fit together."""
+    if port in PORT_HINTS:
+        return PORT_HINTS[port]
+    if security == "ssl":
+        return "If this port starts in plain text (usually 587 or 25), set Security to STARTTLS."
+    return "If this port expects SSL/TLS from the first byte (usually 465), set Security to SSL/TLS."
+
+
 class MailError(Exception):
     """Mail could not be sent; says at which step, what the server replied, and what to do."""
 

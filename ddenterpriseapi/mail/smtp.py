@@ -6,7 +6,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from .errors import PORT_HINTS, MailError, fix_for_reply
+from .errors import MailError, fix_for_reply, mismatch_hint
 
 SECURITY_CHOICES = ("none", "starttls", "ssl")
 
@@ -77,7 +77,7 @@ def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
             step = "tls"
             if not smtp.has_extn("starttls"):
                 smtp.close()
-                raise MailError("The server does not offer STARTTLS. " + PORT_HINTS.get(server.port, ""), "tls")
+                raise MailError("The server does not offer STARTTLS. " + mismatch_hint(server.port, "none"), "tls")
             smtp.starttls(context=context)
             trace.ok("tls", "STARTTLS, certificate verified")
             smtp.ehlo()
@@ -92,7 +92,7 @@ def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
 def connection_error(error: Exception, step: str, server: ServerSettings) -> MailError:
     """Explain a failure to connect, negotiate TLS or greet."""
     where = f"{server.host}:{server.port}"
-    hint = PORT_HINTS.get(server.port, "")
+    hint = mismatch_hint(server.port, server.security)
     if isinstance(error, ssl.SSLCertVerificationError):
         return MailError(f"The certificate of {where} could not be verified ({error.verify_message}). Check the "
                          "SMTP host name, or configure SMTP_CA_BUNDLE with your organisation's certificate "
@@ -100,8 +100,7 @@ def connection_error(error: Exception, step: str, server: ServerSettings) -> Mai
     if isinstance(error, ssl.SSLError):
         return MailError(f"TLS with {where} failed ({error.reason or error}). {hint}".strip(), "tls")
     if isinstance(error, (socket.timeout, TimeoutError)):
-        return MailError(f"{where} did not answer within {server.timeout:g} s. {hint or 'Check host and port.'}",
-                         step)
+        return MailError(f"{where} did not answer within {server.timeout:g} s. Check host and port. {hint}", step)
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return MailError(f"{where} closed the connection during {step}. {hint}".strip(), step)
     if isinstance(error, socket.gaierror):

@@ -100,9 +100,10 @@ class SMTPTestServer:
         return self
 
     def stop(self) -> None:
-        """Stop the server and join its thread."""
-        self._controller.stop()
-        self._controller = None
+        """Stop the server and join its thread; stopping twice is harmless."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def __enter__(self) -> "SMTPTestServer":
         return self.start()

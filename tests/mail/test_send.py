@@ -1,0 +1,213 @@
+"""Sending through a real SMTP server that checks XOAUTH2 tokens with a real authorization server."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ddenterpriseapi.extensions import db
+from ddenterpriseapi.models import DeliveryStatus, OAuthConnection
+from tests.conftest import MAILBOX
+
+
+def refreshes(oauth) -> list[dict]:
+    return [call for call in oauth.token_requests if call["grant_type"] == "refresh_token"]
+
+
+def connection_row(app):
+    with app.app_context():
+        row = db.session.get(OAuthConnection, 1)
+        return {"refresh_token": row.refresh_token, "access_token": row.access_token,
+                "error": row.reauthorization_error, "last_refresh_at": row.last_refresh_at}
+
+
+def age_access_token(app):
+    """Make the console believe its access token is about to expire."""
+    with app.app_context():
+        row = db.session.get(OAuthConnection, 1)
+        row.access_token_expires_at = datetime.now(UTC) + timedelta(seconds=10)
+        db.session.commit()
+
+
+def test_test_email_with_oauth_over_starttls(google, mail, make_smtp):
+    google.connect()
+    smtp = make_smtp(google.server, style="google")
+    page = mail.send_test(smtp)
+    assert "Test email accepted by the server for boss@example.org" in page
+    for step in ("CONNECT", "TLS", "EHLO", "AUTH", "DATA"):
+        assert f"<strong>{step}</strong>" in page
+    (received,) = smtp.wait_for_messages(1)
+    assert received.auth_mechanism == "XOAUTH2" and received.auth_login == MAILBOX[0]
+    assert received.mail_from == MAILBOX[0] and received.rcpt_tos == ["boss@example.org"]
+    message = received.message
+    assert message["Subject"] == "ddenterpriseapi test email"
+    assert message["Message-ID"].endswith("@example.com>") and message["Date"]
+    assert "the email server settings work" in message.get_content()
+    assert refreshes(google.server) == []  # the access token from the authorization is reused
+
+
+def test_implicit_tls_and_sender_name(microsoft, mail, make_smtp):
+    microsoft.connect("microsoft")
+    smtp = make_smtp(microsoft.server, security="ssl")
+    page = mail.send_test(smtp, sender_name="Rapports Société", sender_address=MAILBOX[0])
+    assert "Test email accepted" in page
+    (received,) = smtp.wait_for_messages(1)
+    assert str(received.message["From"]) == f"Rapports Société <{MAILBOX[0]}>"
+
+
+def test_password_authentication(mail, make_smtp):
+    smtp = make_smtp(passwords={"relay@example.com": "relay password"})
+    page = mail.send_test(smtp, authentication="password", username="relay@example.com",
+                          password="relay password", sender_address="relay@example.com")
+    assert "Test email accepted" in page
+    assert smtp.wait_for_messages(1)[0].auth_mechanism in ("PLAIN", "LOGIN")
+    page = mail.send_test(smtp, authentication="password", username="relay@example.com", password="")
+    assert "Test email accepted" in page  # the stored password was kept
+
+
+def test_expiring_access_token_is_refreshed_once(google, mail, make_smtp, oauth_app):
+    google.connect()
+    smtp = make_smtp(google.server, style="google")
+    before = connection_row(oauth_app)
+    age_access_token(oauth_app)
+    assert "Test email accepted" in mail.send_test(smtp)
+    assert "Test email accepted" in mail.send_test(smtp)
+    assert len(refreshes(google.server)) == 1
+    after = connection_row(oauth_app)
+    assert after["access_token"] != before["access_token"]
+    assert after["refresh_token"] == before["refresh_token"]  # Google does not rotate: never erased
+
+
+def test_microsoft_rotation_keeps_the_valid_refresh_token(microsoft, mail, make_smtp, oauth_app):
+    microsoft.connect("microsoft")
+    smtp = make_smtp(microsoft.server)
+    first = connection_row(oauth_app)["refresh_token"]
+    for _ in range(3):
+        age_access_token(oauth_app)
+        assert "Test email accepted" in mail.send_test(smtp)
+    latest = connection_row(oauth_app)["refresh_token"]
+    assert latest != first and len(refreshes(microsoft.server)) == 3
+    assert all(call["ok"] for call in refreshes(microsoft.server))
+
+
+def test_token_refused_by_smtp_is_refreshed_and_retried_once(microsoft, mail, make_smtp):
+    microsoft.connect("microsoft")
+    smtp = make_smtp(microsoft.server)
+    microsoft.server.expire_access_tokens()  # the console still believes its token valid
+    page = mail.send_test(smtp)
+    assert "Test email accepted" in page
+    assert len(refreshes(microsoft.server)) == 1
+    assert [attempt["ok"] for attempt in smtp.auth_attempts] == [False, True]
+
+
+def test_google_refusal_shows_the_real_reply(google, mail, make_smtp):
+    google.connect()
+    smtp = make_smtp(google.server, style="google")
+    page = mail.send_test(smtp, username="someone-else@example.com")
+    assert "535 5.7.8" in page and "authorized account is the mailbox" in page
+    assert "is not the authorized account" in page
+    assert len(refreshes(google.server)) == 1  # refreshed once, retried once, then gave up
+
+
+def test_smtp_auth_disabled_for_tenant(microsoft, mail, make_smtp):
+    microsoft.connect("microsoft")
+    smtp = make_smtp(microsoft.server)
+    smtp.fail_next_auth_with = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled "
+                                "for the Tenant.")
+    page = mail.send_test(smtp)
+    assert "5.7.139" in page and "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false" in page
+    assert refreshes(microsoft.server) == []  # not a token problem
+
+
+def test_revoked_refresh_token_requires_reauthorization(google, mail, make_smtp, oauth_app, admin_client):
+    google.connect()
+    smtp = make_smtp(google.server, style="google")
+    mail.save(smtp)
+    google.server.revoke_all()
+    age_access_token(oauth_app)
+    page = mail.send_test(smtp)
+    assert "Re-authorization required" in page and "Token has been expired or revoked" in page
+    assert "Testing" in page  # the Google 7-day hint
+    oauth_page = admin_client.get("/ddenterpriseapi/configuration/oauth").get_data(as_text=True)
+    assert "Re-authorization required" in oauth_page
+    assert connection_row(oauth_app)["refresh_token"]  # kept: the settings stay
+    assert len(refreshes(google.server)) == 1
+    mail.send_test(smtp)
+    assert len(refreshes(google.server)) == 1  # no hammering of the provider
+    google.connect()
+    assert "Test email accepted" in mail.send_test(smtp)
+
+
+def test_not_authorized_yet(mail, make_smtp):
+    page = mail.send_test(make_smtp())
+    assert "OAuth is not authorized yet" in page
+
+
+def test_oauth_fills_the_provider_smtp_server(mail, oauth_app):
+    mail.save(host="", port="587", authentication="oauth")
+    html = mail.client.get(mail.PAGE).get_data(as_text=True)
+    assert 'value="smtp.gmail.com"' in html
+
+
+def test_smtp_down(mail, make_smtp, google):
+    google.connect()
+    smtp = make_smtp(google.server)
+    smtp.stop()
+    page = mail.send_test(smtp)
+    assert "refused the connection" in page
+
+
+def test_untrusted_certificate(make_app, make_smtp, google_server, pki):
+    from tests.conftest import AuthActions, MailActions, OAuthActions
+
+    app = make_app(OAUTH_PROVIDER_OVERRIDES={"google": google_server.provider_override()}, SMTP_TIMEOUT=3)
+    client = app.test_client()
+    AuthActions(app, client).create()
+    AuthActions(app, client).login()
+    OAuthActions(client, google_server).connect()
+    page = MailActions(client).send_test(make_smtp(google_server))
+    assert "could not be verified" in page and "SMTP_CA_BUNDLE" in page
+
+
+def test_starttls_on_an_implicit_tls_port(mail, make_smtp, google):
+    google.connect()
+    smtp = make_smtp(google.server, security="ssl")
+    page = mail.send_test(None, host=smtp.host, port=str(smtp.port), security="starttls")
+    assert "If this port expects SSL/TLS from the first byte (usually 465), set Security to SSL/TLS" in page
+
+
+def test_ssl_on_a_starttls_port(mail, make_smtp, google):
+    google.connect()
+    smtp = make_smtp(google.server, security="starttls")
+    page = mail.send_test(None, host=smtp.host, port=str(smtp.port), security="ssl")
+    assert "TLS with 127.0.0.1" in page and "set Security to STARTTLS" in page
+
+
+def test_delivery_status_is_recorded(google, mail, make_smtp, oauth_app):
+    google.connect()
+    smtp = make_smtp(google.server)
+    mail.send_test(smtp)
+    with oauth_app.app_context():
+        status = db.session.get(DeliveryStatus, 1)
+        assert status.last_test_ok and status.last_success_at is not None and status.last_error is None
+    smtp.stop()
+    mail.send_test(smtp)
+    with oauth_app.app_context():
+        status = db.session.get(DeliveryStatus, 1)
+        assert status.last_test_ok is False and "refused the connection" in status.last_error
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("port", "70000", "A port is a number from 1 to 65535"),
+    ("port", "abc", "Enter a port, such as 587"),
+    ("host", "smtp.example.com/x", "host name or IP address only"),
+    ("sender_address", "not-an-address", "Enter an email address"),
+    ("sender_name", "Evil\r\nBcc: x@example.com", "Use a single line"),
+])
+def test_bad_input_is_explained_and_saved_settings_stay(mail, make_smtp, oauth_app, field, value, message):
+    smtp = make_smtp()
+    mail.save(smtp)
+    response = mail.save(smtp, **{field: value})
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    from ddenterpriseapi.models import MailServer
+    with oauth_app.app_context():
+        assert db.session.get(MailServer, 1).port == smtp.port
