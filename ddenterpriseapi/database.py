@@ -34,11 +34,24 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def locked(model, ident):
-    """Load a row for update, holding the lock until the transaction ends (waiters queue up)."""
+def locked(model, **where):
+    """In a new transaction, load a row for update, holding the lock until the transaction ends.
+
+    On SQLite this also keeps a read-then-write transaction from failing with "database is locked"
+    when another process wrote since it began: the write lock is taken before the first read.
+    """
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
-    return db.session.execute(select(model).filter_by(id=ident).with_for_update()).scalar_one_or_none()
+    return db.session.execute(select(model).filter_by(**where).with_for_update()).scalar_one_or_none()
+
+
+def locked_singleton(model):
+    """The single row (id 1) of a table, locked as by locked(), or a new one added to the session."""
+    row = locked(model, id=1)
+    if row is None:
+        row = model(id=1)
+        db.session.add(row)
+    return row
 
 
 def render_migration_type(type_, obj, autogen_context):

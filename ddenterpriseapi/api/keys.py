@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from ..database import locked
 from ..extensions import db
 from ..models import ApiKey
 
@@ -39,6 +40,7 @@ def find_active_key(key: str) -> ApiKey | None:
     record = db.session.scalar(select(ApiKey).filter_by(key_hash=_hash(key)))
     if record is None or record.revoked_at is not None:
         return None
+    record = locked(ApiKey, id=record.id)
     record.last_used_at = datetime.now(UTC)
     db.session.commit()
     return record

@@ -41,7 +41,7 @@ def _attachment(item, index: int) -> Attachment:
     return Attachment(item["filename"], content, content_type)
 
 
-def parse_message(message, default_sender: str, default_name: str | None) -> Draft:
+def parse_message(message) -> Draft:
     """One draft from one JSON message object."""
     if not isinstance(message, dict):
         raise InvalidMessage("A message is a JSON object.")
@@ -52,8 +52,8 @@ def parse_message(message, default_sender: str, default_name: str | None) -> Dra
     if not isinstance(attachments, list):
         raise InvalidMessage("attachments must be a list.", "attachments")
     return Draft(
-        sender=_optional_text(message, "from") or default_sender,
-        sender_name=_optional_text(message, "from_name") or default_name,
+        sender=_optional_text(message, "from"),
+        sender_name=_optional_text(message, "from_name"),
         reply_to=_optional_text(message, "reply_to"),
         to=_address_list(message, "to"),
         cc=_address_list(message, "cc"),
@@ -65,7 +65,7 @@ def parse_message(message, default_sender: str, default_name: str | None) -> Dra
     )
 
 
-def parse_request(body, default_sender: str, default_name: str | None) -> list[Draft]:
+def parse_request(body) -> list[Draft]:
     """One message object, or {"messages": [...]} to send several over one connection."""
     if isinstance(body, dict) and "messages" in body:
         messages = body["messages"]
@@ -73,5 +73,5 @@ def parse_request(body, default_sender: str, default_name: str | None) -> list[D
             raise InvalidMessage("messages must be a non-empty list.", "messages")
         if len(messages) > MAX_MESSAGES:
             raise InvalidMessage(f"At most {MAX_MESSAGES} messages per request.", "messages")
-        return [parse_message(message, default_sender, default_name) for message in messages]
-    return [parse_message(body, default_sender, default_name)]
+        return [parse_message(message) for message in messages]
+    return [parse_message(body)]

@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 from ..auth.guard import login_exempt
 from ..extensions import csrf
 from ..mail.errors import InvalidMessage, MailError
-from ..mail.sending import default_sender, get_mail_server, send_drafts
+from ..mail.sending import send_drafts
 from ..oauth.errors import OAuthError
 from ..oauth.tokens import NotAuthorized, ReauthorizationRequired
 from . import bp
@@ -45,9 +45,7 @@ def send_mail():
     if body is None:
         return error(400, "The request body must be JSON (Content-Type: application/json).")
     try:
-        mail = get_mail_server()
-        drafts = parse_request(body, default_sender(mail), mail.sender_name)
-        message_ids = send_drafts(drafts)
+        message_ids = send_drafts(parse_request(body))
     except InvalidMessage as problem:
         return error(422, problem.message, field=problem.field)
     except (NotAuthorized, ReauthorizationRequired) as problem:

@@ -25,9 +25,9 @@ class Attachment:
 class Draft:
     """What to send, before it becomes a MIME message."""
 
-    sender: str
     to: list[str]
     subject: str
+    sender: str | None = None  # None: the email server's sender
     text: str | None = None
     html: str | None = None
     cc: list[str] = field(default_factory=list)

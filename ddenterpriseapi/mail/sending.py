@@ -1,9 +1,11 @@
 """The one sending service behind the test button, the CLI and the API."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import current_app
 
+from ..database import locked_singleton
 from ..extensions import db
 from ..models import DeliveryStatus, MailServer
 from ..oauth.errors import OAuthError
@@ -46,6 +48,11 @@ def default_sender(mail: MailServer) -> str:
     return mail.username or ""
 
 
+def from_server_sender(draft: Draft, mail: MailServer) -> Draft:
+    """The draft with the email server's sender where it names none."""
+    return replace(draft, sender=draft.sender or default_sender(mail), sender_name=draft.sender_name or mail.sender_name)
+
+
 def open_session(mail: MailServer, server: ServerSettings, trace: Trace):
     """An authenticated connection; a refused OAuth token is refreshed and tried once more."""
     creds = credentials(mail)
@@ -73,6 +80,7 @@ def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = Fa
     trace = trace or Trace()
     mail = get_mail_server()
     server = server_settings(mail)
+    drafts = [from_server_sender(draft, mail) for draft in drafts]
     messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
     try:
         connection = open_session(mail, server, trace)
@@ -92,7 +100,7 @@ def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = Fa
 
 def record_outcome(error: str | None, test: bool) -> None:
     """Remember the latest success or failure, so a dying token cannot fail silently."""
-    status = db.session.get(DeliveryStatus, 1) or DeliveryStatus(id=1)
+    status = locked_singleton(DeliveryStatus)
     now = datetime.now(UTC)
     if error is None:
         status.last_success_at = now
@@ -100,7 +108,6 @@ def record_outcome(error: str | None, test: bool) -> None:
         status.last_error, status.last_error_at = error, now
     if test:
         status.last_test_at, status.last_test_ok = now, error is None
-    db.session.add(status)
     db.session.commit()
 
 

@@ -1,16 +1,17 @@
 """Saving the email server and sending the test email."""
 
+from ..database import locked_singleton
 from ..extensions import db
 from ..models import MailServer
 from ..providers import Provider
 from .message import Draft
-from .sending import default_sender, get_mail_server, send_drafts
+from .sending import get_mail_server, send_drafts
 from .smtp import Trace
 
 
 def save_mail_server(values: dict, provider: Provider) -> MailServer:
     """Store the settings; a blank password keeps the stored one; OAuth with no host takes the provider's."""
-    mail = db.session.get(MailServer, 1) or MailServer(id=1)
+    mail = locked_singleton(MailServer)
     password = values.pop("password", None)
     for name, value in values.items():
         setattr(mail, name, value)
@@ -18,7 +19,6 @@ def save_mail_server(values: dict, provider: Provider) -> MailServer:
         mail.password = password
     if mail.authentication == "oauth" and not mail.host and provider.smtp_host:
         mail.host, mail.port, mail.security = provider.smtp_host, provider.smtp_port, provider.smtp_security
-    db.session.add(mail)
     db.session.commit()
     return mail
 
@@ -27,8 +27,6 @@ def send_test_email(recipient: str, trace: Trace, requested_by: str = "the comma
     """Send the test email through the real path; its Message-ID."""
     mail = get_mail_server()
     draft = Draft(
-        sender=default_sender(mail),
-        sender_name=mail.sender_name,
         to=[recipient],
         subject="ddenterpriseapi test email",
         text=(f"This test email was sent by ddenterpriseapi at the request of {requested_by}.\n\n"

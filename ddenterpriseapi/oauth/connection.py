@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 
+from ..database import locked, locked_singleton
 from ..extensions import db
 from ..models import OAuthConnection, PendingAuthorization
 from ..providers import Provider
@@ -38,7 +39,7 @@ def claim_pending(state: str | None, session_binding: str | None, lifetime: time
     if not state:
         raise OAuthError("The provider's answer carries no state, so it cannot be matched to an authorization "
                          "started here. Click Authorize to start again.")
-    pending = db.session.get(PendingAuthorization, _digest(state))
+    pending = locked(PendingAuthorization, state_hash=_digest(state))
     if pending is None:
         raise OAuthError("This authorization answer is unknown or was already used. Click Authorize to start "
                          "again.")
@@ -81,7 +82,7 @@ def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) ->
 
 def store_grant(grant: TokenGrant, provider: Provider) -> OAuthConnection:
     """Replace the connection with the new tokens."""
-    connection = db.session.get(OAuthConnection, 1) or OAuthConnection(id=1)
+    connection = locked_singleton(OAuthConnection)
     connection.provider = provider.key
     connection.account_email = grant.account_email
     connection.refresh_token = grant.refresh_token
@@ -91,7 +92,6 @@ def store_grant(grant: TokenGrant, provider: Provider) -> OAuthConnection:
     connection.authorized_at = datetime.now(UTC)
     connection.last_refresh_at = None
     connection.reauthorization_error = None
-    db.session.add(connection)
     db.session.commit()
     return connection
 

@@ -2,6 +2,7 @@
 
 from flask import current_app, has_request_context, url_for
 
+from ..database import locked_singleton
 from ..extensions import db
 from ..models import OAuthSettings
 from ..providers import Provider
@@ -24,13 +25,12 @@ def get_settings() -> OAuthSettings:
 
 def save_settings(values: dict) -> OAuthSettings:
     """Store the parameters; a blank client secret keeps the stored one."""
-    settings = db.session.get(OAuthSettings, 1) or OAuthSettings(id=1)
+    settings = locked_singleton(OAuthSettings)
     secret = values.pop("client_secret", None)
     for name, value in values.items():
         setattr(settings, name, value)
     if secret:
         settings.client_secret = secret
-    db.session.add(settings)
     db.session.commit()
     return settings
 

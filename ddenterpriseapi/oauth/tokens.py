@@ -44,7 +44,7 @@ def get_access_token(rejected: str | None = None) -> tuple[str, str | None]:
     connection = _check(get_connection())
     if _usable(connection, rejected):
         return connection.access_token, connection.account_email
-    connection = _check(locked(OAuthConnection, 1))
+    connection = _check(locked(OAuthConnection, id=1))
     if _usable(connection, rejected):  # another thread or process refreshed while we waited for the lock
         token, account = connection.access_token, connection.account_email
         db.session.commit()

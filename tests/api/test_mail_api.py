@@ -1,0 +1,146 @@
+"""POST /v2/mail: keys, payloads, errors, and one connection for several messages."""
+
+import base64
+import re
+
+import pytest
+
+from ddenterpriseapi.extensions import db
+from ddenterpriseapi.models import ApiKey
+from tests.conftest import MAILBOX, csrf_from
+
+URL = "/ddenterpriseapi/v2/mail"
+KEYS = "/ddenterpriseapi/configuration/api-keys"
+
+
+def create_key(client, name="reporting-server") -> str:
+    page = client.get(KEYS)
+    html = client.post(KEYS, data={"name": name, "csrf_token": csrf_from(page)}).get_data(as_text=True)
+    return re.search(r'id="new-key" type="text" readonly value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def ready(google, mail, make_smtp, admin_client):
+    """Authorized with Google, email server configured, one API key."""
+    google.connect()
+    smtp = make_smtp(google.server, style="google")
+    mail.save(smtp, sender_name="Reports")
+    return smtp, create_key(admin_client)
+
+
+def post(client, key, body, **kwargs):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.post(URL, json=body, headers=headers, **kwargs)
+
+
+def test_send_with_attachment_cc_and_bcc(ready, admin_client):
+    smtp, key = ready
+    anon = admin_client.application.test_client()
+    response = post(anon, key, {
+        "to": ["a@example.org"], "cc": ["b@example.org"], "bcc": ["hidden@example.org"],
+        "subject": "Rapport trimestriel – été", "text": "Bonjour", "html": "<p>Bonjour</p>",
+        "attachments": [{"filename": "report.csv", "content_type": "text/csv",
+                         "content": base64.b64encode(b"a,b\n1,2\n").decode()}],
+    })
+    assert response.status_code == 200, response.json
+    (received,) = smtp.wait_for_messages(1)
+    message = received.message
+    assert response.json["message_id"] == message["Message-ID"]
+    assert sorted(received.rcpt_tos) == ["a@example.org", "b@example.org", "hidden@example.org"]
+    assert "hidden@example.org" not in received.data.decode()
+    assert message["Subject"] == "Rapport trimestriel – été"
+    assert str(message["From"]) == f"Reports <{MAILBOX[0]}>"
+    assert message.get_body(("plain",)).get_content().strip() == "Bonjour"
+    assert message.get_body(("html",)).get_content().strip() == "<p>Bonjour</p>"
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "report.csv" and attachment.get_content() == "a,b\n1,2\n"
+
+
+def test_several_messages_share_one_connection(ready, admin_client):
+    smtp, key = ready
+    before = smtp.connections
+    body = {"messages": [{"to": [f"user{i}@example.org"], "subject": f"n{i}", "text": "x"} for i in range(5)]}
+    response = post(admin_client, key, body)
+    assert response.status_code == 200 and len(response.json["message_ids"]) == 5
+    assert len(smtp.wait_for_messages(5)) == 5
+    assert smtp.connections - before == 1
+
+
+def test_missing_unknown_and_revoked_keys(ready, admin_client):
+    _, key = ready
+    body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
+    assert post(admin_client, None, body).status_code == 401
+    assert post(admin_client, "dde_not-a-key", body).json["error"] == "Unknown or revoked API key."
+    page = admin_client.get(KEYS)
+    key_id = re.search(r'name="key_id" value="(\d+)"', page.get_data(as_text=True)).group(1)
+    admin_client.post(KEYS + "/revoke", data={"key_id": key_id, "csrf_token": csrf_from(page)})
+    assert post(admin_client, key, body).status_code == 401
+
+
+def test_keys_are_shown_once_and_stored_hashed(ready, admin_client, oauth_app):
+    _, key = ready
+    assert key not in admin_client.get(KEYS).get_data(as_text=True)
+    with oauth_app.app_context():
+        stored = db.session.scalars(db.select(ApiKey)).one()
+        assert stored.key_hash != key and key not in stored.key_hash and key.startswith(stored.prefix)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"to": ["not an address"], "subject": "s", "text": "t"}, "to"),
+    ({"to": ["a@example.org"], "subject": "Hi\r\nBcc: victim@example.org", "text": "t"}, "subject"),
+    ({"to": ["a@example.org\r\nBcc: victim@example.org"], "subject": "s", "text": "t"}, "to"),
+    ({"to": ["a@example.org"], "subject": "s"}, "text"),
+    ({"to": [], "subject": "s", "text": "t"}, "to"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t", "colour": "red"}, "colour"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t",
+      "attachments": [{"filename": "x", "content": "***"}]}, "attachments[0]"),
+    ({"to": "a@example.org", "subject": 5, "text": "t"}, "subject"),
+    ({"messages": []}, "messages"),
+])
+def test_invalid_payloads(ready, admin_client, body, field):
+    smtp, key = ready
+    response = post(admin_client, key, body)
+    assert response.status_code == 422 and response.json["field"] == field and response.json["error"]
+    assert smtp.messages == []
+
+
+def test_not_json(ready, admin_client):
+    _, key = ready
+    response = admin_client.post(URL, data="to=a", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 400 and "must be JSON" in response.json["error"]
+
+
+def test_oversized_request(ready, admin_client, oauth_app):
+    smtp, key = ready
+    oauth_app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "x" * 2000})
+    assert response.status_code == 413 and "error" in response.json
+    assert smtp.messages == []
+
+
+def test_smtp_refusal_is_502(ready, admin_client):
+    smtp, key = ready
+    smtp.stop()
+    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
+    assert response.status_code == 502 and "refused the connection" in response.json["error"]
+
+
+def test_reauthorization_required_is_503(ready, admin_client, google_server, oauth_app):
+    _, key = ready
+    google_server.revoke_all()
+    google_server.expire_access_tokens()
+    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
+    assert response.status_code == 503 and response.json["reauthorization_required"] is True
+    assert "Token has been expired or revoked" in response.json["error"]
+
+
+def test_api_needs_no_session_or_csrf(ready, oauth_app):
+    smtp, key = ready
+    response = post(oauth_app.test_client(), key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
+    assert response.status_code == 200
+
+
+def test_unconfigured_server_is_503(admin_client):
+    key = create_key(admin_client)
+    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
+    assert response.status_code == 503 and "Configure the email server first" in response.json["error"]

@@ -1,0 +1,64 @@
+"""Single-flight refresh: threads and processes sending at once share one refresh, and rotation loses nothing."""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from ddenterpriseapi.mail.message import Draft
+from ddenterpriseapi.mail.sending import send_drafts
+from tests.mail.test_send import age_access_token, connection_row, refreshes
+
+
+def send_in_thread(app, index: int) -> str:
+    with app.app_context():
+        return send_drafts([Draft(to=[f"user{index}@example.org"], subject=f"n{index}", text="hello")])[0]
+
+
+def assert_refresh_token_still_works(oauth, app, mail, smtp):
+    """The stored refresh token is the valid one: the next refresh succeeds."""
+    age_access_token(app)
+    assert "Test email accepted" in mail.send_test(smtp)
+    assert refreshes(oauth)[-1]["ok"]
+
+
+def test_threads_share_one_refresh(microsoft, mail, make_smtp, oauth_app):
+    microsoft.connect("microsoft")
+    smtp = make_smtp(microsoft.server)
+    mail.save(smtp)
+    age_access_token(oauth_app)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        message_ids = list(pool.map(lambda i: send_in_thread(oauth_app, i), range(16)))
+    assert len(set(message_ids)) == 16
+    assert len(smtp.wait_for_messages(16)) == 16
+    assert len(refreshes(microsoft.server)) == 1
+    assert_refresh_token_still_works(microsoft.server, oauth_app, mail, smtp)
+
+
+def test_processes_share_one_refresh(microsoft, mail, make_smtp, oauth_app, pki):
+    microsoft.connect("microsoft")
+    smtp = make_smtp(microsoft.server)
+    mail.save(smtp)
+    age_access_token(oauth_app)
+    env = {
+        **os.environ,
+        "DDE_INSTANCE_PATH": oauth_app.instance_path,
+        "DDE_OAUTH_PROVIDER_OVERRIDES": json.dumps({"microsoft": microsoft.server.provider_override()}),
+        "DDE_SMTP_CA_BUNDLE": pki.ca_cert_path,
+    }
+    command = [sys.executable, "-m", "flask", "--app", "ddenterpriseapi", "send-test-email"]
+    processes = [subprocess.Popen([*command, f"p{i}@example.org"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for i in range(4)]
+    outputs = [process.communicate(timeout=60)[0] for process in processes]
+    assert all(process.returncode == 0 for process in processes), outputs
+    assert all("Sent: <" in output for output in outputs)
+    assert len(smtp.wait_for_messages(4)) == 4
+    assert len(refreshes(microsoft.server)) == 1
+    assert connection_row(oauth_app)["last_refresh_at"] is not None
+    assert_refresh_token_still_works(microsoft.server, oauth_app, mail, smtp)
+
+
+def test_cli_send_test_email_reports_failure(runner, make_app):
+    result = runner.invoke(args=["send-test-email", "a@example.org"])
+    assert result.exit_code != 0 and "Configure the email server first" in result.output
