@@ -1,20 +1,27 @@
 """Engine set-up, and the row lock that makes token refresh single-flight on SQLite and PostgreSQL."""
 
+from pathlib import Path
+
 from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from .crypto import write_private_file
 from .extensions import db
 
 SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
 
 
 def configure(app: Flask) -> None:
-    """SQLite: wait for locks instead of failing, and let us choose when a transaction takes the write lock."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    """SQLite: a database file only its owner reads, waiting for locks instead of failing."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
+        path = uri.removeprefix("sqlite:///")
+        if path != uri and ":memory:" not in path and Path(path).parent.is_dir():
+            write_private_file(Path(path), "")  # SQLite takes an empty file as a new database
 
 
 @event.listens_for(Engine, "connect")

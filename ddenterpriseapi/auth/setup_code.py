@@ -32,12 +32,15 @@ def close_setup(instance_path: str) -> None:
 
 def announce_setup(app) -> None:
     """On a console without administrators, print the setup code where the operator starting it will see it."""
+    from ..extensions import db
     from .accounts import admin_count
 
     with app.app_context():
-        if admin_count() > 0:
-            return
-        code = setup_code(app.instance_path)
+        pending = admin_count() == 0
+        db.engine.dispose()  # gunicorn forks workers after this: they open connections of their own
+    if not pending:
+        return
+    code = setup_code(app.instance_path)
     print(
         "\n  No administrator yet. Open /ddenterpriseapi/setup and enter the setup code "
         f"{code}\n  (also in {Path(app.instance_path) / FILENAME}).\n",

@@ -1,0 +1,14 @@
+"""Gunicorn settings: gunicorn -c gunicorn.conf.py wsgi:app. Bind and workers come from the environment."""
+
+import os
+
+bind = os.environ.get("DDE_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("DDE_THREADS", "4"))
+timeout = 60  # a test send waits for the SMTP server (20 s) and the token endpoint (10 s)
+graceful_timeout = 30
+preload_app = True  # one setup-code announcement, one start-up check
+accesslog = "-"
+# The path without its query string, and no Referer: OAuth codes and states never reach the log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+forwarded_allow_ips = os.environ.get("DDE_FORWARDED_ALLOW_IPS", "127.0.0.1")
