@@ -90,4 +90,6 @@ def mount(app: Flask) -> None:
     inner = app.wsgi_app
     if proxies:
         inner = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies, x_prefix=proxies)
-    app.wsgi_app = DispatcherMiddleware(redirect(URL_PREFIX + "/"), {URL_PREFIX: inner})
+    dispatcher = DispatcherMiddleware(redirect(URL_PREFIX + "/"), {URL_PREFIX: inner})
+    # A copy of the environ, so the server's access log still shows the path as requested.
+    app.wsgi_app = lambda environ, start_response: dispatcher(dict(environ), start_response)
