@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 
 from . import config as defaults
-from . import templating
+from . import security, templating
 from .crypto import Vault, instance_keys, write_private_file
 from .extensions import csrf, db, login_manager, migrate
 from .providers import build_registry, parse_overrides
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_extensions(app)
     register_blueprints(app)
     templating.init(app)
+    security.init(app)
     mount(app)
     return app
 
@@ -77,9 +78,9 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every page and API, and the CLI commands."""
-    from . import api, auth, cli, dashboard, mail, oauth
+    from . import api, auth, cli, dashboard, health, mail, oauth
 
-    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp):
+    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp, health.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
 

@@ -34,7 +34,24 @@ function enableCopyButtons() {
   }
 }
 
+function followAuthentication(form) {
+  const mode = form.querySelector("#authentication").value;
+  form.querySelector("#field-password").classList.toggle("is-hidden", mode !== "password");
+  const preset = JSON.parse(form.dataset.presets)[form.dataset.provider];
+  const host = form.querySelector("#host");
+  const presetHosts = Object.values(JSON.parse(form.dataset.presets)).map((p) => p.host);
+  if (mode === "oauth" && preset && (!host.value || presetHosts.includes(host.value))) {
+    host.value = preset.host;
+    form.querySelector("#port").value = preset.port;
+    form.querySelector("#security").value = preset.security;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const mailForm = document.querySelector("#mail-form");
+  if (mailForm) {
+    mailForm.querySelector("#authentication").addEventListener("change", () => followAuthentication(mailForm));
+  }
   const oauthForm = document.querySelector("#oauth-form");
   if (oauthForm) {
     for (const id of ["#provider", "#tenant"]) {

@@ -13,7 +13,7 @@ from .setup_code import check_setup_code, close_setup
 
 def setup_first():
     """Until an administrator exists, the only page is setup."""
-    if request.endpoint in ("auth.setup", "static") or request.blueprint == "api":
+    if request.endpoint in ("auth.setup", "static") or request.blueprint in ("api", "health"):
         return None
     if not current_app.extensions.get("dde_has_admin"):
         if admin_count() == 0:

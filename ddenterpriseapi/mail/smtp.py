@@ -164,10 +164,11 @@ def deliver(smtp: smtplib.SMTP, message: EmailMessage, envelope_from: str, recip
         raise MailError(f"The message was refused: {reply}. {fix_for_reply(reply)}".strip(), "data", reply) from None
     except (OSError, smtplib.SMTPException) as error:
         raise MailError(f"The connection failed while sending ({type(error).__name__}: {error}).", "data") from None
-    detail = f"{len(recipients) - len(refused)} recipient(s) accepted"
-    if refused:
-        detail += "; refused: " + ", ".join(refused)
-    trace.ok("data", detail)
+    trace.ok("mail", f"MAIL FROM <{envelope_from}>")
+    accepted = [rcpt for rcpt in recipients if rcpt not in refused]
+    trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)
+             + (f"; refused: {', '.join(refused)}" if refused else ""))
+    trace.ok("data", f"message accepted ({message['Message-ID']})")
 
 
 def close(smtp: smtplib.SMTP) -> None:
