@@ -11,9 +11,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 
 from . import config as defaults
-from . import security, templating
+from . import errors, security, templating
 from .crypto import Vault, instance_keys, write_private_file
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 from .providers import build_registry, parse_overrides
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     templating.init(app)
     security.init(app)
+    errors.init(app)
     mount(app)
     return app
 
@@ -55,7 +56,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     keys = app.config["ENCRYPTION_KEYS"]
     if isinstance(keys, str):
         keys = [key.strip() for key in keys.split(",") if key.strip()]
-    app.extensions["dde_vault"] = Vault(keys or instance_keys(instance / "encryption-keys"))
+    key_file = instance / "encryption-keys"
+    app.extensions["dde_vault"] = Vault(keys) if keys else Vault(instance_keys(key_file), key_file)
     app.extensions["dde_providers"] = build_registry(parse_overrides(app.config["OAUTH_PROVIDER_OVERRIDES"]))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -70,6 +72,7 @@ def init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_item=database.render_migration_type)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to continue."

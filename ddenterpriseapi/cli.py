@@ -5,12 +5,15 @@ import sys
 import click
 from flask import Flask
 
+from . import audit
 from .auth.accounts import AccountError, create_admin
 from .auth.setup_code import close_setup
+from .crypto import current_vault
 from .mail.errors import InvalidMessage, MailError
 from .mail.service import send_test_email
 from .mail.smtp import Trace
 from .oauth.errors import OAuthError
+from .rotation import RotationError, reencrypt_all, rotate_key_file
 
 
 def register(app: Flask) -> None:
@@ -30,6 +33,7 @@ def register(app: Flask) -> None:
         except AccountError as error:
             raise click.ClickException(str(error)) from None
         close_setup(app.instance_path)
+        audit.record("admin_created", username)
         click.echo(f"Administrator {username} created.")
 
     @app.cli.command("send-test-email")
@@ -41,8 +45,10 @@ def register(app: Flask) -> None:
             message_id = send_test_email(recipient, trace)
         except (MailError, OAuthError, InvalidMessage) as error:
             echo_trace(trace)
+            audit.record("test_email_failed", f"to {recipient}: {error.message}")
             raise click.ClickException(error.message) from None
         echo_trace(trace)
+        audit.record("test_email_sent", f"to {recipient}")
         click.echo(f"Sent: {message_id}")
 
 
@@ -50,3 +56,15 @@ def echo_trace(trace) -> None:
     """Each SMTP step on a line."""
     for step in trace.steps:
         click.echo(f"  {'ok ' if step['ok'] else 'FAILED'} {step['step']}: {step['detail']}")
+
+    @app.cli.command("rotate-key")
+    @click.option("--reencrypt", is_flag=True, help="Only re-encrypt under the first configured key.")
+    def rotate_key_command(reencrypt: bool) -> None:
+        """Re-encrypt every secret under a new key; the console may keep running."""
+        vault = current_vault()
+        try:
+            count = reencrypt_all(vault) if reencrypt else rotate_key_file(vault)
+        except RotationError as error:
+            raise click.ClickException(str(error)) from None
+        audit.record("encryption_key_rotated", f"{count} secrets re-encrypted")
+        click.echo(f"{count} secrets re-encrypted under the new key.")

@@ -10,9 +10,17 @@ from sqlalchemy.types import TypeDecorator
 
 
 class Vault:
-    """Encrypts with the first key and decrypts with any, so keys can be rotated without downtime."""
+    """Encrypts with the first key and decrypts with any, so keys can be rotated without downtime.
 
-    def __init__(self, keys: list[str]):
+    With a key file, a secret that no known key opens makes the vault re-read the file: a running
+    console picks up keys that `flask rotate-key` added.
+    """
+
+    def __init__(self, keys: list[str], key_file: Path | None = None):
+        self.key_file = key_file
+        self._use(keys)
+
+    def _use(self, keys: list[str]) -> None:
         self.keys = list(keys)
         self._fernet = MultiFernet([Fernet(key) for key in self.keys])
 
@@ -20,7 +28,22 @@ class Vault:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
-        return self._fernet.decrypt(ciphertext.encode()).decode()
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            if not self.reload():
+                raise
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+
+    def reload(self) -> bool:
+        """Take up the key file's keys if they changed; whether they did."""
+        if self.key_file is None:
+            return False
+        keys = read_keys(self.key_file)
+        if keys == self.keys:
+            return False
+        self._use(keys)
+        return True
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt under the first key."""
@@ -38,10 +61,22 @@ def write_private_file(path: Path, content: str) -> bool:
     return True
 
 
+def read_keys(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_keys(path: Path, keys: list[str]) -> None:
+    """Replace the key file atomically, readable by its owner only."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    write_private_file(temporary, "".join(key + "\n" for key in keys))
+    os.replace(temporary, path)
+
+
 def instance_keys(path: Path) -> list[str]:
     """The encryption keys kept in the instance folder, generated on first start."""
     write_private_file(path, Fernet.generate_key().decode() + "\n")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return read_keys(path)
 
 
 def current_vault() -> Vault:

@@ -61,6 +61,18 @@ def locked_singleton(model):
     return row
 
 
+def apply_changes(row, values: dict, secrets: tuple[str, ...] = ()) -> list[str]:
+    """Set the values on a row; a blank secret keeps the stored one. The names of the fields that changed."""
+    changed = []
+    for name, value in values.items():
+        if name in secrets and not value:
+            continue
+        if name in secrets or getattr(row, name) != value:
+            changed.append(name)
+            setattr(row, name, value)
+    return changed
+
+
 def render_migration_type(type_, obj, autogen_context):
     """Migrations store encrypted and UTC columns as their plain SQL types, free of application imports."""
     if type_ == "type" and isinstance(obj, TypeDecorator):

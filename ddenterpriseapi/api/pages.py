@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from .. import audit
 from . import keys_bp
 from .forms import NewKeyForm, RevokeKeyForm
 from .keys import create_key, list_keys, revoke_key
@@ -13,7 +14,8 @@ def index():
     form = NewKeyForm()
     new_key = None
     if form.validate_on_submit():
-        _, new_key = create_key(form.name.data, current_user.username)
+        record, new_key = create_key(form.name.data, current_user.username)
+        audit.record("api_key_created", f"{record.name} ({record.prefix}…)")
         form = NewKeyForm(formdata=None)
     return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key,
                            revoke_form=RevokeKeyForm())
@@ -25,5 +27,6 @@ def revoke():
     if form.validate_on_submit() and form.key_id.data.isdigit():
         record = revoke_key(int(form.key_id.data))
         if record is not None:
+            audit.record("api_key_revoked", f"{record.name} ({record.prefix}…)")
             flash(f"The key {record.name} is revoked: requests with it are refused from now on.", "success")
     return redirect(url_for(".index"))

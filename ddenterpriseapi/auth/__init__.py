@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on import)
+from . import admin_views, views  # noqa: E402,F401  (routes register on import)

@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import locked
 from ..extensions import db
 from ..models import Admin
 
@@ -19,13 +20,17 @@ def admin_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Admin))
 
 
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+
+
 def create_admin(username: str, password: str) -> Admin:
     """Add an administrator."""
     username = username.strip()
     if not username or len(username) > 64:
         raise AccountError("A username has 1 to 64 characters.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password_rules(password)
     if db.session.scalar(select(Admin).filter_by(username=username)):
         raise AccountError(f"An administrator named {username} already exists.")
     admin = Admin(username=username, password_hash=generate_password_hash(password))
@@ -41,3 +46,29 @@ def authenticate(username: str, password: str) -> Admin | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return admin if check_password_hash(admin.password_hash, password) else None
+
+
+def list_admins() -> list[Admin]:
+    return list(db.session.scalars(select(Admin).order_by(Admin.username)))
+
+
+def remove_admin(admin_id: int) -> Admin:
+    """Remove an administrator, never the last one."""
+    admin = locked(Admin, id=admin_id)
+    if admin is None:
+        raise AccountError("This administrator no longer exists.")
+    if admin_count() <= 1:
+        raise AccountError("The last administrator cannot be removed.")
+    db.session.delete(admin)
+    db.session.commit()
+    return admin
+
+
+def change_password(admin: Admin, current: str, new: str) -> None:
+    """Replace the password and end the administrator's other sessions."""
+    if not check_password_hash(admin.password_hash, current):
+        raise AccountError("The current password is wrong.")
+    check_password_rules(new)
+    admin.password_hash = generate_password_hash(new)
+    admin.session_version += 1
+    db.session.commit()

@@ -16,8 +16,11 @@ def login_exempt(view):
 
 
 @login_manager.user_loader
-def load_admin(admin_id: str) -> Admin | None:
-    return db.session.get(Admin, int(admin_id)) if admin_id.isdigit() else None
+def load_admin(session_id: str) -> Admin | None:
+    """The administrator of a session, unless the session predates a password change."""
+    admin_id, _, version = session_id.partition(":")
+    admin = db.session.get(Admin, int(admin_id)) if admin_id.isdigit() else None
+    return admin if admin is not None and str(admin.session_version) == version else None
 
 
 def require_login():

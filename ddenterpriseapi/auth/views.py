@@ -3,11 +3,14 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 
+from .. import audit
+from ..extensions import limiter
 from . import bp
 from .accounts import AccountError, admin_count, authenticate, create_admin
 from .forms import LoginForm, SetupForm
 from .guard import login_exempt, require_login, safe_next
 from .setup_code import check_setup_code, close_setup
+from .throttle import login_refusal
 
 
 
@@ -28,6 +31,7 @@ bp.before_app_request(require_login)
 
 @bp.route("/setup", methods=["GET", "POST"])
 @login_exempt
+@limiter.limit("10 per minute", methods=["POST"])
 def setup():
     if admin_count() > 0:
         flash("Setup is complete. Log in with an administrator account.", "info")
@@ -43,6 +47,7 @@ def setup():
                 form.username.errors.append(str(error))
             else:
                 close_setup(current_app.instance_path)
+                audit.record("admin_created", f"first administrator {admin.username}", actor=admin.username)
                 start_session(admin)
                 flash(f"Welcome, {admin.username}. Configure OAuth to start sending mail.", "success")
                 return redirect(url_for("oauth.settings"))
@@ -51,19 +56,25 @@ def setup():
 
 @bp.route("/login", methods=["GET", "POST"])
 @login_exempt
+@limiter.limit("10 per minute", methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        admin = authenticate(form.username.data, form.password.data)
+        refusal = login_refusal(form.username.data, request.remote_addr)
+        admin = None if refusal else authenticate(form.username.data, form.password.data)
         if admin is not None:
             start_session(admin)
+            audit.record("login", actor=admin.username)
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        form.password.errors.append("Wrong username or password.")
+        audit.record("login_failed", refusal or "wrong username or password", actor=form.username.data.strip()[:100])
+        form.password.errors.append(refusal or "Wrong username or password.")
+        return render_template("auth/login.html", form=form), 429 if refusal else 200
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    audit.record("logout")
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

@@ -1,9 +1,11 @@
-"""The dashboard: the state of the connection at a glance."""
+"""The dashboard (the state at a glance) and the audit log."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
+from ..audit import recent_events
+from ..mail.sending import get_delivery_status, get_mail_server
 from ..oauth.connection import get_connection
-from ..oauth.settings import get_settings, providers
+from ..oauth.settings import default_redirect_uri, get_settings, providers
 
 bp = Blueprint("dashboard", __name__)
 
@@ -16,4 +18,14 @@ def index():
         settings=settings,
         provider=providers()[settings.provider],
         connection=get_connection(),
+        mail=get_mail_server(),
+        status=get_delivery_status(),
+        redirect_uri=settings.redirect_uri or default_redirect_uri(),
     )
+
+
+@bp.route("/audit")
+def audit():
+    page = request.args.get("page", 1, type=int) or 1
+    events, pages = recent_events(max(1, page))
+    return render_template("dashboard/audit.html", events=events, page=page, pages=pages)

@@ -1,6 +1,6 @@
 """Saving the email server and sending the test email."""
 
-from ..database import locked_singleton
+from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import MailServer
 from ..providers import Provider
@@ -9,18 +9,15 @@ from .sending import get_mail_server, send_drafts
 from .smtp import Trace
 
 
-def save_mail_server(values: dict, provider: Provider) -> MailServer:
-    """Store the settings; a blank password keeps the stored one; OAuth with no host takes the provider's."""
+def save_mail_server(values: dict, provider: Provider) -> tuple[MailServer, list[str]]:
+    """Store the settings (a blank password keeps the stored one; OAuth with no host takes the provider's);
+    the names of those that changed."""
+    if values["authentication"] == "oauth" and not values["host"] and provider.smtp_host:
+        values.update(host=provider.smtp_host, port=provider.smtp_port, security=provider.smtp_security)
     mail = locked_singleton(MailServer)
-    password = values.pop("password", None)
-    for name, value in values.items():
-        setattr(mail, name, value)
-    if password:
-        mail.password = password
-    if mail.authentication == "oauth" and not mail.host and provider.smtp_host:
-        mail.host, mail.port, mail.security = provider.smtp_host, provider.smtp_port, provider.smtp_security
+    changed = apply_changes(mail, values, secrets=("password",))
     db.session.commit()
-    return mail
+    return mail, changed
 
 
 def send_test_email(recipient: str, trace: Trace, requested_by: str = "the command line") -> str:

@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from .. import audit
 from ..oauth.connection import get_connection
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
@@ -20,7 +21,9 @@ def settings():
     form = MailServerForm(obj=stored)
     trace = None
     if form.validate_on_submit():
-        stored = save_mail_server(form.values(), providers()[get_settings().provider])
+        stored, changed = save_mail_server(form.values(), providers()[get_settings().provider])
+        if changed:
+            audit.record("email_server_changed", ", ".join(changed))
         if not form.send_test.data:
             flash("Email server saved.", "success")
             return redirect(url_for(".settings"))
@@ -28,8 +31,10 @@ def settings():
         try:
             message_id = send_test_email(form.test_recipient.data, trace, current_user.username)
         except (MailError, OAuthError, InvalidMessage) as error:
+            audit.record("test_email_failed", f"to {form.test_recipient.data}: {error.message}")
             flash("The test email was not sent. " + error.message, "error")
         else:
+            audit.record("test_email_sent", f"to {form.test_recipient.data}")
             flash(f"Test email accepted by the server for {form.test_recipient.data} ({message_id}).", "success")
     return render_page(form, stored, trace)
 

@@ -2,7 +2,7 @@
 
 from flask import current_app, has_request_context, url_for
 
-from ..database import locked_singleton
+from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import OAuthSettings
 from ..providers import Provider
@@ -23,16 +23,12 @@ def get_settings() -> OAuthSettings:
     return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider="google")
 
 
-def save_settings(values: dict) -> OAuthSettings:
-    """Store the parameters; a blank client secret keeps the stored one."""
+def save_settings(values: dict) -> tuple[OAuthSettings, list[str]]:
+    """Store the parameters (a blank client secret keeps the stored one); the names of those that changed."""
     settings = locked_singleton(OAuthSettings)
-    secret = values.pop("client_secret", None)
-    for name, value in values.items():
-        setattr(settings, name, value)
-    if secret:
-        settings.client_secret = secret
+    changed = apply_changes(settings, values, secrets=("client_secret",))
     db.session.commit()
-    return settings
+    return settings, changed
 
 
 def endpoints(settings: OAuthSettings) -> dict[str, str | None]:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
+from .. import audit
 from ..database import locked
 from ..extensions import db
 from ..models import OAuthConnection
@@ -65,6 +66,7 @@ def _refresh_locked(connection: OAuthConnection) -> tuple[str, str | None]:
             message += " " + GOOGLE_TESTING_HINT
         connection.reauthorization_error = message
         db.session.commit()
+        audit.record("reauthorization_required", message, actor="system")
         raise ReauthorizationRequired(message, code=error.code) from None
     connection.access_token = grant.access_token
     connection.access_token_expires_at = grant.expires_at

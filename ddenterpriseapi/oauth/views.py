@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from .. import audit
 from ..auth.guard import login_exempt
 from ..models import OAuthSettings
 from . import bp
@@ -25,7 +26,9 @@ def settings():
         values = form.values(providers()[form.provider.data].editable_endpoints)
         if values["redirect_uri"] == default_redirect_uri():
             values["redirect_uri"] = None  # follow the console's address if it moves
-        stored = save_settings(values)
+        stored, changed = save_settings(values)
+        if changed:
+            audit.record("oauth_settings_changed", ", ".join(changed))
         if form.authorize.data:
             return authorize_with(stored)
         flash("OAuth parameters saved.", "success")
@@ -99,8 +102,10 @@ def finish(answer) -> None:
             current_app.config["OAUTH_STATE_LIFETIME"],
         )
     except OAuthError as error:
+        audit.record("authorization_failed", error.message)
         flash("Authorization failed. " + error.message, "error")
         return
+    audit.record("authorized", f"as {connection.account_email or 'an unnamed account'}")
     flash(f"Authorized as {connection.account_email or 'an unnamed account'}. The refresh token is stored.",
           "success")
 
@@ -114,6 +119,7 @@ def disconnect_account():
         except OAuthError:
             params = None
         warning = disconnect(params)
+        audit.record("disconnected", warning)
         flash("Disconnected: the tokens are forgotten." + (f" {warning}" if warning else ""),
               "warning" if warning else "success")
     return redirect(url_for(".settings"))

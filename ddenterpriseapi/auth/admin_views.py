@@ -1,0 +1,53 @@
+"""Administrators page (add, remove) and changing one's own password."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
+
+from .. import audit
+from . import bp
+from .accounts import AccountError, change_password, create_admin, list_admins, remove_admin
+from .forms import ChangePasswordForm, NewAdminForm, RemoveAdminForm
+
+
+@bp.route("/configuration/administrators", methods=["GET", "POST"])
+def admins():
+    form = NewAdminForm()
+    if form.validate_on_submit():
+        try:
+            admin = create_admin(form.username.data, form.password.data)
+        except AccountError as error:
+            form.username.errors.append(str(error))
+        else:
+            audit.record("admin_created", admin.username)
+            flash(f"Administrator {admin.username} added.", "success")
+            return redirect(url_for(".admins"))
+    return render_template("auth/admins.html", form=form, admins=list_admins(), remove_form=RemoveAdminForm())
+
+
+@bp.route("/configuration/administrators/<int:admin_id>/remove", methods=["POST"])
+def remove(admin_id: int):
+    if RemoveAdminForm().validate_on_submit():
+        try:
+            admin = remove_admin(admin_id)
+        except AccountError as error:
+            flash(str(error), "error")
+        else:
+            audit.record("admin_removed", admin.username)
+            flash(f"Administrator {admin.username} removed.", "success")
+    return redirect(url_for(".admins"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.new_password.data)
+        except AccountError as error:
+            form.current_password.errors.append(str(error))
+        else:
+            login_user(current_user)  # this session carries the new session version; the others end
+            audit.record("password_changed")
+            flash("Password changed. Your other sessions are logged out.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form)
