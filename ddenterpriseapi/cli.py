@@ -51,12 +51,6 @@ def register(app: Flask) -> None:
         audit.record("test_email_sent", f"to {recipient}")
         click.echo(f"Sent: {message_id}")
 
-
-def echo_trace(trace) -> None:
-    """Each SMTP step on a line."""
-    for step in trace.steps:
-        click.echo(f"  {'ok ' if step['ok'] else 'FAILED'} {step['step']}: {step['detail']}")
-
     @app.cli.command("rotate-key")
     @click.option("--reencrypt", is_flag=True, help="Only re-encrypt under the first configured key.")
     def rotate_key_command(reencrypt: bool) -> None:
@@ -68,3 +62,9 @@ def echo_trace(trace) -> None:
             raise click.ClickException(str(error)) from None
         audit.record("encryption_key_rotated", f"{count} secrets re-encrypted")
         click.echo(f"{count} secrets re-encrypted under the new key.")
+
+
+def echo_trace(trace) -> None:
+    """Each SMTP step on a line."""
+    for step in trace.steps:
+        click.echo(f"  {'ok ' if step['ok'] else 'FAILED'} {step['step']}: {step['detail']}")

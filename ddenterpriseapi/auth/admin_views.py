@@ -41,12 +41,13 @@ def remove(admin_id: int):
 def password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        admin = current_user._get_current_object()
         try:
-            change_password(current_user, form.current_password.data, form.new_password.data)
+            change_password(admin, form.current_password.data, form.new_password.data)
         except AccountError as error:
             form.current_password.errors.append(str(error))
         else:
-            login_user(current_user)  # this session carries the new session version; the others end
+            login_user(admin)  # this session carries the new session version; the others end
             audit.record("password_changed")
             flash("Password changed. Your other sessions are logged out.", "success")
             return redirect(url_for("dashboard.index"))
