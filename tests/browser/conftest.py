@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import CLIENT, MAILBOX
+from tests.conftest import ADMIN, CALLBACK, CLIENT, AuthActions
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,7 +59,8 @@ def live(oauth_app, request):
     with LiveConsole(oauth_app) as console:
         for name in ("google_server", "microsoft_server"):
             if name in request.fixturenames:
-                request.getfixturevalue(name).register_client(*CLIENT, [console.url + "/v2/oauth/redirect"])
+                request.getfixturevalue(name).register_client(
+                    *CLIENT, [CALLBACK, console.url + "/v2/oauth/redirect"])
         yield console
 
 
@@ -81,3 +82,23 @@ class Shots:
 @pytest.fixture
 def shot(page, request):
     return Shots(page, request.node.name)
+
+
+@pytest.fixture
+def logged_in(page, live):
+    """An administrator exists and the browser is logged in through the login page."""
+    AuthActions(live.app, live.app.test_client()).create()
+    page.goto(live.url + "/login")
+    page.get_by_label("Username").fill(ADMIN[0])
+    page.get_by_label("Password").fill(ADMIN[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live.url + "/")
+    return page
+
+
+def assert_accessible(page) -> None:
+    """axe-core finds no violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()

@@ -1,0 +1,111 @@
+"""The pages as administrators use them: accessible, keyboard-friendly, narrow screens, no JavaScript."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, assert_accessible
+from tests.conftest import ADMIN, AuthActions, MailActions, OAuthActions
+
+PAGES = ["/", "/configuration/oauth", "/configuration/email-server", "/configuration/api-keys", "/audit",
+         "/configuration/administrators", "/account/password"]
+
+
+@pytest.fixture
+def authorized(live, google_server, make_smtp):
+    """A console authorized with Google and configured to send (prepared through its own pages)."""
+    client = live.app.test_client()
+    AuthActions(live.app, client).create()
+    AuthActions(live.app, client).login()
+    OAuthActions(client, google_server).connect()
+    smtp = make_smtp(google_server, style="google")
+    MailActions(client).send_test(smtp)
+    return smtp
+
+
+def log_in(page, live):
+    page.goto(live.url + "/login")
+    page.get_by_label("Username").fill(ADMIN[0])
+    page.get_by_label("Password").fill(ADMIN[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live.url + "/")
+
+
+def test_every_page_is_accessible(page, live, authorized, shot):
+    page.goto(live.url + "/login")
+    assert_accessible(page)
+    log_in(page, live)
+    for path in PAGES:
+        page.goto(live.url + path)
+        shot(path.strip("/").replace("/", "-") or "dashboard")
+        assert_accessible(page)
+
+
+def test_dashboard_shows_the_state_at_a_glance(page, live, authorized):
+    log_in(page, live)
+    expect(page.get_by_text("Authorized as reports@example.com")).to_be_visible()
+    expect(page.get_by_text("Access token valid until")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^OK · "))).to_be_visible()
+
+
+def test_keyboard_navigation_and_visible_focus(page, live, authorized):
+    log_in(page, live)
+    page.goto(live.url + "/configuration/oauth")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    outline = None
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "provider":
+            outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            break
+    assert outline not in (None, "none"), "the OAuth Provider field is reachable by keyboard with a visible focus"
+    page.keyboard.press("ArrowDown")  # choose Microsoft with the keyboard
+    expect(page.get_by_label("Tenant")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_usable_at_360_pixels(browser, live, authorized, path):
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    log_in(page, live)
+    page.goto(live.url + path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    context.close()
+
+
+def test_works_without_javascript(browser, live, google_server, shot):
+    AuthActions(live.app, live.app.test_client()).create()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, live)
+    page.goto(live.url + "/configuration/oauth")
+    page.get_by_label("OAuth Provider").select_option("microsoft")
+    page.get_by_label("Client ID").fill("no-js-client")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#tenant-error")).to_contain_text("Enter the tenant")
+    expect(page.get_by_label("Client ID")).to_have_value("no-js-client")  # what was typed is kept
+    page.get_by_label("Tenant").fill("contoso.com")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("OAuth parameters saved.")).to_be_visible()
+    expect(page.get_by_label("Authorization URL")).to_have_value(re.compile(r"/contoso\.com/oauth2/v2\.0/authorize$"))
+    shot("no-javascript")
+    context.close()
+
+
+def test_readme_screenshots(page, live, authorized):
+    """The README's pictures of the two main pages (make screenshots refreshes docs/screenshots/)."""
+    target = Path(os.environ.get("DDE_SCREENSHOTS") or ARTIFACTS / "readme")
+    target.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1000, "height": 900})
+    log_in(page, live)
+    for name, path in (("oauth-parameters", "/configuration/oauth"), ("email-server", "/configuration/email-server")):
+        page.goto(live.url + path)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
+        page.screenshot(path=str(target / f"{name}.png"), full_page=True)
+    assert (target / "oauth-parameters.png").stat().st_size > 10_000
