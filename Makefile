@@ -1,10 +1,12 @@
 # make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/.
 # make test: every test, with the servers they need.
+# make translations: collect the messages, merge them into each language's .po, compile the .mo files.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+LOCALES := ddenterpriseapi/translations
 
-.PHONY: run test bench screenshots clean
+.PHONY: run test bench screenshots translations clean
 
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app ddenterpriseapi db upgrade
@@ -20,6 +22,11 @@ bench: $(VENV)/.installed-test
 screenshots: $(VENV)/.installed-test
 	scripts/test-system-packages
 	DDE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -k readme_screenshots
+
+translations: $(VENV)/.installed-run
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project ddenterpriseapi -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALES) --statistics
 
 $(VENV)/.installed-run: pyproject.toml
 	scripts/ensure-venv $(PYTHON) $(VENV)

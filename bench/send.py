@@ -184,6 +184,7 @@ def expected_refreshes(span: float, lifetime: int, margin: float, max_gap: float
 
 def run(args) -> int:
     oauth = smtp = app = None
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="dde-bench-") as tmp:
         tmp = Path(tmp)
         try:
@@ -276,6 +277,9 @@ def run(args) -> int:
     extra = "" if len(calls) == len(refreshes) else f" ({len(calls)} token-endpoint calls in all)"
     print(f"token-endpoint calls during the OAuth run: {len(refreshes)}{extra} (target: 1 per access-token "
           f"lifetime elapsed = {expected}, over {span:.1f} s)  {'PASS' if calls_ok else 'FAIL'}")
+    median_ratio = median_ms(times["password"]) / median_ms(times["oauth"])
+    print(f"noise check: median-based ratio {median_ratio:.3f}; load average {load:.2f} on {os.cpu_count()} CPUs "
+          "at the start (other work on the machine skews the totals)")
     if not sanity_ok:
         print(f"FAIL: the SMTP server received {mechanisms} instead of {args.messages} XOAUTH2 and "
               f"{args.messages} password messages")

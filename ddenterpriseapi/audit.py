@@ -1,6 +1,7 @@
 """The audit log: one writer, and the reader behind the audit page."""
 
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -8,6 +9,25 @@ from .extensions import db
 from .models import AuditEvent
 
 PAGE_SIZE = 50
+ACTION_LABELS = {  # in English, the action with spaces for underscores, as the audit page always showed it
+    "admin_created": _l("admin created"),
+    "admin_removed": _l("admin removed"),
+    "api_key_created": _l("api key created"),
+    "api_key_revoked": _l("api key revoked"),
+    "authorization_failed": _l("authorization failed"),
+    "authorized": _l("authorized"),
+    "disconnected": _l("disconnected"),
+    "email_server_changed": _l("email server changed"),
+    "encryption_key_rotated": _l("encryption key rotated"),
+    "login": _l("login"),
+    "login_failed": _l("login failed"),
+    "logout": _l("logout"),
+    "oauth_settings_changed": _l("oauth settings changed"),
+    "password_changed": _l("password changed"),
+    "reauthorization_required": _l("reauthorization required"),
+    "test_email_failed": _l("test email failed"),
+    "test_email_sent": _l("test email sent"),
+}
 
 
 def current_actor() -> str:
@@ -22,6 +42,11 @@ def record(action: str, detail: str | None = None, actor: str | None = None) -> 
     ip = request.remote_addr if has_request_context() else None
     db.session.add(AuditEvent(action=action, detail=detail, actor=actor or current_actor(), ip=ip))
     db.session.commit()
+
+
+def action_label(action: str) -> str:
+    """An audit action in words, in the page's language."""
+    return str(ACTION_LABELS.get(action, action.replace("_", " ")))
 
 
 def recent_events(page: int) -> tuple[list[AuditEvent], int]:

@@ -4,6 +4,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
+
 
 @dataclass(frozen=True)
 class Provider:
@@ -48,7 +50,7 @@ PRESETS = {
         scopes="https://mail.google.com/ openid email",
         extra_authorization_params={"access_type": "offline", "prompt": "consent"},
         smtp_host="smtp.gmail.com",
-        missing_refresh_token_hint=(
+        missing_refresh_token_hint=_l(
             "Google returns a refresh token only on a fresh consent: remove this app's access at "
             "myaccount.google.com/permissions, then authorize again."
         ),
@@ -62,16 +64,16 @@ PRESETS = {
         smtp_host="smtp.office365.com",
         uses_tenant=True,
         rotates_refresh_token=True,
-        missing_refresh_token_hint=(
+        missing_refresh_token_hint=_l(
             "Microsoft returns a refresh token only when the offline_access permission is granted: "
             "add it to the app registration's API permissions, then authorize again."
         ),
     ),
     "custom": Provider(
         key="custom",
-        label="Custom",
+        label=_l("Custom"),
         editable_endpoints=True,
-        missing_refresh_token_hint=(
+        missing_refresh_token_hint=_l(
             "The provider returned no refresh token: check that the client may use refresh tokens "
             "(often an offline_access scope), then authorize again."
         ),

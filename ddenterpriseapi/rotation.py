@@ -1,6 +1,7 @@
 """Key rotation: re-encrypt every secret at rest under a new key while the console keeps running."""
 
 from cryptography.fernet import Fernet
+from flask_babel import gettext as _
 from sqlalchemy import text
 
 from .crypto import EncryptedText, Vault, read_keys, write_keys
@@ -40,9 +41,9 @@ def reencrypt_all(vault: Vault) -> int:
 def rotate_key_file(vault: Vault) -> int:
     """Put a new key first in the key file, re-encrypt everything, then drop the keys before the previous one."""
     if vault.key_file is None:
-        raise RotationError(
+        raise RotationError(_(
             "The keys come from the ENCRYPTION_KEYS setting: put a new key (Fernet.generate_key()) first in it on "
-            "every instance, keep the old one after it, restart, then run rotate-key --reencrypt.")
+            "every instance, keep the old one after it, restart, then run rotate-key --reencrypt."))
     previous = read_keys(vault.key_file)
     new = Fernet.generate_key().decode()
     write_keys(vault.key_file, [new, *previous])  # every process can still open everything, old and new

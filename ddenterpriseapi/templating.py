@@ -1,13 +1,18 @@
 """Language choice, template helpers and filters."""
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
 LANGUAGES = ("en", "fr")
 
 
 def select_locale() -> str:
-    """The language picked with the page's switch, else the browser's preference."""
+    """The language picked with the page's switch, else the browser's preference.
+
+    The command line and the JSON API (answers for programs) always speak English.
+    """
+    if not has_request_context() or request.blueprint == "api":
+        return "en"
     chosen = session.get("lang")
     return chosen if chosen in LANGUAGES else request.accept_languages.best_match(LANGUAGES) or "en"
 

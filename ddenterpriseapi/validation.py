@@ -4,12 +4,15 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 TENANT_ALIASES = {"common", "organizations", "consumers"}
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
 
-TENANT_HELP = (
+TENANT_HELP = _l(
     "Enter common, organizations, consumers, your Directory (tenant) ID "
     "(a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47) or a verified domain such as contoso.com."
 )
@@ -33,13 +36,13 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         parts.port  # raises on a malformed port
     except ValueError:
-        return "This is not a valid URL."
+        return _("This is not a valid URL.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "Enter a full URL starting with https://."
+        return _("Enter a full URL starting with https://.")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return "Use https:// (plain http is accepted only for localhost, 127.0.0.1 and ::1)."
+        return _("Use https:// (plain http is accepted only for localhost, 127.0.0.1 and ::1).")
     if parts.username or parts.password:
-        return "A URL must not contain a user name or password."
+        return _("A URL must not contain a user name or password.")
     return None
 
 

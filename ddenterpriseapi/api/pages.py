@@ -1,6 +1,7 @@
 """The API keys page: create (shown once) and revoke."""
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
@@ -28,5 +29,6 @@ def revoke():
         record = revoke_key(int(form.key_id.data))
         if record is not None:
             audit.record("api_key_revoked", f"{record.name} ({record.prefix}…)")
-            flash(f"The key {record.name} is revoked: requests with it are refused from now on.", "success")
+            flash(_("The key %(name)s is revoked: requests with it are refused from now on.", name=record.name),
+                  "success")
     return redirect(url_for(".index"))

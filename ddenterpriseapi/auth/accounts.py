@@ -1,5 +1,6 @@
 """Administrator accounts: creation with hashed passwords, and checking credentials."""
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -22,17 +23,17 @@ def admin_count() -> int:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
 
 
 def create_admin(username: str, password: str) -> Admin:
     """Add an administrator."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise AccountError("A username has 1 to 64 characters.")
+        raise AccountError(_("A username has 1 to 64 characters."))
     check_password_rules(password)
     if db.session.scalar(select(Admin).filter_by(username=username)):
-        raise AccountError(f"An administrator named {username} already exists.")
+        raise AccountError(_("An administrator named %(name)s already exists.", name=username))
     admin = Admin(username=username, password_hash=generate_password_hash(password))
     db.session.add(admin)
     db.session.commit()
@@ -56,9 +57,9 @@ def remove_admin(admin_id: int) -> Admin:
     """Remove an administrator, never the last one."""
     admin = locked(Admin, id=admin_id)
     if admin is None:
-        raise AccountError("This administrator no longer exists.")
+        raise AccountError(_("This administrator no longer exists."))
     if admin_count() <= 1:
-        raise AccountError("The last administrator cannot be removed.")
+        raise AccountError(_("The last administrator cannot be removed."))
     db.session.delete(admin)
     db.session.commit()
     return admin
@@ -67,7 +68,7 @@ def remove_admin(admin_id: int) -> Admin:
 def change_password(admin: Admin, current: str, new: str) -> None:
     """Replace the password and end the administrator's other sessions."""
     if not check_password_hash(admin.password_hash, current):
-        raise AccountError("The current password is wrong.")
+        raise AccountError(_("The current password is wrong."))
     check_password_rules(new)
     admin.password_hash = generate_password_hash(new)
     admin.session_version += 1

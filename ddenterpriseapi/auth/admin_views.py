@@ -1,6 +1,7 @@
 """Administrators page (add, remove) and changing one's own password."""
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from .. import audit
@@ -19,7 +20,7 @@ def admins():
             form.username.errors.append(str(error))
         else:
             audit.record("admin_created", admin.username)
-            flash(f"Administrator {admin.username} added.", "success")
+            flash(_("Administrator %(name)s added.", name=admin.username), "success")
             return redirect(url_for(".admins"))
     return render_template("auth/admins.html", form=form, admins=list_admins(), remove_form=RemoveAdminForm())
 
@@ -33,7 +34,7 @@ def remove(admin_id: int):
             flash(str(error), "error")
         else:
             audit.record("admin_removed", admin.username)
-            flash(f"Administrator {admin.username} removed.", "success")
+            flash(_("Administrator %(name)s removed.", name=admin.username), "success")
     return redirect(url_for(".admins"))
 
 
@@ -49,6 +50,6 @@ def password():
         else:
             login_user(admin)  # this session carries the new session version; the others end
             audit.record("password_changed")
-            flash("Password changed. Your other sessions are logged out.", "success")
+            flash(_("Password changed. Your other sessions are logged out."), "success")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form)

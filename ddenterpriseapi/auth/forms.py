@@ -1,52 +1,52 @@
 """Login and first-run setup forms."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from .accounts import MIN_PASSWORD_LENGTH
 
+TOO_SHORT = _l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+MISMATCH = _l("The passwords do not match.")
+
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
-    submit = SubmitField("Log in")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Log in"))
 
 
 class SetupForm(FlaskForm):
     setup_code = StringField(
-        "Setup code",
+        _l("Setup code"),
         validators=[DataRequired(), Length(max=64)],
-        description="Printed by the server at its first start, and kept in instance/setup-code.",
+        description=_l("Printed by the server at its first start, and kept in instance/setup-code."),
     )
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(
-        "Password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024,
-                                           message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        _l("Password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=TOO_SHORT)],
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
     )
-    confirm = PasswordField(
-        "Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
-    )
-    submit = SubmitField("Create administrator")
+    confirm = PasswordField(_l("Confirm password"), validators=[DataRequired(), EqualTo("password", MISMATCH)])
+    submit = SubmitField(_l("Create administrator"))
 
 
 class NewAdminForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[
-        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])
-    submit = SubmitField("Add administrator")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=TOO_SHORT)])
+    submit = SubmitField(_l("Add administrator"))
 
 
 class RemoveAdminForm(FlaskForm):
-    submit = SubmitField("Remove")
+    submit = SubmitField(_l("Remove"))
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
-    new_password = PasswordField("New password", validators=[
-        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])
-    confirm = PasswordField("Confirm new password",
-                            validators=[DataRequired(), EqualTo("new_password", "The passwords do not match.")])
-    submit = SubmitField("Change password")
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=TOO_SHORT)])
+    confirm = PasswordField(_l("Confirm new password"), validators=[DataRequired(), EqualTo("new_password", MISMATCH)])
+    submit = SubmitField(_l("Change password"))

@@ -1,6 +1,7 @@
 """First-run setup, login and logout."""
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from .. import audit
@@ -34,12 +35,12 @@ bp.before_app_request(require_login)
 @limiter.limit("10 per minute", methods=["POST"])
 def setup():
     if admin_count() > 0:
-        flash("Setup is complete. Log in with an administrator account.", "info")
+        flash(_("Setup is complete. Log in with an administrator account."), "info")
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
         if not check_setup_code(current_app.instance_path, form.setup_code.data):
-            form.setup_code.errors.append("This is not the setup code printed by the server.")
+            form.setup_code.errors.append(_("This is not the setup code printed by the server."))
         else:
             try:
                 admin = create_admin(form.username.data, form.password.data)
@@ -49,7 +50,7 @@ def setup():
                 close_setup(current_app.instance_path)
                 audit.record("admin_created", f"first administrator {admin.username}", actor=admin.username)
                 start_session(admin)
-                flash(f"Welcome, {admin.username}. Configure OAuth to start sending mail.", "success")
+                flash(_("Welcome, %(name)s. Configure OAuth to start sending mail.", name=admin.username), "success")
                 return redirect(url_for("oauth.settings"))
     return render_template("auth/setup.html", form=form)
 
@@ -67,7 +68,7 @@ def login():
             audit.record("login", actor=admin.username)
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
         audit.record("login_failed", refusal or "wrong username or password", actor=form.username.data.strip()[:100])
-        form.password.errors.append(refusal or "Wrong username or password.")
+        form.password.errors.append(refusal or _("Wrong username or password."))
         return render_template("auth/login.html", form=form), 429 if refusal else 200
     return render_template("auth/login.html", form=form)
 
@@ -76,13 +77,21 @@ def login():
 def logout():
     audit.record("logout")
     logout_user()
-    session.clear()
-    flash("You are logged out.", "info")
+    clear_session()
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
 def start_session(admin) -> None:
     """A fresh session for the administrator, so no session identifier from before login survives it."""
-    session.clear()
+    clear_session()
     session.permanent = True
     login_user(admin)
+
+
+def clear_session() -> None:
+    """Empty the session, keeping only the language the visitor chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template, request
 
-from ..audit import recent_events
+from ..audit import action_label, recent_events
 from ..mail.sending import get_delivery_status, get_mail_server
 from ..oauth.connection import get_connection
 from ..oauth.settings import default_redirect_uri, get_settings, providers
@@ -28,4 +28,4 @@ def index():
 def audit():
     page = request.args.get("page", 1, type=int) or 1
     events, pages = recent_events(max(1, page))
-    return render_template("dashboard/audit.html", events=events, page=page, pages=pages)
+    return render_template("dashboard/audit.html", events=events, page=page, pages=pages, action_label=action_label)

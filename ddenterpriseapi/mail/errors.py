@@ -1,35 +1,36 @@
 """What SMTP failures mean and what the administrator should do about them."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 SMTP_FIXES = (
     # (text found in the server's reply, fix to show), most specific first
-    ("5.7.139", "SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass "
-                "it). Turn it on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false "
-                "(tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off "
-                "security defaults."),
-    ("5.7.3", "Microsoft refused the token: check that the authorized account is the mailbox in Username (or has "
-              "Send As / Full Access on it), and that the app has the SMTP.Send permission on "
-              "https://outlook.office.com."),
-    ("5.7.8", "Google refused the credentials: check that the authorized account is the mailbox in Username and "
-              "that the https://mail.google.com/ scope was granted; for Password mode use an app password."),
-    ("5.7.0", "The server requires authentication (or TLS first): check Security and Authentication."),
+    ("5.7.139", _l("SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass "
+                   "it). Turn it on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false "
+                   "(tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off "
+                   "security defaults.")),
+    ("5.7.3", _l("Microsoft refused the token: check that the authorized account is the mailbox in Username (or "
+                 "has Send As / Full Access on it), and that the app has the SMTP.Send permission on "
+                 "https://outlook.office.com.")),
+    ("5.7.8", _l("Google refused the credentials: check that the authorized account is the mailbox in Username "
+                 "and that the https://mail.google.com/ scope was granted; for Password mode use an app password.")),
+    ("5.7.0", _l("The server requires authentication (or TLS first): check Security and Authentication.")),
 )
 
 PORT_HINTS = {
-    465: "Port 465 expects SSL/TLS from the first byte: set Security to SSL/TLS.",
-    587: "Port 587 starts in plain text and upgrades with STARTTLS: set Security to STARTTLS.",
-    25: "Port 25 usually starts in plain text: set Security to STARTTLS or None.",
+    465: _l("Port 465 expects SSL/TLS from the first byte: set Security to SSL/TLS."),
+    587: _l("Port 587 starts in plain text and upgrades with STARTTLS: set Security to STARTTLS."),
+    25: _l("Port 25 usually starts in plain text: set Security to STARTTLS or None."),
 }
-
-
 
 
 def mismatch_hint(port: int, security: str) -> str:
     """Advice for a port and security choice that do not fit together."""
     if port in PORT_HINTS:
-        return PORT_HINTS[port]
+        return str(PORT_HINTS[port])
     if security == "ssl":
-        return "If this port starts in plain text (usually 587 or 25), set Security to STARTTLS."
-    return "If this port expects SSL/TLS from the first byte (usually 465), set Security to SSL/TLS."
+        return _("If this port starts in plain text (usually 587 or 25), set Security to STARTTLS.")
+    return _("If this port expects SSL/TLS from the first byte (usually 465), set Security to SSL/TLS.")
 
 
 class MailError(Exception):
@@ -54,4 +55,4 @@ class InvalidMessage(ValueError):
 
 def fix_for_reply(reply: str) -> str:
     """The advice that matches an SMTP reply, or an empty string."""
-    return next((fix for marker, fix in SMTP_FIXES if marker in reply), "")
+    return next((str(fix) for marker, fix in SMTP_FIXES if marker in reply), "")

@@ -1,5 +1,7 @@
 """The email server form."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
@@ -8,46 +10,47 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 def single_line(form, field):
     """Header values never carry line breaks."""
     if field.data and ("\r" in field.data or "\n" in field.data):
-        raise ValidationError("Use a single line.")
+        raise ValidationError(_("Use a single line."))
 
 
 class MailServerForm(FlaskForm):
-    host = StringField("SMTP host", validators=[Length(max=255)],
-                       description="With OAuth, blank means the provider's server (Google: smtp.gmail.com, "
-                                   "Microsoft: smtp.office365.com).")
-    port = IntegerField("Port", validators=[DataRequired("Enter a port, such as 587."),
-                                            NumberRange(1, 65535, "A port is a number from 1 to 65535.")])
-    security = SelectField("Security", choices=[SelectChoice("none", "None"), SelectChoice("starttls", "STARTTLS"),
-                                                SelectChoice("ssl", "SSL/TLS")])
-    sender_address = EmailField("Sender address", validators=[
-        Optional(), Length(max=320), Email("Enter an email address, such as reports@example.com.")],
-        description="Leave blank to send as the mailbox that authenticates.")
-    sender_name = StringField("Sender name", validators=[Optional(), Length(max=255), single_line])
-    authentication = SelectField("Authentication", choices=[
-        SelectChoice("none", "None"), SelectChoice("password", "Password"), SelectChoice("oauth", "OAuth")])
-    username = StringField("Username", validators=[Optional(), Length(max=320), single_line],
-                           description="The mailbox that authenticates. With OAuth, blank means the authorized "
-                                       "account.")
-    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
-    test_recipient = EmailField("Test recipient", validators=[
-        Optional(), Length(max=320), Email("Enter an email address to send the test to.")])
-    save = SubmitField("Save")
-    send_test = SubmitField("Send test email")
+    host = StringField(_l("SMTP host"), validators=[Length(max=255)],
+                       description=_l("With OAuth, blank means the provider's server (Google: smtp.gmail.com, "
+                                      "Microsoft: smtp.office365.com)."))
+    port = IntegerField(_l("Port"), validators=[DataRequired(_l("Enter a port, such as 587.")),
+                                                NumberRange(1, 65535, _l("A port is a number from 1 to 65535."))])
+    security = SelectField(_l("Security"), choices=[SelectChoice("none", _l("None")),
+                                                    SelectChoice("starttls", "STARTTLS"),
+                                                    SelectChoice("ssl", "SSL/TLS")])
+    sender_address = EmailField(_l("Sender address"), validators=[
+        Optional(), Length(max=320), Email(_l("Enter an email address, such as reports@example.com."))],
+        description=_l("Leave blank to send as the mailbox that authenticates."))
+    sender_name = StringField(_l("Sender name"), validators=[Optional(), Length(max=255), single_line])
+    authentication = SelectField(_l("Authentication"), choices=[
+        SelectChoice("none", _l("None")), SelectChoice("password", _l("Password")), SelectChoice("oauth", "OAuth")])
+    username = StringField(_l("Username"), validators=[Optional(), Length(max=320), single_line],
+                           description=_l("The mailbox that authenticates. With OAuth, blank means the authorized "
+                                          "account."))
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
+    test_recipient = EmailField(_l("Test recipient"), validators=[
+        Optional(), Length(max=320), Email(_l("Enter an email address to send the test to."))])
+    save = SubmitField(_l("Save"))
+    send_test = SubmitField(_l("Send test email"))
 
     def validate_host(self, field):
         field.data = (field.data or "").strip()
         if not field.data and self.authentication.data != "oauth":
-            raise ValidationError("Enter the SMTP host, such as smtp.gmail.com.")
+            raise ValidationError(_("Enter the SMTP host, such as smtp.gmail.com."))
         if any(char.isspace() or char in "/@" for char in field.data):
-            raise ValidationError("Enter a host name or IP address only, such as smtp.office365.com.")
+            raise ValidationError(_("Enter a host name or IP address only, such as smtp.office365.com."))
 
     def validate_username(self, field):
         if self.authentication.data == "password" and not field.data:
-            raise ValidationError("Enter the username that logs in to the SMTP server.")
+            raise ValidationError(_("Enter the username that logs in to the SMTP server."))
 
     def validate_test_recipient(self, field):
         if self.send_test.data and not field.data:
-            raise ValidationError("Enter the address the test email goes to.")
+            raise ValidationError(_("Enter the address the test email goes to."))
 
     def values(self) -> dict:
         """What to store; a blank password keeps the stored one."""

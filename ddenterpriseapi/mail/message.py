@@ -6,6 +6,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, make_msgid
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 from .errors import InvalidMessage
 
@@ -44,7 +45,7 @@ class Draft:
 def no_line_breaks(value: str, field_name: str) -> str:
     """Refuse header injection: a header value never carries CR or LF."""
     if "\r" in value or "\n" in value:
-        raise InvalidMessage(f"{field_name} must be a single line (no line breaks).", field_name)
+        raise InvalidMessage(_("%(field)s must be a single line (no line breaks).", field=field_name), field_name)
     return value
 
 
@@ -54,17 +55,18 @@ def checked_address(address: str, field_name: str) -> str:
     try:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as error:
-        raise InvalidMessage(f"{field_name}: {address!r} is not a valid address ({error}).", field_name) from None
+        raise InvalidMessage(_("%(field)s: %(address)s is not a valid address (%(reason)s).",
+                               field=field_name, address=repr(address), reason=error), field_name) from None
 
 
 def build_message(draft: Draft) -> EmailMessage:
     """The MIME message for a draft; raises InvalidMessage with the offending field."""
     if not draft.recipients:
-        raise InvalidMessage("Give at least one recipient.", "to")
+        raise InvalidMessage(_("Give at least one recipient."), "to")
     if len(draft.recipients) > MAX_RECIPIENTS:
-        raise InvalidMessage(f"At most {MAX_RECIPIENTS} recipients per message.", "to")
+        raise InvalidMessage(_("At most %(count)s recipients per message.", count=MAX_RECIPIENTS), "to")
     if not (draft.text or draft.html):
-        raise InvalidMessage("Give a text or an HTML body.", "text")
+        raise InvalidMessage(_("Give a text or an HTML body."), "text")
     sender = checked_address(draft.sender, "from")
     message = EmailMessage()
     message["From"] = formataddr((no_line_breaks(draft.sender_name or "", "sender name"), sender))
@@ -82,7 +84,7 @@ def build_message(draft: Draft) -> EmailMessage:
     if draft.html:
         message.add_alternative(draft.html, subtype="html")
     for attachment in draft.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
+        maintype, _slash, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=no_line_breaks(attachment.filename, "attachment filename"))
     return message

@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from ..database import locked_singleton
 from ..extensions import db
@@ -24,7 +25,7 @@ def get_mail_server() -> MailServer:
 def server_settings(mail: MailServer) -> ServerSettings:
     """Where to connect, or a MailError when the email server was never configured."""
     if not mail.host:
-        raise MailError("Configure the email server first: SMTP host, port and security.", "config")
+        raise MailError(_("Configure the email server first: SMTP host, port and security."), "config")
     return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
                           current_app.config["SMTP_CA_BUNDLE"])
 

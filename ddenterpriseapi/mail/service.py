@@ -1,5 +1,7 @@
 """Saving the email server and sending the test email."""
 
+from flask_babel import gettext as _
+
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import MailServer
@@ -25,9 +27,11 @@ def send_test_email(recipient: str, trace: Trace, requested_by: str = "the comma
     mail = get_mail_server()
     draft = Draft(
         to=[recipient],
-        subject="ddenterpriseapi test email",
-        text=(f"This test email was sent by ddenterpriseapi at the request of {requested_by}.\n\n"
-              f"SMTP server: {mail.host}:{mail.port} ({mail.security}), authentication: {mail.authentication}.\n"
-              "If you can read this, the email server settings work."),
+        subject=_("ddenterpriseapi test email"),
+        text=_("This test email was sent by ddenterpriseapi at the request of %(requester)s.\n\n"
+               "SMTP server: %(host)s:%(port)s (%(security)s), authentication: %(authentication)s.\n"
+               "If you can read this, the email server settings work.",
+               requester=requested_by, host=mail.host, port=mail.port, security=mail.security,
+               authentication=mail.authentication),
     )
     return send_drafts([draft], trace, test=True)[0]

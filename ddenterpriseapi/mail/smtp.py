@@ -6,6 +6,8 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from flask_babel import gettext as _
+
 from .errors import MailError, fix_for_reply, mismatch_hint
 
 SECURITY_CHOICES = ("none", "starttls", "ssl")
@@ -67,7 +69,7 @@ def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
             step = "tls"
             smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
             trace.ok("connect", f"{server.host}:{server.port}")
-            trace.ok("tls", "SSL/TLS, certificate verified")
+            trace.ok("tls", _("SSL/TLS, certificate verified"))
         else:
             smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
             trace.ok("connect", f"{server.host}:{server.port}")
@@ -77,9 +79,10 @@ def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
             step = "tls"
             if not smtp.has_extn("starttls"):
                 smtp.close()
-                raise MailError("The server does not offer STARTTLS. " + mismatch_hint(server.port, "none"), "tls")
+                raise MailError(_("The server does not offer STARTTLS.") + " " + mismatch_hint(server.port, "none"),
+                                "tls")
             smtp.starttls(context=context)
-            trace.ok("tls", "STARTTLS, certificate verified")
+            trace.ok("tls", _("STARTTLS, certificate verified"))
             smtp.ehlo()
         trace.ok("ehlo", " ".join(sorted(smtp.esmtp_features)))
         return smtp
@@ -94,24 +97,30 @@ def connection_error(error: Exception, step: str, server: ServerSettings) -> Mai
     where = f"{server.host}:{server.port}"
     hint = mismatch_hint(server.port, server.security)
     if isinstance(error, ssl.SSLCertVerificationError):
-        return MailError(f"The certificate of {where} could not be verified ({error.verify_message}). Check the "
-                         "SMTP host name, or configure SMTP_CA_BUNDLE with your organisation's certificate "
-                         "authority.", "tls")
+        return MailError(_("The certificate of %(where)s could not be verified (%(reason)s). Check the SMTP host "
+                           "name, or configure SMTP_CA_BUNDLE with your organisation's certificate authority.",
+                           where=where, reason=error.verify_message), "tls")
     if isinstance(error, ssl.SSLError):
-        return MailError(f"TLS with {where} failed ({error.reason or error}). {hint}".strip(), "tls")
+        failed = _("TLS with %(where)s failed (%(reason)s).", where=where, reason=error.reason or error)
+        return MailError(f"{failed} {hint}".strip(), "tls")
     if isinstance(error, (socket.timeout, TimeoutError)):
-        return MailError(f"{where} did not answer within {server.timeout:g} s. Check host and port. {hint}", step)
+        silent = _("%(where)s did not answer within %(seconds)s s. Check host and port.",
+                   where=where, seconds=format(server.timeout, "g"))
+        return MailError(f"{silent} {hint}", step)
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return MailError(f"{where} closed the connection during {step}. {hint}".strip(), step)
+        closed = _("%(where)s closed the connection during %(step)s.", where=where, step=step)
+        return MailError(f"{closed} {hint}".strip(), step)
     if isinstance(error, socket.gaierror):
-        return MailError(f"The SMTP host {server.host} could not be found (DNS).", "connect")
+        return MailError(_("The SMTP host %(host)s could not be found (DNS).", host=server.host), "connect")
     if isinstance(error, ConnectionRefusedError):
-        return MailError(f"{where} refused the connection: check the host and port, and that the server is up.",
-                         "connect")
+        return MailError(_("%(where)s refused the connection: check the host and port, and that the server is up.",
+                           where=where), "connect")
     if isinstance(error, smtplib.SMTPResponseException):
-        return MailError(f"{where} answered {reply_text(error.smtp_code, error.smtp_error)} during {step}.",
-                         step, reply_text(error.smtp_code, error.smtp_error))
-    return MailError(f"Could not talk to {where} ({type(error).__name__}: {error}).", step)
+        reply = reply_text(error.smtp_code, error.smtp_error)
+        return MailError(_("%(where)s answered %(reply)s during %(step)s.", where=where, reply=reply, step=step),
+                         step, reply)
+    return MailError(_("Could not talk to %(where)s (%(error)s: %(detail)s).",
+                       where=where, error=type(error).__name__, detail=error), step)
 
 
 def xoauth2(username: str, access_token: str) -> str:
@@ -129,22 +138,22 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
             # Answer Google's 334 error challenge with an empty line, so its real 535 reply comes back.
             smtp.auth("XOAUTH2", lambda challenge=None: raw if challenge is None else "",
                       initial_response_ok=True)
-            trace.ok("auth", f"XOAUTH2 as {credentials.username}")
+            trace.ok("auth", _("XOAUTH2 as %(user)s", user=credentials.username))
         else:
             smtp.login(credentials.username, credentials.secret)
-            trace.ok("auth", f"password as {credentials.username}")
+            trace.ok("auth", _("password as %(user)s", user=credentials.username))
     except smtplib.SMTPAuthenticationError as error:
         reply = reply_text(error.smtp_code, error.smtp_error)
         rejected = credentials.mechanism == "oauth" and ("5.7.3" in reply or "5.7.8" in reply)
-        raise MailError(f"The server refused authentication: {reply}. {fix_for_reply(reply)}".strip(), "auth",
-                        reply, token_rejected=rejected) from None
+        refused = _("The server refused authentication: %(reply)s.", reply=reply)
+        raise MailError(f"{refused} {fix_for_reply(reply)}".strip(), "auth", reply, token_rejected=rejected) from None
     except smtplib.SMTPNotSupportedError:
         offered = smtp.esmtp_features.get("auth", "none")
-        raise MailError(f"The server does not offer this authentication (it offers: {offered.strip() or 'none'})."
-                        " Check Security (AUTH is often offered only after STARTTLS) and Authentication.",
-                        "auth") from None
+        raise MailError(_("The server does not offer this authentication (it offers: %(offered)s). Check Security "
+                          "(AUTH is often offered only after STARTTLS) and Authentication.",
+                          offered=offered.strip() or _("none")), "auth") from None
     except smtplib.SMTPException as error:
-        raise MailError(f"Authentication failed: {error}", "auth") from None
+        raise MailError(_("Authentication failed: %(error)s", error=error), "auth") from None
 
 
 def deliver(smtp: smtplib.SMTP, message: EmailMessage, envelope_from: str, recipients: list[str],
@@ -154,21 +163,23 @@ def deliver(smtp: smtplib.SMTP, message: EmailMessage, envelope_from: str, recip
         refused = smtp.send_message(message, from_addr=envelope_from, to_addrs=recipients)
     except smtplib.SMTPRecipientsRefused as error:
         details = "; ".join(f"{rcpt}: {reply_text(*reply)}" for rcpt, reply in error.recipients.items())
-        raise MailError(f"Every recipient was refused: {details}", "rcpt", details) from None
+        raise MailError(_("Every recipient was refused: %(details)s", details=details), "rcpt", details) from None
     except smtplib.SMTPSenderRefused as error:
         reply = reply_text(error.smtp_code, error.smtp_error)
-        raise MailError(f"The sender {envelope_from} was refused: {reply}. The authenticated account may not "
-                        "send as this address.", "mail", reply) from None
+        raise MailError(_("The sender %(sender)s was refused: %(reply)s. The authenticated account may not send as "
+                          "this address.", sender=envelope_from, reply=reply), "mail", reply) from None
     except smtplib.SMTPDataError as error:
         reply = reply_text(error.smtp_code, error.smtp_error)
-        raise MailError(f"The message was refused: {reply}. {fix_for_reply(reply)}".strip(), "data", reply) from None
+        refused = _("The message was refused: %(reply)s.", reply=reply)
+        raise MailError(f"{refused} {fix_for_reply(reply)}".strip(), "data", reply) from None
     except (OSError, smtplib.SMTPException) as error:
-        raise MailError(f"The connection failed while sending ({type(error).__name__}: {error}).", "data") from None
+        raise MailError(_("The connection failed while sending (%(error)s: %(detail)s).",
+                          error=type(error).__name__, detail=error), "data") from None
     trace.ok("mail", f"MAIL FROM <{envelope_from}>")
     accepted = [rcpt for rcpt in recipients if rcpt not in refused]
     trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)
-             + (f"; refused: {', '.join(refused)}" if refused else ""))
-    trace.ok("data", f"message accepted ({message['Message-ID']})")
+             + ("; " + _("refused: %(recipients)s", recipients=", ".join(refused)) if refused else ""))
+    trace.ok("data", _("message accepted (%(message_id)s)", message_id=message["Message-ID"]))
 
 
 def close(smtp: smtplib.SMTP) -> None:

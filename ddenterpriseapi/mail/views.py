@@ -1,6 +1,7 @@
 """The email server page and the test email."""
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
@@ -25,17 +26,18 @@ def settings():
         if changed:
             audit.record("email_server_changed", ", ".join(changed))
         if not form.send_test.data:
-            flash("Email server saved.", "success")
+            flash(_("Email server saved."), "success")
             return redirect(url_for(".settings"))
         trace = Trace()
         try:
             message_id = send_test_email(form.test_recipient.data, trace, current_user.username)
         except (MailError, OAuthError, InvalidMessage) as error:
             audit.record("test_email_failed", f"to {form.test_recipient.data}: {error.message}")
-            flash("The test email was not sent. " + error.message, "error")
+            flash(_("The test email was not sent.") + " " + error.message, "error")
         else:
             audit.record("test_email_sent", f"to {form.test_recipient.data}")
-            flash(f"Test email accepted by the server for {form.test_recipient.data} ({message_id}).", "success")
+            flash(_("Test email accepted by the server for %(recipient)s (%(message_id)s).",
+                    recipient=form.test_recipient.data, message_id=message_id), "success")
     return render_page(form, stored, trace)
 
 

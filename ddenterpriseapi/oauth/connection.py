@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import delete
 
 from ..database import locked, locked_singleton
@@ -37,19 +38,19 @@ def start_authorization(params: ClientParameters, session_binding: str, lifetime
 def claim_pending(state: str | None, session_binding: str | None, lifetime: timedelta) -> PendingAuthorization:
     """The pending request this state belongs to, consumed so it can never be used again."""
     if not state:
-        raise OAuthError("The provider's answer carries no state, so it cannot be matched to an authorization "
-                         "started here. Click Authorize to start again.")
+        raise OAuthError(_("The provider's answer carries no state, so it cannot be matched to an authorization "
+                           "started here. Click Authorize to start again."))
     pending = locked(PendingAuthorization, state_hash=_digest(state))
     if pending is None:
-        raise OAuthError("This authorization answer is unknown or was already used. Click Authorize to start "
-                         "again.")
+        raise OAuthError(_("This authorization answer is unknown or was already used. Click Authorize to start "
+                           "again."))
     db.session.delete(pending)
     db.session.commit()
     if not session_binding or not secrets.compare_digest(pending.session_binding, session_binding):
-        raise OAuthError("This authorization was started in another browser session. Click Authorize here "
-                         "to start again.")
+        raise OAuthError(_("This authorization was started in another browser session. Click Authorize here "
+                           "to start again."))
     if pending.created_at < datetime.now(UTC) - lifetime:
-        raise OAuthError("This authorization took too long and expired. Click Authorize to start again.")
+        raise OAuthError(_("This authorization took too long and expired. Click Authorize to start again."))
     return pending
 
 
@@ -62,7 +63,7 @@ def complete_authorization(
     if answer.get("error"):
         raise OAuthError(explain(answer["error"], answer.get("error_description")), code=answer["error"])
     if not answer.get("code"):
-        raise OAuthError("The provider's answer carries no authorization code. Click Authorize to start again.")
+        raise OAuthError(_("The provider's answer carries no authorization code. Click Authorize to start again."))
     params = replace(params, redirect_uri=pending.redirect_uri)  # the exchange must repeat it exactly
     grant = flow.exchange_code(params, answer["code"], pending.code_verifier)
     check_grant(grant, provider, params.scopes)
@@ -72,12 +73,13 @@ def complete_authorization(
 def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) -> None:
     """Refuse a grant that cannot keep mail flowing: no refresh token, or no SMTP scope."""
     if not grant.refresh_token:
-        raise OAuthError("The provider returned no refresh token, so the console could not keep sending. "
-                         + provider.missing_refresh_token_hint)
+        raise OAuthError(_("The provider returned no refresh token, so the console could not keep sending.")
+                         + " " + provider.missing_refresh_token_hint)
     wanted = requested_scopes.split()[0] if requested_scopes else None
     if wanted and grant.scopes is not None and wanted not in grant.scopes.split():
-        raise OAuthError(f"The provider did not grant the {wanted} permission that SMTP needs (granted: "
-                         f"{grant.scopes}). Grant it to the app, then authorize again.")
+        raise OAuthError(_("The provider did not grant the %(scope)s permission that SMTP needs (granted: "
+                           "%(granted)s). Grant it to the app, then authorize again.",
+                           scope=wanted, granted=grant.scopes))
 
 
 def store_grant(grant: TokenGrant, provider: Provider) -> OAuthConnection:

@@ -2,39 +2,42 @@
 
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 AADSTS = re.compile(r"AADSTS(\d+)")
 
 AADSTS_FIXES = {
-    "50011": "The redirect URI is not registered exactly as sent: register the Authorized redirect URI shown "
-             "on this page in the app registration (it is case-sensitive).",
-    "50194": "This app is single-tenant: enter your Directory (tenant) ID instead of common.",
-    "7000215": "The client secret is wrong: paste the secret's Value, not its Secret ID.",
-    "7000222": "The client secret has expired: create a new one under Certificates & secrets and paste it here.",
-    "700016": "The application was not found in this tenant: check the Client ID and the Tenant.",
-    "65001": "Consent is missing: authorize again and accept, or ask a tenant administrator to grant admin "
-             "consent.",
-    "90094": "An administrator must grant consent for this app: ask a tenant administrator to grant admin "
-             "consent.",
-    "65004": "The permissions were declined: authorize again and accept them.",
-    "54005": "This authorization code was already used: start the authorization again.",
-    "700082": "The refresh token expired after a long time unused: authorize again.",
-    "70000": "The refresh token was revoked or has expired: authorize again.",
+    "50011": _l("The redirect URI is not registered exactly as sent: register the Authorized redirect URI shown "
+                "on this page in the app registration (it is case-sensitive)."),
+    "50194": _l("This app is single-tenant: enter your Directory (tenant) ID instead of common."),
+    "7000215": _l("The client secret is wrong: paste the secret's Value, not its Secret ID."),
+    "7000222": _l("The client secret has expired: create a new one under Certificates & secrets and paste it here."),
+    "700016": _l("The application was not found in this tenant: check the Client ID and the Tenant."),
+    "65001": _l("Consent is missing: authorize again and accept, or ask a tenant administrator to grant admin "
+                "consent."),
+    "90094": _l("An administrator must grant consent for this app: ask a tenant administrator to grant admin "
+                "consent."),
+    "65004": _l("The permissions were declined: authorize again and accept them."),
+    "54005": _l("This authorization code was already used: start the authorization again."),
+    "700082": _l("The refresh token expired after a long time unused: authorize again."),
+    "70000": _l("The refresh token was revoked or has expired: authorize again."),
 }
 
 OAUTH_ERROR_FIXES = {
-    "access_denied": "Consent was refused. Authorize again and accept the requested permissions.",
-    "invalid_client": "The provider rejected the client: check the Client ID and Client Secret.",
-    "unauthorized_client": "This client may not use the authorization code flow: check its type "
-                           "(a web application) at the provider.",
-    "invalid_grant": "The provider refused the grant (revoked, expired, or already used): authorize again.",
-    "invalid_scope": "The provider refused the requested scopes: check that the app may request them.",
-    "redirect_uri_mismatch": "Register the Authorized redirect URI shown on this page with the provider, "
-                             "exactly as shown.",
-    "consent_required": "Consent is needed: authorize again and accept, or ask an administrator of the "
-                        "account's organisation.",
+    "access_denied": _l("Consent was refused. Authorize again and accept the requested permissions."),
+    "invalid_client": _l("The provider rejected the client: check the Client ID and Client Secret."),
+    "unauthorized_client": _l("This client may not use the authorization code flow: check its type "
+                              "(a web application) at the provider."),
+    "invalid_grant": _l("The provider refused the grant (revoked, expired, or already used): authorize again."),
+    "invalid_scope": _l("The provider refused the requested scopes: check that the app may request them."),
+    "redirect_uri_mismatch": _l("Register the Authorized redirect URI shown on this page with the provider, "
+                                "exactly as shown."),
+    "consent_required": _l("Consent is needed: authorize again and accept, or ask an administrator of the "
+                           "account's organisation."),
 }
 
-GOOGLE_TESTING_HINT = (
+GOOGLE_TESTING_HINT = _l(
     "If this Google app is in the \"Testing\" publishing status, its refresh tokens expire after 7 days: "
     "publish the app (or make it Internal), then authorize again."
 )
@@ -55,7 +58,7 @@ def explain(error: str | None, description: str | None = None) -> str:
     match = AADSTS.search(description)
     fix = AADSTS_FIXES.get(match.group(1)) if match else None
     fix = fix or OAUTH_ERROR_FIXES.get(error or "", "")
-    said = f"The provider answered {error or 'an error'}"
+    said = _("The provider answered %(error)s", error=error) if error else _("The provider answered an error")
     if description:
         said += f": {first_line(description)}"
     return f"{said}. {fix}".strip()

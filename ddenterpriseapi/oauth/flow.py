@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
@@ -79,13 +80,14 @@ def _require_json(response: requests.Response) -> requests.Response:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        raise OAuthError(
-            f"The token endpoint answered HTTP {response.status_code} with {kind} instead of a token "
-            "response: check the Token URL."
-        )
+        kind = response.headers.get("Content-Type", _("no content type")).split(";")[0]
+        raise OAuthError(_(
+            "The token endpoint answered HTTP %(status)s with %(kind)s instead of a token response: check the "
+            "Token URL.", status=response.status_code, kind=kind,
+        ))
     if response.status_code >= 400 and "error" not in body:
-        raise OAuthError(f"The token endpoint answered HTTP {response.status_code} without an explanation.")
+        raise OAuthError(_("The token endpoint answered HTTP %(status)s without an explanation.",
+                           status=response.status_code))
     return response
 
 
@@ -95,7 +97,7 @@ def authorization_request(params: ClientParameters, state: str) -> tuple[str, st
     verifier = client.create_code_verifier(64)
     session = _session(params, client=client, scope=params.scopes.split())
     endpoint = _secure_alias(session, params.authorization_url)
-    url, _ = session.authorization_url(
+    url, _state = session.authorization_url(
         endpoint,
         state=state,
         code_challenge=client.create_code_challenge(verifier, "S256"),
@@ -147,7 +149,7 @@ def revoke(params: ClientParameters, token: str) -> None:
         url = _secure_alias(session, params.revocation_url)
         response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
     if response.status_code not in (200, 400):  # 400: the token was already invalid, which is the goal
-        raise OAuthError(f"The provider could not revoke the token (HTTP {response.status_code}).")
+        raise OAuthError(_("The provider could not revoke the token (HTTP %(status)s).", status=response.status_code))
 
 
 def _call(operation):
@@ -159,13 +161,14 @@ def _call(operation):
     except OAuth2Error as error:
         raise OAuthError(explain(error.error, error.description), code=error.error) from None
     except requests.Timeout:
-        raise OAuthError("The provider did not answer in time. Try again; if it persists, check the URL "
-                         "and this server's network access to it.") from None
+        raise OAuthError(_("The provider did not answer in time. Try again; if it persists, check the URL "
+                           "and this server's network access to it.")) from None
     except requests.ConnectionError:
-        raise OAuthError("The provider could not be reached: check the URL and this server's network "
-                         "access (proxy, firewall, DNS).") from None
+        raise OAuthError(_("The provider could not be reached: check the URL and this server's network "
+                           "access (proxy, firewall, DNS).")) from None
     except (requests.RequestException, ValueError) as error:
-        raise OAuthError(f"The provider's answer could not be used ({type(error).__name__}).") from None
+        raise OAuthError(_("The provider's answer could not be used (%(error)s).",
+                           error=type(error).__name__)) from None
 
 
 def _grant(token: dict, account_email: str | None) -> TokenGrant:

@@ -1,5 +1,7 @@
 """The OAuth parameters form, and the form that completes an authorization from a pasted address."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -18,27 +20,29 @@ def secure_url(form, field):
 
 
 class OAuthSettingsForm(FlaskForm):
-    provider = SelectField("OAuth Provider", choices=[SelectChoice("google", "Google"),
-                                                      SelectChoice("microsoft", "Microsoft"),
-                                                      SelectChoice("custom", "Custom")])
-    tenant = StringField("Tenant", validators=[Length(max=255)], description=TENANT_HELP)
-    authorization_url = StringField("Authorization URL", validators=[Length(max=URL_MAX), secure_url])
-    token_url = StringField("Token URL", validators=[Length(max=URL_MAX), secure_url])
-    scopes = StringField("Scopes", validators=[Length(max=1024)])
-    client_id = StringField("Client ID", validators=[Optional(), Length(max=512)])
-    client_secret = PasswordField("Client Secret", validators=[Optional(), Length(max=1024)])
-    redirect_uri = StringField("Authorized redirect URI", validators=[Optional(), Length(max=URL_MAX), secure_url])
-    save = SubmitField("Save")
-    authorize = SubmitField("Authorize")
+    provider = SelectField(_l("OAuth Provider"), choices=[SelectChoice("google", "Google"),
+                                                          SelectChoice("microsoft", "Microsoft"),
+                                                          SelectChoice("custom", _l("Custom"))])
+    tenant = StringField(_l("Tenant"), validators=[Length(max=255)], description=TENANT_HELP)
+    authorization_url = StringField(_l("Authorization URL"), validators=[Length(max=URL_MAX), secure_url])
+    token_url = StringField(_l("Token URL"), validators=[Length(max=URL_MAX), secure_url])
+    scopes = StringField(_l("Scopes"), validators=[Length(max=1024)])
+    client_id = StringField(_l("Client ID"), validators=[Optional(), Length(max=512)])
+    client_secret = PasswordField(_l("Client Secret"), validators=[Optional(), Length(max=1024)])
+    redirect_uri = StringField(_l("Authorized redirect URI"),
+                               validators=[Optional(), Length(max=URL_MAX), secure_url])
+    save = SubmitField(_l("Save"))
+    authorize = SubmitField(_l("Authorize"))
 
     def validate_tenant(self, field):
         if self.provider.data != "microsoft":
             return
         field.data = (field.data or "").strip()
         if not field.data:
-            raise ValidationError("Enter the tenant. " + TENANT_HELP)
+            raise ValidationError(_("Enter the tenant.") + " " + TENANT_HELP)
         if not is_valid_tenant(field.data):
-            raise ValidationError(f"{field.data!r} is not a tenant Microsoft accepts. " + TENANT_HELP)
+            raise ValidationError(_("%(tenant)s is not a tenant Microsoft accepts.", tenant=repr(field.data))
+                                  + " " + TENANT_HELP)
 
     def validate_authorization_url(self, field):
         self._required_for_custom(field)
@@ -51,7 +55,7 @@ class OAuthSettingsForm(FlaskForm):
 
     def _required_for_custom(self, field):
         if self.provider.data == "custom" and not (field.data or "").strip():
-            raise ValidationError(f"Enter the {field.label.text} of your provider.")
+            raise ValidationError(_("Enter the %(field)s of your provider.", field=field.label.text))
 
     def values(self, editable_endpoints: bool) -> dict:
         """What to store: the endpoints only for a custom provider, whose endpoints are the admin's to set."""
@@ -66,14 +70,14 @@ class OAuthSettingsForm(FlaskForm):
 
 
 class DisconnectForm(FlaskForm):
-    submit = SubmitField("Disconnect")
+    submit = SubmitField(_l("Disconnect"))
 
 
 class PastedAnswerForm(FlaskForm):
     address = StringField(
-        "Address the browser ended on",
+        _l("Address the browser ended on"),
         validators=[DataRequired(), Length(max=8192)],
-        description="When the browser could not open the redirect URI (it points at another machine), copy the "
-                    "whole address from its address bar and paste it here.",
+        description=_l("When the browser could not open the redirect URI (it points at another machine), copy the "
+                       "whole address from its address bar and paste it here."),
     )
-    submit = SubmitField("Complete authorization")
+    submit = SubmitField(_l("Complete authorization"))

@@ -1,6 +1,7 @@
 """The stored OAuth parameters, and the client parameters the flow needs, derived from them."""
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
@@ -59,11 +60,11 @@ def client_parameters(settings: OAuthSettings) -> ClientParameters:
     provider = providers()[settings.provider]
     urls = endpoints(settings)
     missing = [label for label, value in (
-        ("Client ID", settings.client_id), ("Client Secret", settings.client_secret),
-        ("Authorization URL", urls["authorization_url"]), ("Token URL", urls["token_url"]),
+        (_("Client ID"), settings.client_id), (_("Client Secret"), settings.client_secret),
+        (_("Authorization URL"), urls["authorization_url"]), (_("Token URL"), urls["token_url"]),
     ) if not value]
     if missing:
-        raise OAuthError(f"Enter the {' and '.join(missing)} and save before authorizing.")
+        raise OAuthError(_("Enter the %(fields)s and save before authorizing.", fields=_(" and ").join(missing)))
     return ClientParameters(
         authorization_url=urls["authorization_url"],
         token_url=urls["token_url"],

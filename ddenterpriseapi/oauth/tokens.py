@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from .. import audit
 from ..database import locked
@@ -34,7 +35,7 @@ def _usable(connection: OAuthConnection, rejected: str | None) -> bool:
 
 def _check(connection: OAuthConnection | None) -> OAuthConnection:
     if connection is None:
-        raise NotAuthorized("OAuth is not authorized yet: open the OAuth page and click Authorize.")
+        raise NotAuthorized(_("OAuth is not authorized yet: open the OAuth page and click Authorize."))
     if connection.needs_reauthorization:
         raise ReauthorizationRequired(connection.reauthorization_error)
     return connection
@@ -61,7 +62,7 @@ def _refresh_locked(connection: OAuthConnection) -> tuple[str, str | None]:
         if error.code != "invalid_grant":  # e.g. an expired client secret: fixed on the OAuth page, no re-consent
             db.session.rollback()
             raise
-        message = "The provider refused to refresh the access token. " + error.message
+        message = _("The provider refused to refresh the access token.") + " " + error.message
         if connection.provider == "google" and error.code == "invalid_grant":
             message += " " + GOOGLE_TESTING_HINT
         connection.reauthorization_error = message

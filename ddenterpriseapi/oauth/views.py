@@ -4,6 +4,7 @@ import secrets
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
@@ -31,7 +32,7 @@ def settings():
             audit.record("oauth_settings_changed", ", ".join(changed))
         if form.authorize.data:
             return authorize_with(stored)
-        flash("OAuth parameters saved.", "success")
+        flash(_("OAuth parameters saved."), "success")
         return redirect(url_for(".settings"))
     return render_settings(form, stored)
 
@@ -88,7 +89,7 @@ def complete():
     if form.validate_on_submit():
         finish(dict(parse_qsl(urlsplit(form.address.data.strip()).query)))
     else:
-        flash("Paste the whole address the browser ended on.", "error")
+        flash(_("Paste the whole address the browser ended on."), "error")
     return redirect(url_for(".settings"))
 
 
@@ -103,11 +104,11 @@ def finish(answer) -> None:
         )
     except OAuthError as error:
         audit.record("authorization_failed", error.message)
-        flash("Authorization failed. " + error.message, "error")
+        flash(_("Authorization failed.") + " " + error.message, "error")
         return
     audit.record("authorized", f"as {connection.account_email or 'an unnamed account'}")
-    flash(f"Authorized as {connection.account_email or 'an unnamed account'}. The refresh token is stored.",
-          "success")
+    flash(_("Authorized as %(account)s. The refresh token is stored.",
+            account=connection.account_email or _("an unnamed account")), "success")
 
 
 @bp.route("/configuration/oauth/disconnect", methods=["POST"])
@@ -120,6 +121,6 @@ def disconnect_account():
             params = None
         warning = disconnect(params)
         audit.record("disconnected", warning)
-        flash("Disconnected: the tokens are forgotten." + (f" {warning}" if warning else ""),
+        flash(_("Disconnected: the tokens are forgotten.") + (f" {warning}" if warning else ""),
               "warning" if warning else "success")
     return redirect(url_for(".settings"))
