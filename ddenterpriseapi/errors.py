@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
+
 MESSAGES = {
     400: _l("The request could not be understood. If you submitted a form, reload the page and try again "
             "(its security token may have expired)."),
@@ -28,6 +30,8 @@ TITLES = {  # werkzeug's names of the errors above
 def render_error(error: HTTPException):
     """An HTML page for people (the API answers JSON through its own handler)."""
     code = error.code or 500
+    if code >= 500:
+        db.session.rollback()  # a failed transaction would break rendering the page (the current user) too
     message = str(MESSAGES.get(code, error.description))
     if code == 413:
         limit = request.max_content_length

@@ -28,8 +28,9 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    # Authorization codes and states sit in the callback's query string: never send them as a Referer.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Authorization codes and states sit in the callback's query string: never send them to another site.
+    # (Same-origin Referers stay: Flask-WTF checks them on https.)
+    headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "static":

@@ -10,6 +10,9 @@ from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.extensions import db
 
 ADMIN = ("admin", "correct horse battery")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOOPBACK = {"127.0.0.1", "::1", "localhost", None}
 
 
@@ -258,3 +261,14 @@ class MailActions:
         response = self.save(smtp, button="send_test", test_recipient=recipient, **fields)
         assert response.status_code == 200, response.status_code
         return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the whole run (Playwright allows one per process)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

@@ -1,6 +1,14 @@
 """First-run setup, login and logout."""
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
@@ -12,7 +20,6 @@ from .forms import LoginForm, SetupForm
 from .guard import login_exempt, require_login, safe_next
 from .setup_code import check_setup_code, close_setup
 from .throttle import login_refusal
-
 
 
 def setup_first():

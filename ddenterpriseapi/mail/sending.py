@@ -40,23 +40,15 @@ def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:
     return Credentials("none")
 
 
-def default_sender(mail: MailServer) -> str:
-    """The configured sender address; else the mailbox that authenticates."""
-    if mail.sender_address:
-        return mail.sender_address
-    if mail.authentication == "oauth" and not mail.username:
-        return credentials(mail).username
-    return mail.username or ""
+def with_server_sender(draft: Draft, mail: MailServer, creds: Credentials) -> Draft:
+    """The draft with the email server's sender where it names none: the configured address, else the mailbox
+    that authenticates."""
+    return replace(draft, sender=draft.sender or mail.sender_address or creds.username,
+                   sender_name=draft.sender_name or mail.sender_name)
 
 
-def from_server_sender(draft: Draft, mail: MailServer) -> Draft:
-    """The draft with the email server's sender where it names none."""
-    return replace(draft, sender=draft.sender or default_sender(mail), sender_name=draft.sender_name or mail.sender_name)
-
-
-def open_session(mail: MailServer, server: ServerSettings, trace: Trace):
+def open_session(mail: MailServer, server: ServerSettings, creds: Credentials, trace: Trace):
     """An authenticated connection; a refused OAuth token is refreshed and tried once more."""
-    creds = credentials(mail)
     connection = smtp.connect(server, trace)
     try:
         smtp.authenticate(connection, creds, trace)
@@ -81,10 +73,11 @@ def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = Fa
     trace = trace or Trace()
     mail = get_mail_server()
     server = server_settings(mail)
-    drafts = [from_server_sender(draft, mail) for draft in drafts]
-    messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
     try:
-        connection = open_session(mail, server, trace)
+        creds = credentials(mail)
+        drafts = [with_server_sender(draft, mail, creds) for draft in drafts]
+        messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
+        connection = open_session(mail, server, creds, trace)
         try:
             for draft, message in zip(drafts, messages):
                 smtp.deliver(connection, message, draft.sender, draft.recipients, trace)

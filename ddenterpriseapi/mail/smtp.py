@@ -1,5 +1,6 @@
 """Talking to the SMTP server: connect, TLS, EHLO, AUTH (XOAUTH2, PLAIN/LOGIN), MAIL/RCPT/DATA."""
 
+import functools
 import smtplib
 import socket
 import ssl
@@ -52,8 +53,12 @@ def reply_text(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
+@functools.lru_cache(maxsize=8)
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """Certificate and host name verified, against the system's authorities plus the configured bundle."""
+    """Certificate and host name verified, against the system's authorities plus the configured bundle.
+
+    Built once per bundle: loading the system's authorities takes longer than a whole SMTP conversation.
+    """
     context = ssl.create_default_context()
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)

@@ -11,8 +11,8 @@ from ..oauth.settings import get_settings, providers
 from . import bp
 from .errors import InvalidMessage, MailError
 from .forms import MailServerForm
-from .service import get_mail_server, save_mail_server, send_test_email
 from .sending import get_delivery_status
+from .service import get_mail_server, save_mail_server, send_test_email
 from .smtp import Trace
 
 

@@ -30,6 +30,8 @@ def _usable(connection: OAuthConnection, rejected: str | None) -> bool:
     if connection.access_token_expires_at is None:
         return True
     margin = timedelta(seconds=current_app.config["ACCESS_TOKEN_MARGIN"])
+    issued = connection.last_refresh_at or connection.authorized_at
+    margin = min(margin, (connection.access_token_expires_at - issued) / 2)  # short-lived tokens get used too
     return connection.access_token_expires_at - margin > datetime.now(UTC)
 
 

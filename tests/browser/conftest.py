@@ -1,6 +1,5 @@
 """A live console on 127.0.0.1 and Debian's Chromium driven by Playwright."""
 
-import os
 import threading
 from pathlib import Path
 
@@ -9,9 +8,6 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ADMIN, CALLBACK, CLIENT, AuthActions
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 
@@ -32,16 +28,6 @@ class LiveConsole:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

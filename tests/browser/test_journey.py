@@ -1,7 +1,6 @@
 """The administrator's journey in a real browser: setup to a delivered test email."""
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import expect
 

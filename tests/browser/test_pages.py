@@ -2,13 +2,12 @@
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, assert_accessible
+from tests.browser.conftest import ARTIFACTS, assert_accessible
 from tests.conftest import ADMIN, AuthActions, MailActions, OAuthActions
 
 PAGES = ["/", "/configuration/oauth", "/configuration/email-server", "/configuration/api-keys", "/audit",

@@ -21,10 +21,11 @@ def connection_row(app):
 
 
 def age_access_token(app):
-    """Make the console believe its access token is about to expire."""
+    """Make the console believe its hour-long access token expires within its refresh margin."""
     with app.app_context():
         row = db.session.get(OAuthConnection, 1)
         row.access_token_expires_at = datetime.now(UTC) + timedelta(seconds=10)
+        row.authorized_at = row.last_refresh_at = datetime.now(UTC) - timedelta(hours=1)
         db.session.commit()
 
 

@@ -6,8 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection, OAuthSettings, PendingAuthorization
 from tests.conftest import CLIENT, MAILBOX, AuthActions, OAuthActions

@@ -5,9 +5,8 @@ Revises: d8b897f6a32a
 Create Date: 2026-11-28 07:05:32.045100
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b76f82794a43'

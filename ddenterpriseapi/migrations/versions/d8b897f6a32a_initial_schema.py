@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-28 06:56:32.523183
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd8b897f6a32a'
