@@ -13,6 +13,7 @@ from .mail.errors import InvalidMessage, MailError
 from .mail.service import send_test_email
 from .mail.smtp import Trace
 from .oauth.errors import OAuthError
+from .oauth.tokens import refresh_now
 from .rotation import RotationError, reencrypt_all, rotate_key_file
 
 
@@ -50,6 +51,15 @@ def register(app: Flask) -> None:
         echo_trace(trace)
         audit.record("test_email_sent", f"to {recipient}")
         click.echo(f"Sent: {message_id}")
+
+    @app.cli.command("refresh-token")
+    def refresh_token_command() -> None:
+        """Refresh the OAuth access token now; fails (exit 1) when re-authorization is required. For a daily timer."""
+        try:
+            account, expires_at = refresh_now()
+        except OAuthError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"Refreshed for {account or 'the authorized account'}; valid until {expires_at:%Y-%m-%d %H:%M} UTC.")
 
     @app.cli.command("rotate-key")
     @click.option("--reencrypt", is_flag=True, help="Only re-encrypt under the first configured key.")

@@ -42,6 +42,7 @@ def settings():
 
 
 def render_page(form, stored, trace):
+    """The page, with the OAuth state the chosen authentication depends on."""
     connection = get_connection()
     settings = get_settings()
     return render_template(
@@ -54,4 +55,5 @@ def render_page(form, stored, trace):
         presets={key: {"host": p.smtp_host, "port": p.smtp_port, "security": p.smtp_security}
                  for key, p in providers().items() if p.smtp_host},
         status=get_delivery_status(),
+        oauth_ready=bool(settings.client_id and settings.client_secret),
     )

@@ -69,6 +69,10 @@ class OAuthSettingsForm(FlaskForm):
         return values
 
 
+class AuthorizeForm(FlaskForm):
+    submit = SubmitField(_l("Authorize"))
+
+
 class DisconnectForm(FlaskForm):
     submit = SubmitField(_l("Disconnect"))
 

@@ -79,3 +79,11 @@ def _refresh_locked(connection: OAuthConnection) -> tuple[str, str | None]:
     token, account = connection.access_token, connection.account_email
     db.session.commit()
     return token, account
+
+
+def refresh_now() -> tuple[str | None, datetime | None]:
+    """Refresh whatever the expiry: proves the refresh token is alive and keeps it from ageing out unused."""
+    connection = _check(get_connection())
+    get_access_token(rejected=connection.access_token)
+    connection = get_connection()
+    return connection.account_email, connection.access_token_expires_at

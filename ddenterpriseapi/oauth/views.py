@@ -27,7 +27,7 @@ from .connection import (
     start_authorization,
 )
 from .errors import OAuthError
-from .forms import DisconnectForm, OAuthSettingsForm, PastedAnswerForm
+from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
     client_parameters,
     default_redirect_uri,
@@ -93,6 +93,14 @@ def authorize_with(stored):
     session.setdefault(BINDING_KEY, secrets.token_urlsafe(32))
     url = start_authorization(params, session[BINDING_KEY], current_app.config["OAUTH_STATE_LIFETIME"])
     return redirect(url)
+
+
+@bp.route("/configuration/oauth/authorize", methods=["POST"])
+def authorize():
+    """Authorize with the saved parameters (the button on the email server page and the dashboard)."""
+    if AuthorizeForm().validate_on_submit():
+        return authorize_with(get_settings())
+    return redirect(url_for(".settings"))
 
 
 @bp.route("/v2/oauth/redirect")

@@ -103,8 +103,23 @@ def test_readme_screenshots(page, live, authorized):
     target.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1000, "height": 900})
     log_in(page, live)
-    for name, path in (("oauth-parameters", "/configuration/oauth"), ("email-server", "/configuration/email-server")):
-        page.goto(live.url + path)
-        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
-        page.screenshot(path=str(target / f"{name}.png"), full_page=True)
+    page.goto(live.url + "/configuration/oauth")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
+    page.screenshot(path=str(target / "oauth-parameters.png"), full_page=True)
+    page.goto(live.url + "/configuration/email-server")
+    page.get_by_label("Test recipient").fill("boss@example.org")
+    page.get_by_role("button", name="Send test email").click()
+    expect(page.get_by_role("heading", name="What happened")).to_be_visible()
+    page.screenshot(path=str(target / "email-server.png"), full_page=True)
     assert (target / "oauth-parameters.png").stat().st_size > 10_000
+
+
+def test_language_switch(page, live, authorized):
+    log_in(page, live)
+    page.goto(live.url + "/configuration/email-server")
+    page.get_by_label("Language").select_option("fr")  # submits itself
+    expect(page.get_by_role("heading", name="Serveur de messagerie")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_role("link", name="Tableau de bord").click()
+    expect(page.get_by_role("heading", name="Tableau de bord")).to_be_visible()
+    assert_accessible(page)

@@ -62,3 +62,17 @@ def test_processes_share_one_refresh(microsoft, mail, make_smtp, oauth_app, pki)
 def test_cli_send_test_email_reports_failure(runner, make_app):
     result = runner.invoke(args=["send-test-email", "a@example.org"])
     assert result.exit_code != 0 and "Configure the email server first" in result.output
+
+
+def test_refresh_token_command_for_a_daily_timer(microsoft, oauth_app):
+    microsoft.connect("microsoft")
+    before = connection_row(oauth_app)
+    runner = oauth_app.test_cli_runner()
+    result = runner.invoke(args=["refresh-token"])
+    assert result.exit_code == 0 and "Refreshed for reports@example.com" in result.output
+    after = connection_row(oauth_app)
+    assert after["refresh_token"] != before["refresh_token"]  # rotated and stored
+    microsoft.server.revoke_all()
+    result = runner.invoke(args=["refresh-token"])
+    assert result.exit_code == 1 and "AADSTS70000" in result.output
+    assert connection_row(oauth_app)["error"] is not None

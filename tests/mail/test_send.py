@@ -1,5 +1,6 @@
 """Sending through a real SMTP server that checks XOAUTH2 tokens with a real authorization server."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -212,3 +213,15 @@ def test_bad_input_is_explained_and_saved_settings_stay(mail, make_smtp, oauth_a
     from ddenterpriseapi.models import MailServer
     with oauth_app.app_context():
         assert db.session.get(MailServer, 1).port == smtp.port
+
+
+def test_email_page_offers_authorize_when_not_yet_authorized(google, mail, oauth_app):
+    google.save()
+    mail.save(host="", port="587", authentication="oauth")
+    page = mail.client.get(mail.PAGE).get_data(as_text=True)
+    assert "OAuth is not authorized yet" in page and 'action="/ddenterpriseapi/configuration/oauth/authorize"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = mail.client.post("/ddenterpriseapi/configuration/oauth/authorize", data={"csrf_token": token})
+    assert response.headers["Location"].startswith(google.server.base_url)
+    page = google.come_back(google.consent(response.headers["Location"]))
+    assert "Authorized as reports@example.com" in page.get_data(as_text=True)
