@@ -31,7 +31,6 @@ import gc
 import logging
 import math
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -51,6 +50,7 @@ from ddenterpriseapi.mail.service import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
 from ddenterpriseapi.oauth.settings import get_settings, providers  # noqa: E402
 from tests.conftest import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
+from tests.servers import loopback  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402
 from tests.servers.tls import make_pki  # noqa: E402
 
@@ -58,29 +58,6 @@ RATIO_TARGET = 0.95
 WARMUP = 5  # messages per mode before timing: imports, first TLS contexts, SQLite pages
 RECIPIENT = "boss@example.org"
 REPORT_TEXT = "Daily report\n\n" + "\n".join(f"line {i}: all systems nominal" for i in range(40)) + "\n"
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-def loopback_only() -> None:
-    """Refuse any connection beyond this machine, as the tests do."""
-    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def check(host):
-        if host is not None and host not in LOOPBACK:
-            raise RuntimeError(f"the benchmark tried to reach {host!r}: loopback only")
-
-    def guarded_connect(sock, address):
-        check(address[0] if isinstance(address, tuple) else None)
-        return real_connect(sock, address)
-
-    def guarded_getaddrinfo(host, *args, **kwargs):
-        check(host.decode() if isinstance(host, bytes) else host)
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    socket.socket.connect = guarded_connect
-    socket.getaddrinfo = guarded_getaddrinfo
-
-
 def quiet() -> None:
     """Clean output: no INFO chatter from the servers and libraries."""
     for name in ("mail.debug", "aiosmtpd", "asyncio", "werkzeug", "urllib3", "oauthlib", "requests_oauthlib",
@@ -302,7 +279,7 @@ def abort_after(seconds: float) -> threading.Timer:
 def main(argv=None) -> int:
     args = parse_args(argv)
     quiet()
-    loopback_only()
+    loopback.install()
     watchdog = abort_after(args.timeout)
     try:
         return run(args)

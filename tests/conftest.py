@@ -1,40 +1,24 @@
 """Fixtures: a fresh console per test, its client, and a helper for logging in."""
 
 import re
-import socket
 
 import pytest
 
 from ddenterpriseapi import create_app
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.extensions import db
+from tests.servers import loopback
 
 ADMIN = ("admin", "correct horse battery")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-LOOPBACK = {"127.0.0.1", "::1", "localhost", None}
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """Fail any test that tries to reach beyond this machine."""
-    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def check(host):
-        if host is not None and host not in LOOPBACK:
-            raise AssertionError(f"a test tried to reach {host!r}: tests use loopback only")
-
-    def guarded_connect(sock, address):
-        check(address[0] if isinstance(address, tuple) else None)
-        return real_connect(sock, address)
-
-    def guarded_getaddrinfo(host, *args, **kwargs):
-        check(host.decode() if isinstance(host, bytes) else host)
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    loopback.install(monkeypatch.setattr)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, SubmitField
+from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
@@ -14,5 +14,4 @@ class NewKeyForm(FlaskForm):
 
 
 class RevokeKeyForm(FlaskForm):
-    key_id = HiddenField()
     submit = SubmitField(_l("Revoke"))

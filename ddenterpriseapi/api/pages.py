@@ -18,15 +18,13 @@ def index():
         record, new_key = create_key(form.name.data, current_user.username)
         audit.record("api_key_created", f"{record.name} ({record.prefix}…)")
         form = NewKeyForm(formdata=None)
-    return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key,
-                           revoke_form=RevokeKeyForm())
+    return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key)
 
 
-@keys_bp.route("/configuration/api-keys/revoke", methods=["POST"])
-def revoke():
-    form = RevokeKeyForm()
-    if form.validate_on_submit() and form.key_id.data.isdigit():
-        record = revoke_key(int(form.key_id.data))
+@keys_bp.route("/configuration/api-keys/<int:key_id>/revoke", methods=["POST"])
+def revoke(key_id: int):
+    if RevokeKeyForm().validate_on_submit():
+        record = revoke_key(key_id)
         if record is not None:
             audit.record("api_key_revoked", f"{record.name} ({record.prefix}…)")
             flash(_("The key %(name)s is revoked: requests with it are refused from now on.", name=record.name),

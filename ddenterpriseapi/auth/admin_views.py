@@ -28,7 +28,7 @@ def admins():
             audit.record("admin_created", admin.username)
             flash(_("Administrator %(name)s added.", name=admin.username), "success")
             return redirect(url_for(".admins"))
-    return render_template("auth/admins.html", form=form, admins=list_admins(), remove_form=RemoveAdminForm())
+    return render_template("auth/admins.html", form=form, admins=list_admins())
 
 
 @bp.route("/configuration/administrators/<int:admin_id>/remove", methods=["POST"])

@@ -72,8 +72,8 @@ def test_missing_unknown_and_revoked_keys(ready, admin_client):
     assert post(admin_client, None, body).status_code == 401
     assert post(admin_client, "dde_not-a-key", body).json["error"] == "Unknown or revoked API key."
     page = admin_client.get(KEYS)
-    key_id = re.search(r'name="key_id" value="(\d+)"', page.get_data(as_text=True)).group(1)
-    admin_client.post(KEYS + "/revoke", data={"key_id": key_id, "csrf_token": csrf_from(page)})
+    key_id = re.search(r'api-keys/(\d+)/revoke', page.get_data(as_text=True)).group(1)
+    admin_client.post(f"{KEYS}/{key_id}/revoke", data={"csrf_token": csrf_from(page)})
     assert post(admin_client, key, body).status_code == 401
 
 
