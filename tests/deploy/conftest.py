@@ -25,6 +25,7 @@ import requests
 
 from tests.conftest import ADMIN, CLIENT, CSRF_FIELD, MAILBOX
 from tests.servers.postgres import PostgresTestServer
+from tests.servers.process import stop_process
 from tests.servers.tls import make_pki
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -127,13 +128,7 @@ class GunicornConsole:
     def stop(self) -> None:
         """SIGTERM (graceful), bounded wait; SIGKILL to its own process group if it hangs."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=10)
+            stop_process(self.process, ((signal.SIGTERM, STOP_TIMEOUT),), kill_group=True)
             self.process = None
         if self._log is not None:
             self._log.close()

@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.servers.process import stop_process
+
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
@@ -104,14 +106,7 @@ class NginxTestServer:
     def stop(self) -> None:
         """Graceful shutdown (SIGQUIT), then SIGTERM/SIGKILL if it lingers; harmless twice."""
         if self.process is not None:
-            for sig, timeout in ((signal.SIGQUIT, STOP_TIMEOUT), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-                if self.process.poll() is not None:
-                    break
-                self.process.send_signal(sig)
-                try:
-                    self.process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    continue
+            stop_process(self.process, ((signal.SIGQUIT, STOP_TIMEOUT), (signal.SIGTERM, 5)))
             self.process = None
         if self._output is not None:
             self._output.close()

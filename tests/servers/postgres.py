@@ -24,6 +24,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from tests.servers.process import stop_process
+
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 OS_USER = "postgres"
 SUPERUSER = "postgres"
@@ -105,13 +107,7 @@ class PostgresTestServer:
     def stop(self) -> None:
         """Fast shutdown (SIGINT), wait, then remove the cluster directory; harmless twice."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGINT)
-                try:
-                    self.process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=10)
+            stop_process(self.process, ((signal.SIGINT, STOP_TIMEOUT),))
             self.process = None
         if self._log is not None:
             self._log.close()
