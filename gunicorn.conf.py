@@ -11,4 +11,5 @@ preload_app = True  # one setup-code announcement, one start-up check
 accesslog = "-"
 # The path without its query string, and no Referer: OAuth codes and states never reach the log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
-forwarded_allow_ips = os.environ.get("DDE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarded headers are trusted in one place only: the console's ProxyFix (DDE_TRUSTED_PROXIES).
+forwarded_allow_ips = ""

@@ -6,13 +6,7 @@ from flask_login import current_user, login_user
 
 from .. import audit
 from . import bp
-from .accounts import (
-    AccountError,
-    change_password,
-    create_admin,
-    list_admins,
-    remove_admin,
-)
+from .accounts import AccountError, change_password, create_admin, list_admins, remove_admin
 from .forms import ChangePasswordForm, NewAdminForm, RemoveAdminForm
 
 

@@ -3,15 +3,7 @@
 import secrets
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import (
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,23 +11,10 @@ from .. import audit
 from ..auth.guard import login_exempt
 from ..models import OAuthSettings
 from . import bp
-from .connection import (
-    complete_authorization,
-    disconnect,
-    get_connection,
-    masked,
-    start_authorization,
-)
+from .connection import complete_authorization, disconnect, get_connection, masked, start_authorization
 from .errors import OAuthError
 from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
-from .settings import (
-    client_parameters,
-    default_redirect_uri,
-    endpoints,
-    get_settings,
-    providers,
-    save_settings,
-)
+from .settings import client_parameters, default_redirect_uri, endpoints, get_settings, providers, save_settings
 
 BINDING_KEY = "oauth_binding"
 
