@@ -77,6 +77,7 @@ def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = Fa
         creds = credentials(mail)
         drafts = [with_server_sender(draft, mail, creds) for draft in drafts]
         messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
+        db.session.rollback()  # hold no database transaction open while talking to the SMTP server
         connection = open_session(mail, server, creds, trace)
         try:
             for draft, message in zip(drafts, messages):
