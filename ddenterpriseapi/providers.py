@@ -17,6 +17,7 @@ class Provider:
     token_url: str = ""
     revocation_url: str | None = None
     userinfo_url: str | None = None
+    admin_consent_url: str | None = None
     scopes: str = ""
     extra_authorization_params: dict = field(default_factory=dict)
     smtp_host: str = ""
@@ -60,6 +61,7 @@ PRESETS = {
         label="Microsoft",
         authorization_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
         token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        admin_consent_url="https://login.microsoftonline.com/{tenant}/v2.0/adminconsent",
         scopes="https://outlook.office.com/SMTP.Send offline_access openid email",
         smtp_host="smtp.office365.com",
         uses_tenant=True,
@@ -81,7 +83,7 @@ PRESETS = {
 }
 
 OVERRIDABLE_FIELDS = {
-    "authorization_url", "token_url", "revocation_url", "userinfo_url", "scopes",
+    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "scopes",
     "smtp_host", "smtp_port", "smtp_security",
 }
 

@@ -14,10 +14,10 @@ AADSTS_FIXES = {
     "7000215": _l("The client secret is wrong: paste the secret's Value, not its Secret ID."),
     "7000222": _l("The client secret has expired: create a new one under Certificates & secrets and paste it here."),
     "700016": _l("The application was not found in this tenant: check the Client ID and the Tenant."),
-    "65001": _l("Consent is missing: authorize again and accept, or ask a tenant administrator to grant admin "
-                "consent."),
-    "90094": _l("An administrator must grant consent for this app: ask a tenant administrator to grant admin "
-                "consent."),
+    "65001": _l("Consent is missing: authorize again and accept, or send the admin consent link of the setup "
+                "guide to a tenant administrator."),
+    "90094": _l("An administrator must grant consent for this app: send the admin consent link of the setup "
+                "guide to a tenant administrator."),
     "65004": _l("The permissions were declined: authorize again and accept them."),
     "54005": _l("This authorization code was already used: start the authorization again."),
     "700082": _l("The refresh token expired after a long time unused: authorize again."),

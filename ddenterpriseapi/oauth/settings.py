@@ -1,5 +1,7 @@
 """The stored OAuth parameters, and the client parameters the flow needs, derived from them."""
 
+from urllib.parse import urlencode
+
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 
@@ -11,6 +13,7 @@ from .errors import OAuthError
 from .flow import ClientParameters
 
 CALLBACK_PATH = "/v2/oauth/redirect"
+ADMIN_CONSENT_SCOPE = "https://outlook.office365.com/.default"
 LOCAL_REDIRECT_URI = "http://localhost:8080/ddenterpriseapi" + CALLBACK_PATH
 
 
@@ -77,3 +80,13 @@ def client_parameters(settings: OAuthSettings) -> ClientParameters:
         extra_authorization_params=provider.extra_authorization_params,
         timeout=current_app.config["HTTP_TIMEOUT"],
     )
+
+
+def admin_consent_link(settings: OAuthSettings) -> str | None:
+    """Where a tenant administrator grants consent for the whole organisation (Microsoft), once a client is set."""
+    provider = providers()[settings.provider]
+    if not provider.admin_consent_url or not settings.client_id:
+        return None
+    query = urlencode({"client_id": settings.client_id, "redirect_uri": settings.redirect_uri or default_redirect_uri(),
+                       "scope": ADMIN_CONSENT_SCOPE})
+    return f"{provider.endpoint(provider.admin_consent_url, settings.tenant)}?{query}"

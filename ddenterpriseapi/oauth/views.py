@@ -14,7 +14,15 @@ from . import bp
 from .connection import complete_authorization, disconnect, get_connection, masked, start_authorization
 from .errors import OAuthError
 from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
-from .settings import client_parameters, default_redirect_uri, endpoints, get_settings, providers, save_settings
+from .settings import (
+    admin_consent_link,
+    client_parameters,
+    default_redirect_uri,
+    endpoints,
+    get_settings,
+    providers,
+    save_settings,
+)
 
 BINDING_KEY = "oauth_binding"
 
@@ -57,6 +65,7 @@ def render_settings(form: OAuthSettingsForm, stored):
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
         default_redirect_uri=default_redirect_uri(),
+        admin_consent_link=admin_consent_link(stored),
         disconnect_form=DisconnectForm(),
         paste_form=PastedAnswerForm(formdata=None),
     )

@@ -211,3 +211,13 @@ def test_disconnect_revokes_and_forgets(google, oauth_app):
     assert stored_connection(oauth_app) is None
     with oauth_app.app_context():
         assert db.session.get(OAuthSettings, 1).client_secret == CLIENT[1]
+
+
+def test_custom_provider_end_to_end(microsoft, oauth_app):
+    """Custom: any standards-compliant provider, with every URL typed in by the administrator."""
+    base = microsoft.server.base_url
+    page = microsoft.connect("custom", authorization_url=f"{base}/consumers/oauth2/v2.0/authorize",
+                             token_url=f"{base}/consumers/oauth2/v2.0/token",
+                             scopes="https://outlook.office.com/SMTP.Send offline_access openid email")
+    assert f"Authorized as {MAILBOX[0]}" in flashes(page)
+    assert stored_connection(oauth_app)["refresh_token"]

@@ -146,3 +146,11 @@ def test_provider_overrides_from_the_environment(make_app, monkeypatch):
 def test_unknown_override_fields_are_refused(make_app):
     with pytest.raises(ValueError, match="unknown fields"):
         make_app(OAUTH_PROVIDER_OVERRIDES={"google": {"tokenurl": "x"}})
+
+
+def test_microsoft_admin_consent_link(page):
+    page(provider="microsoft", tenant="contoso.com")
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert ("https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=console-client&amp;"
+            "redirect_uri=http%3A%2F%2Flocalhost%2Fddenterpriseapi%2Fv2%2Foauth%2Fredirect&amp;"
+            "scope=https%3A%2F%2Foutlook.office365.com%2F.default") in html
