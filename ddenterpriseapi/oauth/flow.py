@@ -4,7 +4,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 from flask_babel import gettext as _
@@ -131,6 +131,8 @@ def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
     token = _call(
         lambda: session.refresh_token(
             _secure_alias(session, params.token_url),
+            # Microsoft needs the scopes again; in the body, so oauthlib does not compare them with the answer's.
+            body=urlencode({"scope": params.scopes}) if params.scopes else "",
             refresh_token=refresh_token,
             client_id=params.client_id,
             client_secret=params.client_secret,

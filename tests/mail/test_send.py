@@ -89,6 +89,9 @@ def test_microsoft_rotation_keeps_the_valid_refresh_token(microsoft, mail, make_
     latest = connection_row(oauth_app)["refresh_token"]
     assert latest != first and len(refreshes(microsoft.server)) == 3
     assert all(call["ok"] for call in refreshes(microsoft.server))
+    # Microsoft wants the scopes on every refresh.
+    assert {call["scope"] for call in refreshes(microsoft.server)} == {
+        "https://outlook.office.com/SMTP.Send offline_access openid email"}
 
 
 def test_token_refused_by_smtp_is_refreshed_and_retried_once(microsoft, mail, make_smtp):

@@ -752,7 +752,7 @@ class OAuthTestServer:
     def _record_token_request(self, ok: bool) -> None:
         """Append one token_requests entry for the current request."""
         basic_client_id, _ = extract_basic_authorization(request.headers)
-        entry = {"grant_type": request.form.get("grant_type"),
+        entry = {"grant_type": request.form.get("grant_type"), "scope": request.form.get("scope"),
                  "client_id": request.form.get("client_id") or basic_client_id, "ok": ok}
         with self._lock:
             self.token_requests.append(entry)

@@ -119,7 +119,7 @@ def test_google_offline_consent_gives_refresh_token_without_rotation(google, htt
     reused = redeem(http, google, code, verifier)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert [r["ok"] for r in google.token_requests] == [True, True, True, False]
-    first_call = {"grant_type": "authorization_code", "client_id": CLIENT_ID, "ok": True}
+    first_call = {"grant_type": "authorization_code", "scope": None, "client_id": CLIENT_ID, "ok": True}
     assert google.token_requests[0] == first_call
 
 
