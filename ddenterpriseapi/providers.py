@@ -25,7 +25,7 @@ class Provider:
     smtp_security: str = "starttls"
     uses_tenant: bool = False
     editable_endpoints: bool = False
-    rotates_refresh_token: bool = False
+    refresh_with_scopes: bool = False  # Microsoft refuses a refresh that does not name the scopes again
     missing_refresh_token_hint: str = ""
 
     def endpoint(self, template: str | None, tenant: str | None) -> str | None:
@@ -65,7 +65,7 @@ PRESETS = {
         scopes="https://outlook.office.com/SMTP.Send offline_access openid email",
         smtp_host="smtp.office365.com",
         uses_tenant=True,
-        rotates_refresh_token=True,
+        refresh_with_scopes=True,
         missing_refresh_token_hint=_l(
             "Microsoft returns a refresh token only when the offline_access permission is granted: "
             "add it to the app registration's API permissions, then authorize again."

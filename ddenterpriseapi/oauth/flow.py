@@ -29,6 +29,7 @@ class ClientParameters:
     revocation_url: str | None = None
     userinfo_url: str | None = None
     extra_authorization_params: dict = field(default_factory=dict)
+    refresh_with_scopes: bool = False
     timeout: float = 10
 
 
@@ -131,8 +132,8 @@ def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
     token = _call(
         lambda: session.refresh_token(
             _secure_alias(session, params.token_url),
-            # Microsoft needs the scopes again; in the body, so oauthlib does not compare them with the answer's.
-            body=urlencode({"scope": params.scopes}) if params.scopes else "",
+            # In the body, so that oauthlib does not compare them with the scopes the answer names.
+            body=urlencode({"scope": params.scopes}) if params.refresh_with_scopes else "",
             refresh_token=refresh_token,
             client_id=params.client_id,
             client_secret=params.client_secret,

@@ -78,6 +78,7 @@ def client_parameters(settings: OAuthSettings) -> ClientParameters:
         revocation_url=provider.endpoint(provider.revocation_url, settings.tenant),
         userinfo_url=provider.endpoint(provider.userinfo_url, settings.tenant),
         extra_authorization_params=provider.extra_authorization_params,
+        refresh_with_scopes=provider.refresh_with_scopes,
         timeout=current_app.config["HTTP_TIMEOUT"],
     )
 

@@ -73,7 +73,7 @@ def test_expiring_access_token_is_refreshed_once(google, mail, make_smtp, oauth_
     age_access_token(oauth_app)
     assert "Test email accepted" in mail.send_test(smtp)
     assert "Test email accepted" in mail.send_test(smtp)
-    assert len(refreshes(google.server)) == 1
+    assert len(refreshes(google.server)) == 1 and refreshes(google.server)[0]["scope"] is None
     after = connection_row(oauth_app)
     assert after["access_token"] != before["access_token"]
     assert after["refresh_token"] == before["refresh_token"]  # Google does not rotate: never erased
