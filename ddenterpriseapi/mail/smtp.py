@@ -65,6 +65,12 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     return context
 
 
+@functools.lru_cache(maxsize=1)
+def local_hostname() -> str:
+    """The name given in EHLO, looked up once: smtplib would do a reverse DNS lookup on every connection."""
+    return socket.getfqdn()
+
+
 def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
     """An open, greeted, EHLO'd and (as configured) encrypted connection."""
     context = tls_context(server.ca_bundle)
@@ -72,11 +78,12 @@ def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
     try:
         if server.security == "ssl":
             step = "tls"
-            smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(server.host, server.port, local_hostname(), timeout=server.timeout,
+                                    context=context)
             trace.ok("connect", f"{server.host}:{server.port}")
             trace.ok("tls", _("SSL/TLS, certificate verified"))
         else:
-            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+            smtp = smtplib.SMTP(server.host, server.port, local_hostname(), timeout=server.timeout)
             trace.ok("connect", f"{server.host}:{server.port}")
         step = "ehlo"
         smtp.ehlo()

@@ -109,6 +109,24 @@ def masked(token: str | None) -> str:
     return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
 
 
+GRANT_FIELDS = ("provider", "tenant", "client_id", "authorization_url", "token_url", "scopes")
+
+
+def require_reauthorization_after(changed: list[str]) -> bool:
+    """Tokens won under other parameters (provider, tenant, client, endpoints, scopes) cannot be refreshed with
+    these: say so now rather than at the next send. A new client secret alone changes nothing."""
+    fields = [name for name in changed if name in GRANT_FIELDS]
+    connection = locked(OAuthConnection, id=1) if fields else None
+    if connection is None:
+        db.session.rollback()
+        return False
+    connection.reauthorization_error = _(
+        "The OAuth parameters changed (%(fields)s): the stored tokens were granted under the previous ones. "
+        "Click Authorize to use the new parameters.", fields=", ".join(fields))
+    db.session.commit()
+    return True
+
+
 def disconnect(params: ClientParameters | None) -> str | None:
     """Forget the tokens, revoking the refresh token where the provider allows; a warning if revocation failed."""
     connection = get_connection()

@@ -11,7 +11,14 @@ from .. import audit
 from ..auth.guard import login_exempt
 from ..models import OAuthSettings
 from . import bp
-from .connection import complete_authorization, disconnect, get_connection, masked, start_authorization
+from .connection import (
+    complete_authorization,
+    disconnect,
+    get_connection,
+    masked,
+    require_reauthorization_after,
+    start_authorization,
+)
 from .errors import OAuthError
 from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
@@ -38,6 +45,7 @@ def settings():
         stored, changed = save_settings(values)
         if changed:
             audit.record("oauth_settings_changed", ", ".join(changed))
+            require_reauthorization_after(changed)
         if form.authorize.data:
             return authorize_with(stored)
         flash(_("OAuth parameters saved."), "success")

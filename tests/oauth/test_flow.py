@@ -221,3 +221,14 @@ def test_custom_provider_end_to_end(microsoft, oauth_app):
                              scopes="https://outlook.office.com/SMTP.Send offline_access openid email")
     assert f"Authorized as {MAILBOX[0]}" in flashes(page)
     assert stored_connection(oauth_app)["refresh_token"]
+
+
+def test_changing_the_provider_requires_a_new_authorization(google, oauth_app):
+    google.connect()
+    google.save(client_secret="a rotated secret")  # a new secret alone keeps the connection
+    assert stored_connection(oauth_app) is not None
+    with oauth_app.app_context():
+        assert db.session.get(OAuthConnection, 1).reauthorization_error is None
+    google.save("microsoft")
+    page = flashes(google.client.get(google.PAGE))
+    assert "Re-authorization required" in page and "The OAuth parameters changed (provider, tenant)" in page
