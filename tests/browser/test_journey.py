@@ -5,6 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from ddenterpriseapi.auth.setup_code import setup_code
+from tests.browser.conftest import assert_accessible
 from tests.conftest import CLIENT, MAILBOX
 
 PASSWORD = "a long admin password"
@@ -14,6 +15,7 @@ def first_run_setup(page, live, shot):
     page.goto(live.url + "/")
     expect(page).to_have_url(re.compile(r"/ddenterpriseapi/setup$"))
     shot("setup")
+    assert_accessible(page)
     page.get_by_label("Setup code").fill(setup_code(live.app.instance_path))
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password", exact=True).fill(PASSWORD)

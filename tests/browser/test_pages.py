@@ -38,7 +38,7 @@ def test_every_page_is_accessible(page, live, authorized, shot):
     page.goto(live.url + "/login")
     assert_accessible(page)
     log_in(page, live)
-    for path in PAGES:
+    for path in [*PAGES, "/no-such-page"]:
         page.goto(live.url + path)
         shot(path.strip("/").replace("/", "-") or "dashboard")
         assert_accessible(page)
