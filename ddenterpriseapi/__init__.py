@@ -3,6 +3,7 @@
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -54,6 +55,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ddenterpriseapi.db'}"
+    if not isinstance(app.config["OAUTH_STATE_LIFETIME"], timedelta):  # seconds, from DDE_OAUTH_STATE_LIFETIME
+        app.config["OAUTH_STATE_LIFETIME"] = timedelta(seconds=int(app.config["OAUTH_STATE_LIFETIME"]))
     keys = app.config["ENCRYPTION_KEYS"]
     if isinstance(keys, str):
         keys = [key.strip() for key in keys.split(",") if key.strip()]

@@ -154,3 +154,9 @@ def test_microsoft_admin_consent_link(page):
     assert ("https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=console-client&amp;"
             "redirect_uri=http%3A%2F%2Flocalhost%2Fddenterpriseapi%2Fv2%2Foauth%2Fredirect&amp;"
             "scope=https%3A%2F%2Foutlook.office365.com%2F.default") in html
+
+
+def test_state_lifetime_from_the_environment(make_app, monkeypatch):
+    monkeypatch.setenv("DDE_OAUTH_STATE_LIFETIME", "300")
+    from datetime import timedelta
+    assert make_app().config["OAUTH_STATE_LIFETIME"] == timedelta(minutes=5)
