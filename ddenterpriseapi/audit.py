@@ -6,9 +6,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .extensions import db
+from .text import truncated
 from .models import AuditEvent
 
 PAGE_SIZE = 50
+DETAIL_LIMIT = 1000  # characters of detail kept: provider text can be tens of kilobytes
 ACTION_LABELS = {  # in English, the action with spaces for underscores, as the audit page always showed it
     "admin_created": _l("admin created"),
     "admin_removed": _l("admin removed"),
@@ -40,7 +42,8 @@ def current_actor() -> str:
 def record(action: str, detail: str | None = None, actor: str | None = None) -> None:
     """Add an event; never pass a secret value in detail."""
     ip = request.remote_addr if has_request_context() else None
-    db.session.add(AuditEvent(action=action, detail=detail, actor=actor or current_actor(), ip=ip))
+    db.session.add(AuditEvent(action=action, detail=detail and truncated(detail, DETAIL_LIMIT),
+                              actor=(actor or current_actor())[:100], ip=ip))
     db.session.commit()
 
 

@@ -12,6 +12,7 @@ OAUTH_STATE_LIFETIME = timedelta(minutes=10)
 HTTP_TIMEOUT = 10  # seconds for every call to a provider
 SMTP_TIMEOUT = 20  # seconds for every SMTP operation
 SMTP_CA_BUNDLE = None  # PEM file of extra certificate authorities for SMTP servers
+DATABASE_LOCK_TIMEOUT = 10  # seconds a writer waits for another one before the page says the database is busy
 ACCESS_TOKEN_MARGIN = 300  # refresh this many seconds before the access token expires
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"

@@ -5,20 +5,24 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 
 from .crypto import write_private_file
 from .extensions import db
 
-SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def configure(app: Flask) -> None:
-    """SQLite: a database file only its owner reads, waiting for locks instead of failing."""
+    """Lock waits bounded by DATABASE_LOCK_TIMEOUT; SQLite: a database file only its owner reads."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    lock_timeout = app.config["DATABASE_LOCK_TIMEOUT"]
+    if uri.startswith("postgresql"):
+        options.setdefault("connect_args", {"options": f"-c lock_timeout={int(lock_timeout * 1000)}"})
     if uri.startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
+        options.setdefault("connect_args", {"timeout": lock_timeout})
         path = uri.removeprefix("sqlite:///")
         if path != uri and ":memory:" not in path and Path(path).parent.is_dir():
             write_private_file(Path(path), "")  # SQLite takes an empty file as a new database
@@ -39,6 +43,30 @@ def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.info["sqlite_write_lock"] = immediate
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_lock_before_first_write(conn, cursor, statement, parameters, context, executemany):
+    """Take SQLite's write lock before a transaction's first write, waiting for it (bounded by the busy timeout).
+
+    A transaction that read first and then writes would otherwise fail at once with "database is locked"
+    whenever another connection wrote since its first read: SQLite cannot upgrade a stale read snapshot.
+    Until its first write, a transaction has changed nothing, so ending its reads and starting over with the
+    write lock loses nothing.
+    """
+    if conn.dialect.name != "sqlite" or conn.info.get("sqlite_write_lock", True) or not conn.in_transaction():
+        return
+    if statement.lstrip()[:7].upper().startswith(WRITE_STATEMENTS):
+        dbapi_connection = conn.connection.dbapi_connection
+        dbapi_connection.execute("COMMIT")
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+        conn.info["sqlite_write_lock"] = True
+
+
+def is_lock_timeout(error: OperationalError) -> bool:
+    """The database stayed locked by another writer for longer than DATABASE_LOCK_TIMEOUT."""
+    return "database is locked" in str(error.orig) or "lock timeout" in str(error.orig)
 
 
 def locked(model, **where):

@@ -1,10 +1,12 @@
 """Error pages that say what happened in words, never a stack trace."""
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .database import is_lock_timeout
 from .extensions import db
 
 MESSAGES = {
@@ -14,6 +16,7 @@ MESSAGES = {
     405: _l("This page cannot be used that way."),
     413: _l("What you sent is too large."),
     429: _l("Too many attempts. Wait a minute and try again."),
+    503: _l("The database is busy with another change. Wait a few seconds and try again; nothing was saved."),
     500: _l("Something went wrong on the server. The error is logged; try again, and tell your administrator if "
             "it persists."),
 }
@@ -24,6 +27,7 @@ TITLES = {  # werkzeug's names of the errors above
     413: _l("Request Entity Too Large"),
     429: _l("Too Many Requests"),
     500: _l("Internal Server Error"),
+    503: _l("Service Unavailable"),
 }
 
 
@@ -40,5 +44,18 @@ def render_error(error: HTTPException):
     return render_template("error.html", code=code, title=TITLES.get(code, error.name), message=message), code
 
 
+def database_busy(error: OperationalError):
+    """A lock held by another writer past DATABASE_LOCK_TIMEOUT is explained (503, retry), never a 500."""
+    if not is_lock_timeout(error):
+        raise error
+    db.session.rollback()
+    retry = {"Retry-After": "5"}
+    if request.blueprint == "api":
+        return jsonify({"error": "The database is busy with another change: retry in a few seconds."}), 503, retry
+    page = render_template("error.html", code=503, title=TITLES[503], message=str(MESSAGES[503]))
+    return page, 503, retry
+
+
 def init(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, database_busy)

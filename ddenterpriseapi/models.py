@@ -57,6 +57,7 @@ class OAuthSettings(db.Model):
     client_id: Mapped[str | None] = mapped_column(String(512))
     client_secret: Mapped[str | None] = mapped_column(EncryptedText)
     redirect_uri: Mapped[str | None] = mapped_column(String(2048))
+    smtp_hosts: Mapped[str | None] = mapped_column(String(1024))  # Custom: the SMTP servers its tokens may go to
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 
@@ -75,6 +76,9 @@ class OAuthConnection(db.Model):
     authorized_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reauthorization_error: Mapped[str | None] = mapped_column(Text)
+    # Who is refreshing, until when: the refresh runs without holding the row lock, one refresher at a time.
+    refresh_lease_owner: Mapped[str | None] = mapped_column(String(32))
+    refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def needs_reauthorization(self) -> bool:
@@ -82,7 +86,8 @@ class OAuthConnection(db.Model):
 
 
 class PendingAuthorization(db.Model):
-    """An authorization request in flight: its state, PKCE verifier and the session it belongs to."""
+    """An authorization request in flight: its state, PKCE verifier, the session it belongs to, and the
+    parameters it was sent with (the code is exchanged with exactly those, whatever is saved meanwhile)."""
 
     __tablename__ = "pending_authorization"
 
@@ -90,6 +95,11 @@ class PendingAuthorization(db.Model):
     code_verifier: Mapped[str] = mapped_column(EncryptedText)
     session_binding: Mapped[str] = mapped_column(String(64))
     redirect_uri: Mapped[str] = mapped_column(String(2048))
+    provider: Mapped[str] = mapped_column(String(20), server_default="")
+    authorization_url: Mapped[str] = mapped_column(String(2048), server_default="")
+    token_url: Mapped[str] = mapped_column(String(2048), server_default="")
+    client_id: Mapped[str] = mapped_column(String(512), server_default="")
+    scopes: Mapped[str] = mapped_column(String(1024), server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

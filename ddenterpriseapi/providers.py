@@ -2,7 +2,9 @@
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 
@@ -18,11 +20,13 @@ class Provider:
     revocation_url: str | None = None
     userinfo_url: str | None = None
     admin_consent_url: str | None = None
+    issuer: str | None = None  # RFC 9207 "iss"; {tenant} stands for any tenant (it names the GUID, not an alias)
     scopes: str = ""
     extra_authorization_params: dict = field(default_factory=dict)
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: str = "starttls"
+    smtp_hosts: tuple[str, ...] = ()  # the only SMTP servers its access tokens are sent to (with smtp_host)
     uses_tenant: bool = False
     editable_endpoints: bool = False
     refresh_with_scopes: bool = False  # Microsoft refuses a refresh that does not name the scopes again
@@ -33,6 +37,19 @@ class Provider:
         if template is None:
             return None
         return template.replace("{tenant}", tenant or "common")
+
+    def accepts_issuer(self, issuer: str, authorization_url: str) -> bool:
+        """Whether an authorization answer's iss names this provider; for Custom, the authorization URL's server."""
+        if self.issuer is None:
+            expected, received = urlsplit(authorization_url), urlsplit(issuer)
+            return (received.scheme, received.netloc) == (expected.scheme, expected.netloc)
+        pattern = re.escape(self.issuer).replace(re.escape("{tenant}"), "[^/]+")
+        return re.fullmatch(pattern, issuer) is not None
+
+    def token_hosts(self, custom_hosts: str | None = None) -> set[str]:
+        """The SMTP hosts an access token of this provider may be sent to (Custom: the administrator's list)."""
+        hosts = {*self.smtp_hosts, self.smtp_host, *(custom_hosts or "").replace(",", " ").split()}
+        return {host.lower().rstrip(".") for host in hosts if host}
 
     @property
     def smtp_scope(self) -> str:
@@ -48,6 +65,7 @@ PRESETS = {
         token_url="https://oauth2.googleapis.com/token",
         revocation_url="https://oauth2.googleapis.com/revoke",
         userinfo_url="https://openidconnect.googleapis.com/v1/userinfo",
+        issuer="https://accounts.google.com",
         scopes="https://mail.google.com/ openid email",
         extra_authorization_params={"access_type": "offline", "prompt": "consent"},
         smtp_host="smtp.gmail.com",
@@ -62,8 +80,11 @@ PRESETS = {
         authorization_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
         token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
         admin_consent_url="https://login.microsoftonline.com/{tenant}/v2.0/adminconsent",
+        issuer="https://login.microsoftonline.com/{tenant}/v2.0",
         scopes="https://outlook.office.com/SMTP.Send offline_access openid email",
         smtp_host="smtp.office365.com",
+        # Personal Outlook.com accounts, and the national clouds (US Government, China).
+        smtp_hosts=("smtp-mail.outlook.com", "smtp.office365.us", "smtp.partner.outlook.cn"),
         uses_tenant=True,
         refresh_with_scopes=True,
         missing_refresh_token_hint=_l(
@@ -83,7 +104,7 @@ PRESETS = {
 }
 
 OVERRIDABLE_FIELDS = {
-    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "scopes",
+    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "issuer", "scopes",
     "smtp_host", "smtp_port", "smtp_security",
 }
 

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import OAuthConnection, PendingAuthorization
 from ..providers import Provider
 from . import flow
-from .errors import OAuthError, explain
+from .errors import OAuthError, UnmatchedAnswer, explain, first_line
 from .flow import ClientParameters, TokenGrant
 
 
@@ -22,33 +22,51 @@ def _digest(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def start_authorization(params: ClientParameters, session_binding: str, lifetime: timedelta) -> str:
-    """Remember a new state and PKCE verifier for this session; return the provider URL to visit."""
+def start_authorization(params: ClientParameters, provider: Provider, session_binding: str,
+                        lifetime: timedelta) -> str:
+    """Remember a new state and PKCE verifier for this session, with the parameters the request goes out with;
+    return the provider URL to visit."""
     forget_expired_requests(lifetime)
     state = secrets.token_urlsafe(32)
     url, verifier = flow.authorization_request(params, state)
     db.session.add(PendingAuthorization(
-        state_hash=_digest(state), code_verifier=verifier,
-        session_binding=session_binding, redirect_uri=params.redirect_uri,
+        state_hash=_digest(state), code_verifier=verifier, session_binding=session_binding,
+        redirect_uri=params.redirect_uri, provider=provider.key, authorization_url=params.authorization_url,
+        token_url=params.token_url, client_id=params.client_id, scopes=params.scopes,
     ))
     db.session.commit()
     return url
 
 
+def find_pending(state: str | None, session_binding: str | None) -> PendingAuthorization:
+    """The pending request an answer belongs to, checked without writing anything: an answer that matches no
+    authorization started in this browser session must cost the database nothing."""
+    if not session_binding:
+        raise UnmatchedAnswer(_("No authorization was started in this browser session. Click Authorize to start "
+                                "again."))
+    if not state:
+        raise UnmatchedAnswer(_("The provider's answer carries no state, so it cannot be matched to an "
+                                "authorization started here. Click Authorize to start again."))
+    pending = db.session.get(PendingAuthorization, _digest(state))
+    if pending is None:
+        raise UnmatchedAnswer(_("This authorization answer is unknown or was already used. Click Authorize to "
+                                "start again."))
+    if not secrets.compare_digest(pending.session_binding, session_binding):
+        raise UnmatchedAnswer(_("This authorization was started in another browser session. Click Authorize here "
+                                "to start again."))
+    return pending
+
+
 def claim_pending(state: str | None, session_binding: str | None, lifetime: timedelta) -> PendingAuthorization:
     """The pending request this state belongs to, consumed so it can never be used again."""
-    if not state:
-        raise OAuthError(_("The provider's answer carries no state, so it cannot be matched to an authorization "
-                           "started here. Click Authorize to start again."))
+    find_pending(state, session_binding)
     pending = locked(PendingAuthorization, state_hash=_digest(state))
-    if pending is None:
-        raise OAuthError(_("This authorization answer is unknown or was already used. Click Authorize to start "
-                           "again."))
+    if pending is None:  # another request consumed it since
+        db.session.rollback()
+        raise UnmatchedAnswer(_("This authorization answer is unknown or was already used. Click Authorize to "
+                                "start again."))
     db.session.delete(pending)
     db.session.commit()
-    if not session_binding or not secrets.compare_digest(pending.session_binding, session_binding):
-        raise OAuthError(_("This authorization was started in another browser session. Click Authorize here "
-                           "to start again."))
     if pending.created_at < datetime.now(UTC) - lifetime:
         raise OAuthError(_("This authorization took too long and expired. Click Authorize to start again."))
     return pending
@@ -56,15 +74,23 @@ def claim_pending(state: str | None, session_binding: str | None, lifetime: time
 
 def complete_authorization(
     answer: Mapping[str, str], session_binding: str | None, params: ClientParameters,
-    provider: Provider, lifetime: timedelta,
+    providers: Mapping[str, Provider], lifetime: timedelta,
 ) -> OAuthConnection:
-    """Check the provider's answer, exchange the code, and store the tokens."""
+    """Check the provider's answer, exchange the code with the parameters the request went out with, and store
+    the tokens."""
     pending = claim_pending(answer.get("state"), session_binding, lifetime)
+    provider = providers[pending.provider]
+    if answer.get("iss") and not provider.accepts_issuer(answer["iss"], pending.authorization_url):
+        raise OAuthError(_("The answer names another authorization server (iss) than the one the request went "
+                           "to. Click Authorize to start again."))
     if answer.get("error"):
         raise OAuthError(explain(answer["error"], answer.get("error_description")), code=answer["error"])
     if not answer.get("code"):
         raise OAuthError(_("The provider's answer carries no authorization code. Click Authorize to start again."))
-    params = replace(params, redirect_uri=pending.redirect_uri)  # the exchange must repeat it exactly
+    if (params.token_url, params.client_id) != (pending.token_url, pending.client_id):
+        raise OAuthError(_("The OAuth parameters were changed after Authorize was clicked. Click Authorize to use "
+                           "the new ones."))
+    params = replace(params, redirect_uri=pending.redirect_uri, scopes=pending.scopes)  # exactly as requested
     grant = flow.exchange_code(params, answer["code"], pending.code_verifier)
     check_grant(grant, provider, params.scopes)
     return store_grant(grant, provider)
@@ -79,7 +105,7 @@ def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) ->
     if wanted and grant.scopes is not None and wanted not in grant.scopes.split():
         raise OAuthError(_("The provider did not grant the %(scope)s permission that SMTP needs (granted: "
                            "%(granted)s). Grant it to the app, then authorize again.",
-                           scope=wanted, granted=grant.scopes))
+                           scope=wanted, granted=first_line(grant.scopes, 200)))
 
 
 def store_grant(grant: TokenGrant, provider: Provider) -> OAuthConnection:

@@ -5,6 +5,9 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..text import truncated
+
+MESSAGE_LIMIT = 1000  # characters: provider text can run to tens of kilobytes
 AADSTS = re.compile(r"AADSTS(\d+)")
 
 AADSTS_FIXES = {
@@ -47,9 +50,15 @@ class OAuthError(Exception):
     """A failure on the OAuth path, carrying a message for the administrator."""
 
     def __init__(self, message: str, code: str | None = None):
+        message = truncated(message, MESSAGE_LIMIT)  # it ends in a flash cookie and the audit log
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class UnmatchedAnswer(OAuthError):
+    """An answer on the redirect URI that belongs to no authorization of this browser session: anyone can send
+    one, so it is logged, never audited."""
 
 
 def explain(error: str | None, description: str | None = None) -> str:
@@ -58,7 +67,8 @@ def explain(error: str | None, description: str | None = None) -> str:
     match = AADSTS.search(description)
     fix = AADSTS_FIXES.get(match.group(1)) if match else None
     fix = fix or OAUTH_ERROR_FIXES.get(error or "", "")
-    said = _("The provider answered %(error)s", error=error) if error else _("The provider answered an error")
+    said = _("The provider answered %(error)s", error=first_line(error, 100)) if error else _(
+        "The provider answered an error")
     if description:
         said += f": {first_line(description)}"
     return f"{said}. {fix}".strip()
@@ -66,5 +76,4 @@ def explain(error: str | None, description: str | None = None) -> str:
 
 def first_line(text: str, limit: int = 300) -> str:
     """The first line of a provider's message, short enough for a page."""
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return truncated(text.splitlines()[0] if text else "", limit)

@@ -1,5 +1,7 @@
 """The one writer of tokens: a valid access token on demand, refreshed single-flight across threads and processes."""
 
+import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -13,6 +15,9 @@ from . import flow
 from .connection import get_connection
 from .errors import GOOGLE_TESTING_HINT, OAuthError
 from .settings import client_parameters, get_settings
+
+LEASE_POLL_SECONDS = 0.05  # how often a thread waiting for another refresher looks at the row
+LEASE_SPARE_SECONDS = 5  # a lease outlives the refresh call's deadline by this much
 
 
 class NotAuthorized(OAuthError):
@@ -44,41 +49,92 @@ def _check(connection: OAuthConnection | None) -> OAuthConnection:
 
 
 def get_access_token(rejected: str | None = None) -> tuple[str, str | None]:
-    """A valid access token and the account it belongs to; refreshes when needed, one refresher at a time."""
-    connection = _check(get_connection())
-    if _usable(connection, rejected):
-        return connection.access_token, connection.account_email
+    """A valid access token and the account it belongs to; refreshes when needed, one refresher at a time across
+    threads and processes, without holding a database lock while the provider answers."""
+    while True:
+        connection = _check(get_connection())
+        if _usable(connection, rejected):
+            return connection.access_token, connection.account_email
+        lease = _take_lease(rejected)
+        if lease is None:  # another thread or process is refreshing: wait for its token, or for its lease to end
+            db.session.rollback()  # the next look sees what the other refresher stored
+            time.sleep(LEASE_POLL_SECONDS)
+            continue
+        refreshed = _refresh_under_lease(*lease)
+        if refreshed is not None:
+            return refreshed
+
+
+def _take_lease(rejected: str | None) -> tuple[str, str] | None:
+    """Become the one refresher until the lease ends: (lease owner, refresh token used), or None while another
+    refresher's lease runs or its token has arrived."""
     connection = _check(locked(OAuthConnection, id=1))
-    if _usable(connection, rejected):  # another thread or process refreshed while we waited for the lock
-        token, account = connection.access_token, connection.account_email
+    now = datetime.now(UTC)
+    leased = connection.refresh_lease_until is not None and connection.refresh_lease_until > now
+    if leased or _usable(connection, rejected):
         db.session.commit()
-        return token, account
-    return _refresh_locked(connection)
+        return None
+    owner = secrets.token_hex(16)
+    seconds = current_app.config["HTTP_TIMEOUT"] + LEASE_SPARE_SECONDS  # the refresh call's whole deadline, and some
+    connection.refresh_lease_owner, connection.refresh_lease_until = owner, now + timedelta(seconds=seconds)
+    refresh_token = connection.refresh_token
+    db.session.commit()
+    return owner, refresh_token
 
 
-def _refresh_locked(connection: OAuthConnection) -> tuple[str, str | None]:
-    """Refresh while holding the row lock; store the rotated refresh token with the access token, atomically."""
+def _refresh_under_lease(owner: str, refresh_token: str) -> tuple[str, str | None] | None:
+    """Call the token endpoint with no lock held, then store the answer if the refresh token is still the one
+    used (compare-and-set); None when the connection changed meanwhile and must be looked at again."""
+    params = client_parameters(get_settings())
+    db.session.rollback()  # no transaction open while the provider answers
     try:
-        grant = flow.refresh(client_parameters(get_settings()), connection.refresh_token)
+        grant = flow.refresh(params, refresh_token)
     except OAuthError as error:
-        if error.code != "invalid_grant":  # e.g. an expired client secret: fixed on the OAuth page, no re-consent
-            db.session.rollback()
-            raise
-        message = _("The provider refused to refresh the access token.") + " " + error.message
-        if connection.provider == "google" and error.code == "invalid_grant":
-            message += " " + GOOGLE_TESTING_HINT
-        connection.reauthorization_error = message
-        db.session.commit()
-        audit.record("reauthorization_required", message, actor="system")
-        raise ReauthorizationRequired(message, code=error.code) from None
+        raise _recorded_failure(owner, refresh_token, error) from None
+    connection = _unchanged(refresh_token)
+    if connection is None:
+        return None
     connection.access_token = grant.access_token
     connection.access_token_expires_at = grant.expires_at
     if grant.refresh_token:  # a response without one never erases the one we have
         connection.refresh_token = grant.refresh_token
     connection.last_refresh_at = datetime.now(UTC)
+    _end_lease(connection, owner)
     token, account = connection.access_token, connection.account_email
     db.session.commit()
     return token, account
+
+
+def _unchanged(refresh_token: str) -> OAuthConnection | None:
+    """The locked row if it still holds this refresh token: not disconnected or re-authorized meanwhile."""
+    connection = locked(OAuthConnection, id=1)
+    if connection is None or connection.refresh_token != refresh_token:
+        db.session.rollback()
+        return None
+    return connection
+
+
+def _end_lease(connection: OAuthConnection, owner: str) -> None:
+    if connection.refresh_lease_owner == owner:
+        connection.refresh_lease_owner = connection.refresh_lease_until = None
+
+
+def _recorded_failure(owner: str, refresh_token: str, error: OAuthError) -> OAuthError:
+    """End the lease; a refused refresh token (invalid_grant) means only a new authorization can help."""
+    connection = _unchanged(refresh_token)
+    if connection is None:
+        return error
+    _end_lease(connection, owner)
+    if error.code != "invalid_grant":  # e.g. an expired client secret: fixed on the OAuth page, no re-consent
+        db.session.commit()
+        return error
+    message = _("The provider refused to refresh the access token.") + " " + error.message
+    if connection.provider == "google":
+        message += " " + GOOGLE_TESTING_HINT
+    connection.reauthorization_error = message
+    db.session.commit()
+    audit.record("reauthorization_required", message, actor="system")
+    return ReauthorizationRequired(message, code=error.code)
 
 
 def refresh_now() -> tuple[str | None, datetime | None]:

@@ -9,17 +9,19 @@ from flask_login import current_user
 
 from .. import audit
 from ..auth.guard import login_exempt
+from ..extensions import limiter
 from ..models import OAuthSettings
 from . import bp
 from .connection import (
     complete_authorization,
     disconnect,
+    find_pending,
     get_connection,
     masked,
     require_reauthorization_after,
     start_authorization,
 )
-from .errors import OAuthError
+from .errors import OAuthError, UnmatchedAnswer
 from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
     admin_consent_link,
@@ -32,6 +34,7 @@ from .settings import (
 )
 
 BINDING_KEY = "oauth_binding"
+CALLBACK_RATE_LIMIT = "30 per minute"  # per address: an administrator comes back a few times, a flood does not
 
 
 @bp.route("/configuration/oauth", methods=["GET", "POST"])
@@ -87,7 +90,8 @@ def authorize_with(stored):
         flash(error.message, "error")
         return redirect(url_for(".settings"))
     session.setdefault(BINDING_KEY, secrets.token_urlsafe(32))
-    url = start_authorization(params, session[BINDING_KEY], current_app.config["OAUTH_STATE_LIFETIME"])
+    url = start_authorization(params, providers()[stored.provider], session[BINDING_KEY],
+                              current_app.config["OAUTH_STATE_LIFETIME"])
     return redirect(url)
 
 
@@ -101,6 +105,7 @@ def authorize():
 
 @bp.route("/v2/oauth/redirect")
 @login_exempt
+@limiter.limit(CALLBACK_RATE_LIMIT)
 def callback():
     finish(request.args)
     if not current_user.is_authenticated:
@@ -120,13 +125,16 @@ def complete():
 
 def finish(answer) -> None:
     """Complete an authorization from the provider's answer and say how it went."""
-    stored = get_settings()
+    binding = session.get(BINDING_KEY)
     try:
-        params = client_parameters(stored)
-        connection = complete_authorization(
-            answer, session.get(BINDING_KEY), params, providers()[stored.provider],
-            current_app.config["OAUTH_STATE_LIFETIME"],
-        )
+        find_pending(answer.get("state"), binding)  # before anything else: an answer nobody expects costs nothing
+        connection = complete_authorization(answer, binding, client_parameters(get_settings()), providers(),
+                                            current_app.config["OAUTH_STATE_LIFETIME"])
+    except UnmatchedAnswer as error:
+        current_app.logger.warning("OAuth redirect matching no authorization of its session, from %s: %s",
+                                   request.remote_addr, error.message)
+        flash(_("Authorization failed.") + " " + error.message, "error")
+        return
     except OAuthError as error:
         audit.record("authorization_failed", error.message)
         flash(_("Authorization failed.") + " " + error.message, "error")

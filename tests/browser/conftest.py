@@ -1,33 +1,13 @@
 """A live console on 127.0.0.1 and Debian's Chromium driven by Playwright."""
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import ADMIN, CALLBACK, CLIENT, AuthActions
+from tests.servers.live import LiveConsole
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-
-
-class LiveConsole:
-    """The console served over real HTTP by a threaded WSGI server."""
-
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/ddenterpriseapi"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -5,9 +5,15 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from threading import Thread
 
+from ddenterpriseapi.extensions import db
 from ddenterpriseapi.mail.message import Draft
 from ddenterpriseapi.mail.sending import send_drafts
+from ddenterpriseapi.models import OAuthConnection
+from ddenterpriseapi.oauth.tokens import get_access_token
+from tests.conftest import AuthActions
 from tests.mail.test_send import age_access_token, connection_row, refreshes
 
 
@@ -76,3 +82,45 @@ def test_refresh_token_command_for_a_daily_timer(microsoft, oauth_app):
     result = runner.invoke(args=["refresh-token"])
     assert result.exit_code == 1 and "AADSTS70000" in result.output
     assert connection_row(oauth_app)["error"] is not None
+
+
+def test_refresh_holds_no_database_lock_while_the_provider_answers(microsoft, oauth_app):
+    """A slow token endpoint delays the refresh, never the other writers: an administrator logs in meanwhile."""
+    microsoft.connect("microsoft")
+    age_access_token(oauth_app)
+    microsoft.server.token_delay = 2
+    tokens = []
+
+    def refresh():
+        with oauth_app.app_context():
+            tokens.append(get_access_token())
+
+    refresher = Thread(target=refresh)
+    refresher.start()
+    while not refreshing(oauth_app):  # the refresher is waiting for the provider
+        refresher.join(0.05)
+    login = AuthActions(oauth_app, oauth_app.test_client()).login()
+    assert login.status_code == 302 and refresher.is_alive()
+    refresher.join()
+    assert tokens and len(refreshes(microsoft.server)) == 1
+    with oauth_app.app_context():
+        assert connection_row(oauth_app)["access_token"] == tokens[0][0]
+
+
+def refreshing(app) -> bool:
+    with app.app_context():
+        return db.session.get(OAuthConnection, 1).refresh_lease_owner is not None
+
+
+def test_waiting_refresher_takes_over_an_abandoned_lease(microsoft, oauth_app):
+    """A refresher that died mid-call (its process killed) leaves a lease: the next one waits it out, then refreshes."""
+    microsoft.connect("microsoft")
+    age_access_token(oauth_app)
+    with oauth_app.app_context():
+        row = db.session.get(OAuthConnection, 1)
+        row.refresh_lease_owner, row.refresh_lease_until = "dead", datetime.now(UTC) + timedelta(seconds=1)
+        db.session.commit()
+        token, account = get_access_token()
+        row = db.session.get(OAuthConnection, 1)
+        assert token == row.access_token and row.refresh_lease_owner is None
+    assert len(refreshes(microsoft.server)) == 1

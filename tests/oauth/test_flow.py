@@ -138,8 +138,11 @@ def test_state_from_another_browser_session(google, oauth_app):
     other = oauth_app.test_client()
     AuthActions(oauth_app, other).login()
     google.client = other
-    page = google.come_back(location)
-    assert "started in another browser session" in flashes(page)
+    assert "No authorization was started in this browser session" in flashes(google.come_back(location))
+    google.authorize()  # the other session's own authorization does not make the first one its own
+    assert "started in another browser session" in flashes(google.come_back(location))
+    with oauth_app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(PendingAuthorization)) == 2
 
 
 def test_token_endpoint_unreachable(make_app, google_server, admin_client):

@@ -551,10 +551,10 @@ class OAuthTestServer:
         if self.shape == "microsoft":
             base = f"{self.base_url}/{{tenant}}/oauth2/v2.0"
             return {"authorization_url": f"{base}/authorize", "token_url": f"{base}/token",
-                    "revocation_url": None, "userinfo_url": None}
+                    "revocation_url": None, "userinfo_url": None, "issuer": f"{self.base_url}/{{tenant}}/v2.0"}
         return {"authorization_url": f"{self.base_url}/o/oauth2/v2/auth",
                 "token_url": f"{self.base_url}/token", "revocation_url": f"{self.base_url}/revoke",
-                "userinfo_url": f"{self.base_url}/v1/userinfo"}
+                "userinfo_url": f"{self.base_url}/v1/userinfo", "issuer": self.base_url}
 
     def check_access_token(self, token: str) -> str | None:
         """The account email for a live access token granted the SMTP scope, else None."""
