@@ -6,8 +6,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .extensions import db
-from .text import truncated
 from .models import AuditEvent
+from .text import truncated
 
 PAGE_SIZE = 50
 DETAIL_LIMIT = 1000  # characters of detail kept: provider text can be tens of kilobytes
