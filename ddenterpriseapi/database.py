@@ -93,8 +93,14 @@ def locked_singleton(model):
     return row
 
 
-def apply_changes(row, values: dict, secrets: tuple[str, ...] = ()) -> list[str]:
-    """Set the values on a row; a blank secret keeps the stored one. The names of the fields that changed."""
+def apply_changes(row, values: dict, secrets: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Set the values on a row; the names of the fields that changed.
+
+    secrets maps each secret field to the fields it belongs with: a blank secret keeps the stored one, unless
+    one of those changed (a client secret is sent to the token URL, a password to the SMTP host), which forgets
+    it, so a saved secret never follows a changed endpoint.
+    """
+    secrets = secrets or {}
     changed = []
     for name, value in values.items():
         if name in secrets and not value:
@@ -102,7 +108,16 @@ def apply_changes(row, values: dict, secrets: tuple[str, ...] = ()) -> list[str]
         if name in secrets or getattr(row, name) != value:
             changed.append(name)
             setattr(row, name, value)
+    for name, bound_to in secrets.items():
+        if not values.get(name) and getattr(row, name) and any(field in changed for field in bound_to):
+            changed.append(name)
+            setattr(row, name, None)
     return changed
+
+
+def forgotten_secrets(values: dict, changed: list[str], secrets: dict[str, tuple[str, ...]]) -> list[str]:
+    """The secrets apply_changes forgot because what they belong with changed."""
+    return [name for name in secrets if name in changed and not values.get(name)]
 
 
 def render_migration_type(type_, obj, autogen_context):

@@ -6,6 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from ..providers import Provider
+from .policy import plaintext_auth_problem, token_host_problem
+
 
 def single_line(form, field):
     """Header values never carry line breaks."""
@@ -37,12 +40,25 @@ class MailServerForm(FlaskForm):
     save = SubmitField(_l("Save"))
     send_test = SubmitField(_l("Send test email"))
 
+    def __init__(self, *args, provider: Provider, custom_hosts: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.provider, self.custom_hosts = provider, custom_hosts
+
     def validate_host(self, field):
         field.data = (field.data or "").strip()
         if not field.data and self.authentication.data != "oauth":
             raise ValidationError(_("Enter the SMTP host, such as smtp.gmail.com."))
         if any(char.isspace() or char in "/@" for char in field.data):
             raise ValidationError(_("Enter a host name or IP address only, such as smtp.office365.com."))
+        problem = field.data and self.authentication.data == "oauth" and token_host_problem(
+            field.data, self.provider, self.custom_hosts)
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_security(self, field):
+        problem = plaintext_auth_problem(self.host.data or "", field.data, self.authentication.data)
+        if problem and self.host.data:
+            raise ValidationError(problem)
 
     def validate_username(self, field):
         if self.authentication.data == "password" and not field.data:

@@ -10,10 +10,12 @@ from ..database import locked_singleton
 from ..extensions import db
 from ..models import DeliveryStatus, MailServer
 from ..oauth.errors import OAuthError
+from ..oauth.settings import get_settings, providers
 from ..oauth.tokens import get_access_token
 from . import smtp
 from .errors import MailError
 from .message import Draft, build_message
+from .policy import plaintext_auth_problem, token_host_problem
 from .smtp import Credentials, ServerSettings, Trace
 
 
@@ -23,9 +25,16 @@ def get_mail_server() -> MailServer:
 
 
 def server_settings(mail: MailServer) -> ServerSettings:
-    """Where to connect, or a MailError when the email server was never configured."""
+    """Where to connect, or a MailError when the email server was never configured or may not get the
+    credentials (settings saved before the provider changed, or before these rules)."""
     if not mail.host:
         raise MailError(_("Configure the email server first: SMTP host, port and security."), "config")
+    problem = plaintext_auth_problem(mail.host, mail.security, mail.authentication)
+    if mail.authentication == "oauth" and not problem:
+        oauth = get_settings()
+        problem = token_host_problem(mail.host, providers()[oauth.provider], oauth.smtp_hosts)
+    if problem:
+        raise MailError(problem, "config")
     return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
                           current_app.config["SMTP_CA_BUNDLE"])
 
@@ -33,7 +42,9 @@ def server_settings(mail: MailServer) -> ServerSettings:
 def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:
     """How to authenticate now; for OAuth, a valid access token (refreshed if needed)."""
     if mail.authentication == "password":
-        return Credentials("password", mail.username or "", mail.password or "")
+        if not mail.password:
+            raise MailError(_("No SMTP password is stored: type it on the email server page."), "config")
+        return Credentials("password", mail.username or "", mail.password)
     if mail.authentication == "oauth":
         token, account = get_access_token(rejected)
         return Credentials("oauth", mail.username or account or "", token)

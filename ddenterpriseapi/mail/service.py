@@ -10,14 +10,16 @@ from .message import Draft
 from .sending import get_mail_server, send_drafts
 from .smtp import Trace
 
+SECRETS = {"password": ("host", "port")}  # where an SMTP password is sent
+
 
 def save_mail_server(values: dict, provider: Provider) -> tuple[MailServer, list[str]]:
-    """Store the settings (a blank password keeps the stored one; OAuth with no host takes the provider's);
-    the names of those that changed."""
+    """Store the settings (a blank password keeps the stored one unless the host or port changed; OAuth with no
+    host takes the provider's); the names of those that changed."""
     if values["authentication"] == "oauth" and not values["host"] and provider.smtp_host:
         values.update(host=provider.smtp_host, port=provider.smtp_port, security=provider.smtp_security)
     mail = locked_singleton(MailServer)
-    changed = apply_changes(mail, values, secrets=("password",))
+    changed = apply_changes(mail, values, SECRETS)
     db.session.commit()
     return mail, changed
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
+from ..database import forgotten_secrets
 from ..oauth.connection import get_connection
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
@@ -12,19 +13,23 @@ from . import bp
 from .errors import InvalidMessage, MailError
 from .forms import MailServerForm
 from .sending import get_delivery_status
-from .service import get_mail_server, save_mail_server, send_test_email
+from .service import SECRETS, get_mail_server, save_mail_server, send_test_email
 from .smtp import Trace
 
 
 @bp.route("/configuration/email-server", methods=["GET", "POST"])
 def settings():
-    stored = get_mail_server()
-    form = MailServerForm(obj=stored)
+    stored, oauth = get_mail_server(), get_settings()
+    form = MailServerForm(obj=stored, provider=providers()[oauth.provider], custom_hosts=oauth.smtp_hosts)
     trace = None
     if form.validate_on_submit():
-        stored, changed = save_mail_server(form.values(), providers()[get_settings().provider])
+        values = form.values()
+        stored, changed = save_mail_server(values, form.provider)
         if changed:
             audit.record("email_server_changed", ", ".join(changed))
+        if forgotten_secrets(values, changed, SECRETS):
+            flash(_("The stored SMTP password was forgotten because the SMTP host or port changed: it is sent only "
+                    "to the server it was entered for. Type the password again."), "warning")
         if not form.send_test.data:
             flash(_("Email server saved."), "success")
             return redirect(url_for(".settings"))

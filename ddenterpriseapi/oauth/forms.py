@@ -1,5 +1,7 @@
 """The OAuth parameters form, and the form that completes an authorization from a pasted address."""
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -9,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..validation import TENANT_HELP, is_valid_tenant, url_problem
 
 URL_MAX = 2048
+HOST_NAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
 
 
 def secure_url(form, field):
@@ -29,6 +32,9 @@ class OAuthSettingsForm(FlaskForm):
     scopes = StringField(_l("Scopes"), validators=[Length(max=1024)])
     client_id = StringField(_l("Client ID"), validators=[Optional(), Length(max=512)])
     client_secret = PasswordField(_l("Client Secret"), validators=[Optional(), Length(max=1024)])
+    smtp_hosts = StringField(_l("SMTP hosts"), validators=[Length(max=1024)],
+                             description=_l("The SMTP servers this provider's access tokens may be sent to, "
+                                            "separated by spaces, such as smtp.example.com."))
     redirect_uri = StringField(_l("Authorized redirect URI"),
                                validators=[Optional(), Length(max=URL_MAX), secure_url])
     save = SubmitField(_l("Save"))
@@ -53,6 +59,10 @@ class OAuthSettingsForm(FlaskForm):
     def validate_scopes(self, field):
         self._required_for_custom(field)
 
+    def validate_smtp_hosts(self, field):
+        if any(not HOST_NAME.match(host) for host in (field.data or "").replace(",", " ").split()):
+            raise ValidationError(_("Enter host names only, separated by spaces, such as smtp.example.com."))
+
     def _required_for_custom(self, field):
         if self.provider.data == "custom" and not (field.data or "").strip():
             raise ValidationError(_("Enter the %(field)s of your provider.", field=field.label.text))
@@ -66,6 +76,8 @@ class OAuthSettingsForm(FlaskForm):
         if editable_endpoints:
             values.update({name: (getattr(self, name).data or "").strip()
                            for name in ("authorization_url", "token_url", "scopes")})
+        hosts = " ".join((self.smtp_hosts.data or "").replace(",", " ").split()).lower()
+        values["smtp_hosts"] = hosts if editable_endpoints else None
         return values
 
 

@@ -15,6 +15,7 @@ from .flow import ClientParameters
 CALLBACK_PATH = "/v2/oauth/redirect"
 ADMIN_CONSENT_SCOPE = "https://outlook.office365.com/.default"
 LOCAL_REDIRECT_URI = "http://localhost:8080/ddenterpriseapi" + CALLBACK_PATH
+SECRETS = {"client_secret": ("provider", "tenant", "token_url", "client_id")}  # what a client secret is sent with
 
 
 def providers() -> dict[str, Provider]:
@@ -28,9 +29,10 @@ def get_settings() -> OAuthSettings:
 
 
 def save_settings(values: dict) -> tuple[OAuthSettings, list[str]]:
-    """Store the parameters (a blank client secret keeps the stored one); the names of those that changed."""
+    """Store the parameters (a blank client secret keeps the stored one, unless the client or the provider it was
+    entered for changed); the names of those that changed."""
     settings = locked_singleton(OAuthSettings)
-    changed = apply_changes(settings, values, secrets=("client_secret",))
+    changed = apply_changes(settings, values, SECRETS)
     db.session.commit()
     return settings, changed
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..auth.guard import login_exempt
+from ..database import forgotten_secrets
 from ..extensions import limiter
 from ..models import OAuthSettings
 from . import bp
@@ -24,6 +25,7 @@ from .connection import (
 from .errors import OAuthError, UnmatchedAnswer
 from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
+    SECRETS,
     admin_consent_link,
     client_parameters,
     default_redirect_uri,
@@ -49,6 +51,10 @@ def settings():
         if changed:
             audit.record("oauth_settings_changed", ", ".join(changed))
             require_reauthorization_after(changed)
+        if forgotten_secrets(values, changed, SECRETS):
+            flash(_("The stored client secret was forgotten: it belongs to the provider, tenant, token URL and "
+                    "client ID it was entered for, and one of them changed. Type the client secret again."),
+                  "warning")
         if form.authorize.data:
             return authorize_with(stored)
         flash(_("OAuth parameters saved."), "success")

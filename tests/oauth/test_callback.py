@@ -132,7 +132,8 @@ def test_code_goes_to_the_token_url_the_request_went_out_with(google, oauth_app)
     try:
         location = google.consent(google.authorize())
         google.save("custom", authorization_url=other.provider_override()["authorization_url"],
-                    token_url=other.provider_override()["token_url"], scopes="https://mail.google.com/")
+                    token_url=other.provider_override()["token_url"], scopes="https://mail.google.com/",
+                    smtp_hosts="smtp.example.net")
         page = google.come_back(location)
         assert "changed after Authorize was clicked" in flashes(page)
         assert other.token_requests == [] and google.server.token_requests == []

@@ -221,7 +221,8 @@ def test_custom_provider_end_to_end(microsoft, oauth_app):
     base = microsoft.server.base_url
     page = microsoft.connect("custom", authorization_url=f"{base}/consumers/oauth2/v2.0/authorize",
                              token_url=f"{base}/consumers/oauth2/v2.0/token",
-                             scopes="https://outlook.office.com/SMTP.Send offline_access openid email")
+                             scopes="https://outlook.office.com/SMTP.Send offline_access openid email",
+                             smtp_hosts="smtp.example.net")
     assert f"Authorized as {MAILBOX[0]}" in flashes(page)
     assert stored_connection(oauth_app)["refresh_token"]
 

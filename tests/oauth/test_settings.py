@@ -42,8 +42,26 @@ def test_save_keeps_secret_write_only(page, app):
     assert page().status_code == 302
     html = page.client.get(PAGE).get_data(as_text=True)
     assert CLIENT[1] not in html and "A client secret is stored" in html
-    assert page(client_secret="", client_id="other-id").status_code == 302
-    assert stored(app).client_secret == CLIENT[1] and stored(app).client_id == "other-id"
+    assert page(client_secret="", redirect_uri="https://console.example.com/v2/oauth/redirect").status_code == 302
+    assert stored(app).client_secret == CLIENT[1]
+
+
+@pytest.mark.parametrize("change", [
+    {"client_id": "other-id"},
+    {"provider": "microsoft", "tenant": "contoso.onmicrosoft.com"},
+    {"provider": "custom", "authorization_url": "https://idp.example.com/authorize",
+     "token_url": "https://idp.example.com/token", "scopes": "smtp", "smtp_hosts": "smtp.example.com"},
+])
+def test_secret_never_follows_a_changed_client_or_endpoint(page, app, change):
+    """A blank secret field keeps the stored secret only for the provider, tenant, token URL and client it was
+    entered for: otherwise it would be sent to a token URL typed in later."""
+    page()
+    answer = page(client_secret="", **change)
+    assert answer.status_code == 302 and stored(app).client_secret is None
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert "The stored client secret was forgotten" in html and "Not set yet." in html
+    page(client_secret="a new secret", **change)
+    assert stored(app).client_secret == "a new secret"
 
 
 def test_preset_endpoints_cannot_be_changed_from_the_form(page, app):
@@ -81,11 +99,11 @@ def test_custom_provider_endpoints_are_editable_and_required(page, app):
     response = page(provider="custom", authorization_url="", token_url="https://idp.example/token", scopes="smtp")
     assert "Enter the Authorization URL of your provider" in response.get_data(as_text=True)
     response = page(provider="custom", authorization_url="https://idp.example/auth",
-                    token_url="https://idp.example/token", scopes="smtp offline")
+                    token_url="https://idp.example/token", scopes="smtp offline", smtp_hosts="SMTP.idp.example, mx2")
     assert response.status_code == 302
     settings = stored(app)
-    assert (settings.authorization_url, settings.token_url, settings.scopes) == (
-        "https://idp.example/auth", "https://idp.example/token", "smtp offline")
+    assert (settings.authorization_url, settings.token_url, settings.scopes, settings.smtp_hosts) == (
+        "https://idp.example/auth", "https://idp.example/token", "smtp offline", "smtp.idp.example mx2")
 
 
 @pytest.mark.parametrize("url, message", [
