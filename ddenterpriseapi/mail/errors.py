@@ -3,6 +3,10 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..text import truncated
+
+MESSAGE_LIMIT = 2000  # characters
+
 SMTP_FIXES = (
     # (text found in the server's reply, fix to show), most specific first
     ("5.7.139", _l("SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass "
@@ -37,6 +41,7 @@ class MailError(Exception):
     """Mail could not be sent; says at which step, what the server replied, and what to do."""
 
     def __init__(self, message: str, step: str = "send", reply: str | None = None, token_rejected: bool = False):
+        message = truncated(message, MESSAGE_LIMIT)  # a server's reply can be long: it ends in a flash cookie
         super().__init__(message)
         self.message = message
         self.step = step

@@ -157,3 +157,13 @@ def test_microsoft_issuer_names_the_tenant_id(microsoft, oauth_app):
     assert "Authorized as" in flashes(microsoft.come_back(f"{location}&iss={issuer}"))
     with oauth_app.app_context():
         assert db.session.get(OAuthConnection, 1).refresh_token
+
+
+def test_long_provider_text_is_cut_for_the_flash_cookie_and_the_audit_log(google, oauth_app):
+    location = google.authorize()
+    state = location.split("state=")[1].split("&")[0]
+    answer = google.client.get(f"{REDIRECT}?state={state}&error={'e' * 30000}&error_description={'d' * 30000}")
+    assert answer.status_code == 302 and len(answer.headers["Set-Cookie"]) < 4000
+    with oauth_app.app_context():
+        event = db.session.scalars(db.select(AuditEvent).filter_by(action="authorization_failed")).one()
+        assert 100 < len(event.detail) <= 1000
