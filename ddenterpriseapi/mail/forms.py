@@ -6,10 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from .message import has_line_break
+
 
 def single_line(form, field):
     """Header values never carry line breaks."""
-    if field.data and ("\r" in field.data or "\n" in field.data):
+    if field.data and has_line_break(field.data):
         raise ValidationError(_("Use a single line."))
 
 

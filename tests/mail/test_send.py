@@ -207,6 +207,8 @@ def test_delivery_status_is_recorded(google, mail, make_smtp, oauth_app):
     ("host", "smtp.example.com/x", "host name or IP address only"),
     ("sender_address", "not-an-address", "Enter an email address"),
     ("sender_name", "Evil\r\nBcc: x@example.com", "Use a single line"),
+    ("sender_name", "Evil\u2028Bcc: x@example.com", "Use a single line"),
+    ("username", "reports@example.com\x85", "Use a single line"),
 ])
 def test_bad_input_is_explained_and_saved_settings_stay(mail, make_smtp, oauth_app, field, value, message):
     smtp = make_smtp()
