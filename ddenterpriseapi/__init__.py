@@ -49,7 +49,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.from_prefixed_env("DDE")
     app.config.update(test_config or {})
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the keys: its owner's alone
     if not app.config["SECRET_KEY"]:
         write_private_file(instance / "secret-key", secrets.token_urlsafe(48))
         app.config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()
