@@ -205,7 +205,10 @@ def test_delivery_status_is_recorded(google, mail, make_smtp, oauth_app):
     ("port", "70000", "A port is a number from 1 to 65535"),
     ("port", "abc", "Enter a port, such as 587"),
     ("host", "smtp.example.com/x", "host name or IP address only"),
-    ("sender_address", "not-an-address", "Enter an email address"),
+    ("sender_address", "not-an-address", "Enter an email address, such as reports@example.com. "
+                                         "An email address must have an @-sign."),
+    ("sender_address", "reports@example.test", "Enter an email address, such as reports@example.com. The part "
+                                               "after the @-sign is a special-use or reserved name"),
     ("sender_name", "Evil\r\nBcc: x@example.com", "Use a single line"),
     ("sender_name", "Evil\u2028Bcc: x@example.com", "Use a single line"),
     ("username", "reports@example.com\x85", "Use a single line"),
@@ -218,6 +221,14 @@ def test_bad_input_is_explained_and_saved_settings_stay(mail, make_smtp, oauth_a
     from ddenterpriseapi.models import MailServer
     with oauth_app.app_context():
         assert db.session.get(MailServer, 1).port == smtp.port
+
+
+def test_test_recipient_at_a_reserved_domain_says_why(mail, make_smtp):
+    smtp = make_smtp()
+    page = mail.send_test(smtp, recipient="boss@printer.local")
+    assert ("Enter an email address to send the test to. The part after the @-sign is a special-use or reserved "
+            "name that cannot be used with email.") in page
+    assert smtp.messages == []
 
 
 def test_email_page_offers_authorize_when_not_yet_authorized(google, mail, oauth_app):
