@@ -12,6 +12,7 @@ OAUTH_STATE_LIFETIME = timedelta(minutes=10)
 HTTP_TIMEOUT = 10  # seconds for every call to a provider
 SMTP_TIMEOUT = 20  # seconds for every SMTP operation
 SMTP_CA_BUNDLE = None  # PEM file of extra certificate authorities for SMTP servers
+BLOCK_PRIVATE_NETWORKS = False  # True: refuse SMTP hosts and provider URLs in private networks (loopback allowed)
 ACCESS_TOKEN_MARGIN = 300  # refresh this many seconds before the access token expires
 MAX_ATTACHMENTS = 100  # per message sent through the API
 

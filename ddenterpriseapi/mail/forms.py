@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..validation import private_address_problem
 from .message import has_line_break
 
 
@@ -53,12 +54,18 @@ class MailServerForm(FlaskForm):
     save = SubmitField(_l("Save"))
     send_test = SubmitField(_l("Send test email"))
 
+    def __init__(self, *args, block_private_networks: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.block_private_networks = block_private_networks
+
     def validate_host(self, field):
         field.data = (field.data or "").strip()
         if not field.data and self.authentication.data != "oauth":
             raise ValidationError(_("Enter the SMTP host, such as smtp.gmail.com."))
         if any(char.isspace() or char in "/@" for char in field.data):
             raise ValidationError(_("Enter a host name or IP address only, such as smtp.office365.com."))
+        if self.block_private_networks and field.data and (problem := private_address_problem(field.data)):
+            raise ValidationError(problem)
 
     def validate_username(self, field):
         if self.authentication.data == "password" and not field.data:

@@ -1,6 +1,6 @@
 """The email server page and the test email."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,7 +19,7 @@ from .smtp import Trace
 @bp.route("/configuration/email-server", methods=["GET", "POST"])
 def settings():
     stored = get_mail_server()
-    form = MailServerForm(obj=stored)
+    form = MailServerForm(obj=stored, block_private_networks=current_app.config["BLOCK_PRIVATE_NETWORKS"])
     trace = None
     if form.validate_on_submit():
         stored, changed = save_mail_server(form.values(), providers()[get_settings().provider])
