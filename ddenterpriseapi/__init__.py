@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 
 from . import config as defaults
-from . import errors, security, templating
+from . import errors, logs, security, templating
 from .crypto import Vault, instance_keys, write_private_file
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .providers import build_registry, parse_overrides
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     load_config(app, test_config)
+    logs.init(app)
     init_extensions(app)
     register_blueprints(app)
     templating.init(app)
