@@ -9,6 +9,7 @@ timeout = 60  # a test send waits for the SMTP server (20 s) and the token endpo
 graceful_timeout = 30
 preload_app = True  # one setup-code announcement, one start-up check
 accesslog = "-"
+logger_class = "ddenterpriseapi.logs.GunicornLogger"  # escapes control characters: a request cannot forge a line
 # The path without its query string, and no Referer: OAuth codes and states never reach the log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 # Forwarded headers are trusted in one place only: the console's ProxyFix (DDE_TRUSTED_PROXIES).

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 
 from . import config as defaults
-from . import errors, security, templating
+from . import errors, logs, security, templating
 from .crypto import Vault, instance_keys, write_private_file
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .providers import build_registry, parse_overrides
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     load_config(app, test_config)
+    logs.init(app)
     init_extensions(app)
     register_blueprints(app)
     templating.init(app)
@@ -49,7 +50,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.from_prefixed_env("DDE")
     app.config.update(test_config or {})
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the keys: its owner's alone
     if not app.config["SECRET_KEY"]:
         write_private_file(instance / "secret-key", secrets.token_urlsafe(48))
         app.config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()

@@ -1,5 +1,6 @@
 """Command-line administration: flask --app ddenterpriseapi COMMAND."""
 
+import functools
 import sys
 
 import click
@@ -9,6 +10,7 @@ from . import audit
 from .auth.accounts import AccountError, create_admin
 from .auth.setup_code import close_setup
 from .crypto import current_vault
+from .database import schema_problem
 from .mail.errors import InvalidMessage, MailError
 from .mail.service import send_test_email
 from .mail.smtp import Trace
@@ -17,12 +19,25 @@ from .oauth.tokens import refresh_now
 from .rotation import RotationError, reencrypt_all, rotate_key_file
 
 
+def migrated(command):
+    """Run the command only on an up-to-date schema; otherwise say so in one line, not a traceback."""
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        if problem := schema_problem():
+            raise click.ClickException(problem)
+        return command(*args, **kwargs)
+
+    return checked
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
 
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    @migrated
     def create_admin_command(username: str, password_stdin: bool) -> None:
         """Create an administrator (the first one closes the setup page)."""
         if password_stdin:
@@ -39,6 +54,7 @@ def register(app: Flask) -> None:
 
     @app.cli.command("send-test-email")
     @click.argument("recipient")
+    @migrated
     def send_test_email_command(recipient: str) -> None:
         """Send the test email through the configured server, showing each step."""
         trace = Trace()
@@ -53,6 +69,7 @@ def register(app: Flask) -> None:
         click.echo(f"Sent: {message_id}")
 
     @app.cli.command("refresh-token")
+    @migrated
     def refresh_token_command() -> None:
         """Refresh the OAuth access token now; fails (exit 1) when re-authorization is required. For a daily timer."""
         try:
@@ -63,6 +80,7 @@ def register(app: Flask) -> None:
 
     @app.cli.command("rotate-key")
     @click.option("--reencrypt", is_flag=True, help="Only re-encrypt under the first configured key.")
+    @migrated
     def rotate_key_command(reencrypt: bool) -> None:
         """Re-encrypt every secret under a new key; the console may keep running."""
         vault = current_vault()

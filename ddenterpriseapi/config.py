@@ -13,7 +13,9 @@ HTTP_TIMEOUT = 10  # seconds for every call to a provider
 SMTP_TIMEOUT = 20  # seconds for every SMTP operation
 SMTP_CA_BUNDLE = None  # PEM file of extra certificate authorities for SMTP servers
 DATABASE_LOCK_TIMEOUT = 10  # seconds a writer waits for another one before the page says the database is busy
+BLOCK_PRIVATE_NETWORKS = False  # True: refuse SMTP hosts and provider URLs in private networks (loopback allowed)
 ACCESS_TOKEN_MARGIN = 300  # refresh this many seconds before the access token expires
+MAX_ATTACHMENTS = 100  # per message sent through the API
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"
 SESSION_COOKIE_HTTPONLY = True

@@ -1,8 +1,11 @@
-"""Engine set-up, and the row lock that makes token refresh single-flight on SQLite and PostgreSQL."""
+"""Engine set-up, the schema check, and the row lock that makes token refresh single-flight on SQLite and
+PostgreSQL."""
 
 from pathlib import Path
 
-from flask import Flask
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -12,6 +15,7 @@ from .crypto import write_private_file
 from .extensions import db
 
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+UPGRADE = 'run "flask --app ddenterpriseapi db upgrade" first.'
 
 
 def configure(app: Flask) -> None:
@@ -26,6 +30,26 @@ def configure(app: Flask) -> None:
         path = uri.removeprefix("sqlite:///")
         if path != uri and ":memory:" not in path and Path(path).parent.is_dir():
             write_private_file(Path(path), "")  # SQLite takes an empty file as a new database
+
+
+def schema_problem() -> str | None:
+    """Why the console cannot use its database (never migrated, or by another version), or None: said in one line
+    before anything queries it, instead of a traceback about a missing table."""
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    scripts = migration_scripts()
+    if not current:
+        return f"The database has no tables yet: {UPGRADE}"
+    if current - {script.revision for script in scripts.walk_revisions()}:
+        return "The database schema is newer than this console: run the version of the console that migrated it."
+    if current != set(scripts.get_heads()):
+        return f"The database schema is older than this console: {UPGRADE}"
+    return None
+
+
+def migration_scripts() -> ScriptDirectory:
+    """The console's migrations, read without running their env.py (which would reconfigure logging)."""
+    return ScriptDirectory(current_app.extensions["migrate"].directory)
 
 
 @event.listens_for(Engine, "connect")

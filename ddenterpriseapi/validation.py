@@ -1,7 +1,8 @@
-"""Checks shared by forms and services: URLs that may carry secrets, Microsoft tenants."""
+"""Checks shared by forms and services: URLs that may carry secrets, hosts in private networks, Microsoft tenants."""
 
 import ipaddress
 import re
+import socket
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
@@ -44,6 +45,28 @@ def url_problem(url: str) -> str | None:
     if parts.username or parts.password:
         return _("A URL must not contain a user name or password.")
     return None
+
+
+def private_address_problem(host: str) -> str | None:
+    """Why the console may not connect to a host when private networks are blocked (it would reach the server's own
+    network for whoever edits the settings), or None. Loopback stays allowed: operators run local relays."""
+    for address in resolved_addresses(host):
+        if not address.is_loopback and (address.is_multicast or not address.is_global):
+            return _("%(host)s leads to %(address)s, a private, link-local, reserved or multicast address, which this "
+                     "console is set to refuse.", host=host, address=address)
+    return None
+
+
+def resolved_addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses a host name resolves to; an IP address is taken as it is, without a lookup."""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(info[4][0]) for info in socket.getaddrinfo(host, None)]
+        except (OSError, ValueError):
+            return []  # an unknown host: connecting to it fails with a message of its own
+    return [getattr(address, "ipv4_mapped", None) or address for address in addresses]
 
 
 def is_valid_tenant(tenant: str) -> bool:

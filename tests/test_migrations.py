@@ -1,20 +1,61 @@
-"""The migrations build the schema the models describe, on a fresh database."""
+"""The migrations build the schema the models describe, on a fresh database; nothing runs on one they have not."""
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+NO_TABLES = 'The database has no tables yet: run "flask --app ddenterpriseapi db upgrade" first.'
+OLDER = 'The database schema is older than this console: run "flask --app ddenterpriseapi db upgrade" first.'
+PASSWORD = "a very long password\n"
+
+
+def flask(tmp_path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """`flask --app ddenterpriseapi ARGS` on the instance folder in tmp_path."""
+    env = {**os.environ, "DDE_INSTANCE_PATH": str(tmp_path / "instance")}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "ddenterpriseapi", *args], env=env, input=input,
+                          capture_output=True, text=True, timeout=60)
+
 
 def test_db_upgrade_builds_the_models_schema(tmp_path):
-    env = {**os.environ, "DDE_INSTANCE_PATH": str(tmp_path / "instance")}
-    flask = [sys.executable, "-m", "flask", "--app", "ddenterpriseapi", "db"]
-    upgrade = subprocess.run([*flask, "upgrade"], env=env, capture_output=True, text=True, timeout=60)
+    upgrade = flask(tmp_path, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
-    check = subprocess.run([*flask, "check"], env=env, capture_output=True, text=True, timeout=60)
+    check = flask(tmp_path, "db", "check")
     assert check.returncode == 0 and "No new upgrade operations detected" in check.stdout + check.stderr
     database = tmp_path / "instance" / "ddenterpriseapi.db"
+    assert stat.S_IMODE(os.stat(database.parent).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
     for secret_file in ("secret-key", "encryption-keys"):
         assert stat.S_IMODE(os.stat(Path(tmp_path, "instance", secret_file)).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", [("create-admin", "ops", "--password-stdin"), ("send-test-email", "a@example.org"),
+                                     ("refresh-token",), ("rotate-key",)])
+def test_commands_on_an_unmigrated_database_say_to_upgrade(tmp_path, command):
+    result = flask(tmp_path, *command, input=PASSWORD)
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"Error: {NO_TABLES}" and "Traceback" not in result.stdout + result.stderr
+
+
+def test_commands_on_an_older_schema_say_to_upgrade_then_work(tmp_path):
+    assert flask(tmp_path, "db", "upgrade").returncode == 0
+    assert flask(tmp_path, "db", "downgrade")  # one revision back.returncode == 0
+    older = flask(tmp_path, "create-admin", "ops", "--password-stdin", input=PASSWORD)
+    assert older.returncode != 0 and older.stderr.strip() == f"Error: {OLDER}"
+    assert flask(tmp_path, "db", "upgrade").returncode == 0
+    created = flask(tmp_path, "create-admin", "ops", "--password-stdin", input=PASSWORD)
+    assert created.returncode == 0 and "Administrator ops created." in created.stdout, created.stderr
+
+
+def test_commands_on_a_newer_schema_say_so(tmp_path):
+    assert flask(tmp_path, "db", "upgrade").returncode == 0
+    database = sqlite3.connect(tmp_path / "instance" / "ddenterpriseapi.db")
+    with database:
+        database.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")  # a later console's migration
+    database.close()
+    newer = flask(tmp_path, "send-test-email", "a@example.org")
+    assert newer.returncode != 0 and "The database schema is newer than this console" in newer.stderr

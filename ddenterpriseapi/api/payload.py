@@ -36,21 +36,27 @@ def _attachment(item, index: int) -> Attachment:
     except (binascii.Error, ValueError):
         raise InvalidMessage(f"{where}.content is not valid base64.", where) from None
     content_type = item.get("content_type") or "application/octet-stream"
-    if not isinstance(content_type, str) or content_type.count("/") != 1:
-        raise InvalidMessage(f"{where}.content_type must look like type/subtype.", where)
+    if not isinstance(content_type, str):
+        raise InvalidMessage(f"{where}.content_type must be a string such as text/csv.", f"{where}.content_type")
     return Attachment(item["filename"], content, content_type)
 
 
-def parse_message(message) -> Draft:
+def _attachments(message: dict, limit: int) -> list[Attachment]:
+    attachments = message.get("attachments", [])
+    if not isinstance(attachments, list):
+        raise InvalidMessage("attachments must be a list.", "attachments")
+    if len(attachments) > limit:  # checked before decoding: each one costs time and memory
+        raise InvalidMessage(f"At most {limit} attachments per message.", "attachments")
+    return [_attachment(item, index) for index, item in enumerate(attachments)]
+
+
+def parse_message(message, max_attachments: int) -> Draft:
     """One draft from one JSON message object."""
     if not isinstance(message, dict):
         raise InvalidMessage("A message is a JSON object.")
     unknown = set(message) - MESSAGE_FIELDS
     if unknown:
         raise InvalidMessage(f"Unknown fields: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
-    attachments = message.get("attachments", [])
-    if not isinstance(attachments, list):
-        raise InvalidMessage("attachments must be a list.", "attachments")
     return Draft(
         sender=_optional_text(message, "from"),
         sender_name=_optional_text(message, "from_name"),
@@ -61,11 +67,11 @@ def parse_message(message) -> Draft:
         subject=_optional_text(message, "subject") or "",
         text=_optional_text(message, "text"),
         html=_optional_text(message, "html"),
-        attachments=[_attachment(item, index) for index, item in enumerate(attachments)],
+        attachments=_attachments(message, max_attachments),
     )
 
 
-def parse_request(body) -> list[Draft]:
+def parse_request(body, max_attachments: int) -> list[Draft]:
     """One message object, or {"messages": [...]} to send several over one connection."""
     if isinstance(body, dict) and "messages" in body:
         messages = body["messages"]
@@ -73,5 +79,5 @@ def parse_request(body) -> list[Draft]:
             raise InvalidMessage("messages must be a non-empty list.", "messages")
         if len(messages) > MAX_MESSAGES:
             raise InvalidMessage(f"At most {MAX_MESSAGES} messages per request.", "messages")
-        return [parse_message(message) for message in messages]
-    return [parse_message(body)]
+        return [parse_message(message, max_attachments) for message in messages]
+    return [parse_message(body, max_attachments)]

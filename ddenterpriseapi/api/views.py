@@ -1,6 +1,6 @@
 """POST /v2/mail: send mail as JSON, authenticated by an API key."""
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..auth.guard import login_exempt
@@ -45,7 +45,7 @@ def send_mail():
     if body is None:
         return error(400, "The request body must be JSON (Content-Type: application/json).")
     try:
-        message_ids = send_drafts(parse_request(body))
+        message_ids = send_drafts(parse_request(body, current_app.config["MAX_ATTACHMENTS"]))
     except InvalidMessage as problem:
         return error(422, problem.message, field=problem.field)
     except (NotAuthorized, ReauthorizationRequired) as problem:

@@ -1,19 +1,35 @@
 """The email server form."""
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..providers import Provider
+from ..validation import private_address_problem
+from .message import has_line_break
 from .policy import plaintext_auth_problem, token_host_problem
 
 
 def single_line(form, field):
     """Header values never carry line breaks."""
-    if field.data and ("\r" in field.data or "\n" in field.data):
+    if field.data and has_line_break(field.data):
         raise ValidationError(_("Use a single line."))
+
+
+class EmailAddress:
+    """An address mail can be sent to, with email-validator's reason when it is not (e.g. a reserved domain)."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        try:
+            validate_email(field.data, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise ValidationError(f"{self.message} {error}") from None
 
 
 class MailServerForm(FlaskForm):
@@ -26,7 +42,7 @@ class MailServerForm(FlaskForm):
                                                     SelectChoice("starttls", "STARTTLS"),
                                                     SelectChoice("ssl", "SSL/TLS")])
     sender_address = EmailField(_l("Sender address"), validators=[
-        Optional(), Length(max=320), Email(_l("Enter an email address, such as reports@example.com."))],
+        Optional(), Length(max=320), EmailAddress(_l("Enter an email address, such as reports@example.com."))],
         description=_l("Leave blank to send as the mailbox that authenticates."))
     sender_name = StringField(_l("Sender name"), validators=[Optional(), Length(max=255), single_line])
     authentication = SelectField(_l("Authentication"), choices=[
@@ -36,13 +52,15 @@ class MailServerForm(FlaskForm):
                                           "account."))
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
     test_recipient = EmailField(_l("Test recipient"), validators=[
-        Optional(), Length(max=320), Email(_l("Enter an email address to send the test to."))])
+        Optional(), Length(max=320), EmailAddress(_l("Enter an email address to send the test to."))])
     save = SubmitField(_l("Save"))
     send_test = SubmitField(_l("Send test email"))
 
-    def __init__(self, *args, provider: Provider, custom_hosts: str | None = None, **kwargs):
+    def __init__(self, *args, provider: Provider, custom_hosts: str | None = None,
+                 block_private_networks: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.provider, self.custom_hosts = provider, custom_hosts
+        self.block_private_networks = block_private_networks
 
     def validate_host(self, field):
         field.data = (field.data or "").strip()
@@ -50,6 +68,8 @@ class MailServerForm(FlaskForm):
             raise ValidationError(_("Enter the SMTP host, such as smtp.gmail.com."))
         if any(char.isspace() or char in "/@" for char in field.data):
             raise ValidationError(_("Enter a host name or IP address only, such as smtp.office365.com."))
+        if self.block_private_networks and field.data and (problem := private_address_problem(field.data)):
+            raise ValidationError(problem)
         problem = field.data and self.authentication.data == "oauth" and token_host_problem(
             field.data, self.provider, self.custom_hosts)
         if problem:

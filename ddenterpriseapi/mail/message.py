@@ -1,5 +1,6 @@
 """Building a proper MIME message: text and/or HTML, attachments, UTF-8 headers, Date and Message-ID."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -11,6 +12,10 @@ from flask_babel import gettext as _
 from .errors import InvalidMessage
 
 MAX_RECIPIENTS = 100
+# Every character str.splitlines() breaks at: Python's email package refuses each of them in a header.
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# type/subtype, each an RFC 2045 token: no parameters, spaces or control characters.
+CONTENT_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,14 @@ class Draft:
         return [*self.to, *self.cc, *self.bcc]
 
 
+def has_line_break(value: str) -> bool:
+    """True when a header value would start a new line (header injection, or a crash in the email package)."""
+    return not LINE_BREAKS.isdisjoint(value)
+
+
 def no_line_breaks(value: str, field_name: str) -> str:
-    """Refuse header injection: a header value never carries CR or LF."""
-    if "\r" in value or "\n" in value:
+    """Refuse header injection: a header value never carries a line break."""
+    if has_line_break(value):
         raise InvalidMessage(_("%(field)s must be a single line (no line breaks).", field=field_name), field_name)
     return value
 
@@ -69,7 +79,7 @@ def build_message(draft: Draft) -> EmailMessage:
         raise InvalidMessage(_("Give a text or an HTML body."), "text")
     sender = checked_address(draft.sender, "from")
     message = EmailMessage()
-    message["From"] = formataddr((no_line_breaks(draft.sender_name or "", "sender name"), sender))
+    message["From"] = formataddr((no_line_breaks(draft.sender_name or "", "from_name"), sender))
     for header, addresses in (("To", draft.to), ("Cc", draft.cc)):
         if addresses:
             message[header] = ", ".join(checked_address(a, header.lower()) for a in addresses)
@@ -83,8 +93,23 @@ def build_message(draft: Draft) -> EmailMessage:
     message.set_content(draft.text or "This message is in HTML.")
     if draft.html:
         message.add_alternative(draft.html, subtype="html")
-    for attachment in draft.attachments:
-        maintype, _slash, subtype = attachment.content_type.partition("/")
-        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=no_line_breaks(attachment.filename, "attachment filename"))
+    attach(message, draft.attachments)
     return message
+
+
+def attach(message: EmailMessage, attachments: list[Attachment]) -> None:
+    """Add the files, their type and name checked like every header value."""
+    for index, attachment in enumerate(attachments):
+        where = f"attachments[{index}]"
+        content_type = checked_content_type(attachment.content_type, f"{where}.content_type")
+        maintype, _slash, subtype = content_type.partition("/")
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                               filename=no_line_breaks(attachment.filename, f"{where}.filename"))
+
+
+def checked_content_type(value: str, field_name: str) -> str:
+    """A bare type/subtype: parameters would let the sender rename the file or change its charset."""
+    if not CONTENT_TYPE.fullmatch(value):
+        raise InvalidMessage(_("%(field)s must be a type/subtype such as text/csv, without parameters.",
+                               field=field_name), field_name)
+    return value

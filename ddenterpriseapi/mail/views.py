@@ -1,6 +1,6 @@
 """The email server page and the test email."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,7 +20,8 @@ from .smtp import Trace
 @bp.route("/configuration/email-server", methods=["GET", "POST"])
 def settings():
     stored, oauth = get_mail_server(), get_settings()
-    form = MailServerForm(obj=stored, provider=providers()[oauth.provider], custom_hosts=oauth.smtp_hosts)
+    form = MailServerForm(obj=stored, provider=providers()[oauth.provider], custom_hosts=oauth.smtp_hosts,
+                          block_private_networks=current_app.config["BLOCK_PRIVATE_NETWORKS"])
     trace = None
     if form.validate_on_submit():
         values = form.values()

@@ -1,6 +1,7 @@
 """The OAuth parameters form, and the form that completes an authorization from a pasted address."""
 
 import re
+from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..validation import TENANT_HELP, is_valid_tenant, url_problem
+from ..validation import TENANT_HELP, is_valid_tenant, private_address_problem, url_problem
 
 URL_MAX = 2048
 HOST_NAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -40,6 +41,10 @@ class OAuthSettingsForm(FlaskForm):
     save = SubmitField(_l("Save"))
     authorize = SubmitField(_l("Authorize"))
 
+    def __init__(self, *args, block_private_networks: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.block_private_networks = block_private_networks
+
     def validate_tenant(self, field):
         if self.provider.data != "microsoft":
             return
@@ -52,9 +57,11 @@ class OAuthSettingsForm(FlaskForm):
 
     def validate_authorization_url(self, field):
         self._required_for_custom(field)
+        self._outside_private_networks(field)
 
     def validate_token_url(self, field):
         self._required_for_custom(field)
+        self._outside_private_networks(field)
 
     def validate_scopes(self, field):
         self._required_for_custom(field)
@@ -66,6 +73,13 @@ class OAuthSettingsForm(FlaskForm):
     def _required_for_custom(self, field):
         if self.provider.data == "custom" and not (field.data or "").strip():
             raise ValidationError(_("Enter the %(field)s of your provider.", field=field.label.text))
+
+    def _outside_private_networks(self, field):
+        """A custom provider's endpoint, when private networks are blocked (a preset's is never taken from the form)."""
+        if not (self.block_private_networks and self.provider.data == "custom") or field.errors:
+            return
+        if problem := private_address_problem(urlsplit(field.data.strip()).hostname):
+            raise ValidationError(problem)
 
     def values(self, editable_endpoints: bool) -> dict:
         """What to store: the endpoints only for a custom provider, whose endpoints are the admin's to set."""

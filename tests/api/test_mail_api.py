@@ -11,6 +11,7 @@ from tests.conftest import MAILBOX, csrf_from
 
 URL = "/ddenterpriseapi/v2/mail"
 KEYS = "/ddenterpriseapi/configuration/api-keys"
+ATTACHMENT = {"filename": "report.txt", "content_type": "text/plain", "content": base64.b64encode(b"hi").decode()}
 
 
 def create_key(client, name="reporting-server") -> str:
@@ -96,12 +97,38 @@ def test_keys_are_shown_once_and_stored_hashed(ready, admin_client, oauth_app):
       "attachments": [{"filename": "x", "content": "***"}]}, "attachments[0]"),
     ({"to": "a@example.org", "subject": 5, "text": "t"}, "subject"),
     ({"messages": []}, "messages"),
+    *[({"to": ["a@example.org"], "subject": f"Hi{separator}Bcc: victim@example.org", "text": "t"}, "subject")
+      for separator in ("\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")],
+    ({"to": ["a@example.org"], "from_name": "Reports\u2028Bcc: x", "subject": "s", "text": "t"}, "from_name"),
+    ({"to": ["a@example.org\x85"], "subject": "s", "text": "t"}, "to"),
+    ({"to": ["a@example.org"], "reply_to": "b@example.org\u2029", "subject": "s", "text": "t"}, "reply_to"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t", "attachments": [ATTACHMENT | {"filename": "a\x0bb.txt"}]},
+     "attachments[0].filename"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t",
+      "attachments": [ATTACHMENT | {"content_type": "text/plain\r\nX-Injected: 1"}]}, "attachments[0].content_type"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t",
+      "attachments": [ATTACHMENT | {"content_type": 'text/plain; name="evil.exe"'}]}, "attachments[0].content_type"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t",
+      "attachments": [ATTACHMENT | {"content_type": "text/plain\u2028"}]}, "attachments[0].content_type"),
+    ({"to": ["a@example.org"], "subject": "s", "text": "t", "attachments": [ATTACHMENT] * 20_000}, "attachments"),
 ])
 def test_invalid_payloads(ready, admin_client, body, field):
     smtp, key = ready
     response = post(admin_client, key, body)
     assert response.status_code == 422 and response.json["field"] == field and response.json["error"]
     assert smtp.messages == []
+
+
+def test_attachments_per_message_follow_max_attachments(ready, admin_client, oauth_app):
+    smtp, key = ready
+    oauth_app.config["MAX_ATTACHMENTS"] = 2
+    body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
+    refused = post(admin_client, key, body | {"attachments": [ATTACHMENT] * 3})
+    assert refused.status_code == 422 and refused.json["field"] == "attachments"
+    assert "At most 2 attachments" in refused.json["error"]
+    assert post(admin_client, key, body | {"attachments": [ATTACHMENT] * 2}).status_code == 200
+    (received,) = smtp.wait_for_messages(1)
+    assert len(list(received.message.iter_attachments())) == 2
 
 
 def test_not_json(ready, admin_client):

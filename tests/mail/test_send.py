@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ddenterpriseapi.extensions import db
-from ddenterpriseapi.models import DeliveryStatus, OAuthConnection
+from ddenterpriseapi.models import DeliveryStatus, MailServer, OAuthConnection
 from tests.conftest import MAILBOX
 
 
@@ -205,17 +205,50 @@ def test_delivery_status_is_recorded(google, mail, make_smtp, oauth_app):
     ("port", "70000", "A port is a number from 1 to 65535"),
     ("port", "abc", "Enter a port, such as 587"),
     ("host", "smtp.example.com/x", "host name or IP address only"),
-    ("sender_address", "not-an-address", "Enter an email address"),
+    ("sender_address", "not-an-address", "Enter an email address, such as reports@example.com. "
+                                         "An email address must have an @-sign."),
+    ("sender_address", "reports@example.test", "Enter an email address, such as reports@example.com. The part "
+                                               "after the @-sign is a special-use or reserved name"),
     ("sender_name", "Evil\r\nBcc: x@example.com", "Use a single line"),
+    ("sender_name", "Evil\u2028Bcc: x@example.com", "Use a single line"),
+    ("username", "reports@example.com\x85", "Use a single line"),
 ])
 def test_bad_input_is_explained_and_saved_settings_stay(mail, make_smtp, oauth_app, field, value, message):
     smtp = make_smtp()
     mail.save(smtp)
     response = mail.save(smtp, **{field: value})
     assert response.status_code == 200 and message in response.get_data(as_text=True)
-    from ddenterpriseapi.models import MailServer
     with oauth_app.app_context():
         assert db.session.get(MailServer, 1).port == smtp.port
+
+
+def test_test_recipient_at_a_reserved_domain_says_why(mail, make_smtp):
+    smtp = make_smtp()
+    page = mail.send_test(smtp, recipient="boss@printer.local")
+    assert ("Enter an email address to send the test to. The part after the @-sign is a special-use or reserved "
+            "name that cannot be used with email.") in page
+    assert smtp.messages == []
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "169.254.169.254", "192.168.1.1", "224.0.0.1", "fd00::1"])
+def test_private_smtp_hosts_are_refused_when_blocked(mail, oauth_app, host):
+    server = {"port": "25", "security": "none", "authentication": "none"}
+    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    refused = mail.save(host=host, **server)
+    explained = f"{host} leads to {host}, a private, link-local, reserved or multicast address"
+    assert refused.status_code == 200 and explained in refused.get_data(as_text=True)
+    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = False
+    assert mail.save(host=host, **server).status_code == 302
+    with oauth_app.app_context():
+        assert db.session.get(MailServer, 1).host == host
+
+
+def test_loopback_smtp_host_is_allowed_when_private_networks_are_blocked(mail, make_smtp, oauth_app):
+    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    smtp = make_smtp(passwords={"relay@example.com": "pw"})
+    page = mail.send_test(smtp, authentication="password", username="relay@example.com", password="pw")
+    assert "Test email accepted by the server" in page
+    assert smtp.wait_for_messages(1)
 
 
 def test_email_page_offers_authorize_when_not_yet_authorized(google, mail, oauth_app):

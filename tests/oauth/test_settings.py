@@ -124,6 +124,19 @@ def test_http_is_accepted_on_loopback(page, url):
     assert page(provider="custom", authorization_url=url, token_url=url, scopes="s").status_code == 302
 
 
+@pytest.mark.parametrize("host", ["10.0.0.1", "169.254.169.254", "192.168.1.1", "[fd00::1]"])
+def test_private_provider_urls_are_refused_when_blocked(page, app, host):
+    urls = {"provider": "custom", "authorization_url": "http://127.0.0.1:9000/auth", "scopes": "s",
+            "token_url": f"https://{host}/token"}
+    app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    response = page(**urls)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="token_url-error"' in html and 'id="authorization_url-error"' not in html
+    assert "a private, link-local, reserved or multicast address" in html
+    app.config["BLOCK_PRIVATE_NETWORKS"] = False
+    assert page(**urls).status_code == 302 and stored(app).token_url == f"https://{host}/token"
+
+
 def test_redirect_uri_rules(page, app):
     response = page(redirect_uri="http://console.example.com/ddenterpriseapi/v2/oauth/redirect")
     assert "plain http is accepted only" in response.get_data(as_text=True)
