@@ -9,11 +9,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
-from ..validation import is_loopback
+from ..validation import is_loopback, url_problem
 from .errors import OAuthError, explain
+from .http import ProviderAdapter, bounded
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class TokenGrant:
     account_email: str | None
 
 
-class LoopbackHTTPAdapter(HTTPAdapter):
+class LoopbackHTTPAdapter(ProviderAdapter):
     """Sends requests addressed to https://<loopback host> over plain http.
 
     oauthlib refuses http endpoints outright; the console allows them on loopback hosts only (a local
@@ -59,6 +59,10 @@ class LoopbackHTTPAdapter(HTTPAdapter):
 
 def _secure_alias(session: requests.Session, url: str) -> str:
     """The URL oauthlib accepts; for http on a loopback host, an https alias served by LoopbackHTTPAdapter."""
+    problem = url_problem(url)
+    if problem:  # forms and settings check too; a URL changed behind their back must still not carry secrets
+        raise OAuthError(_("A provider URL cannot be used: %(problem)s Check the URLs of the OAuth parameters and "
+                           "of OAUTH_PROVIDER_OVERRIDES.", problem=problem))
     parts = urlsplit(url)
     if parts.scheme != "http" or not is_loopback(parts.hostname):
         return url
@@ -68,7 +72,7 @@ def _secure_alias(session: requests.Session, url: str) -> str:
 
 
 def _session(params: ClientParameters, **kwargs) -> OAuth2Session:
-    session = OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs)
+    session = bounded(OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs))
     for hook in ("access_token_response", "refresh_token_response"):
         session.register_compliance_hook(hook, _require_json)
     return session
@@ -147,7 +151,7 @@ def revoke(params: ClientParameters, token: str) -> None:
     """Ask the provider to forget a token, where it offers revocation."""
     if not params.revocation_url:
         return
-    session = requests.Session()
+    session = bounded(requests.Session())
     with session:
         url = _secure_alias(session, params.revocation_url)
         response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
