@@ -14,10 +14,11 @@ SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
 
 
 def configure(app: Flask) -> None:
-    """SQLite: a database file only its owner reads, waiting for locks instead of failing."""
+    """Statement errors without their parameters (decrypted secrets); SQLite: an owner-only file that waits for locks."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options["hide_parameters"] = True  # else a failed INSERT logs the plaintext tokens it was given
     if uri.startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
         path = uri.removeprefix("sqlite:///")
         if path != uri and ":memory:" not in path and Path(path).parent.is_dir():
