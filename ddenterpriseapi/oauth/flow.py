@@ -14,6 +14,9 @@ from requests_oauthlib import OAuth2Session
 from ..validation import is_loopback, url_problem
 from .errors import OAuthError, explain
 from .http import ProviderAdapter, bounded
+from .token_fields import invalid_field
+
+MAX_EMAIL_CHARS = 320  # the account_email column's size
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def _session(params: ClientParameters, **kwargs) -> OAuth2Session:
 
 
 def _require_json(response: requests.Response) -> requests.Response:
-    """Refuse an answer that is not a token response before oauthlib guesses at it."""
+    """Refuse an answer that is not a well-formed token response before oauthlib guesses at it."""
     try:
         body = response.json()
     except ValueError:
@@ -93,6 +96,10 @@ def _require_json(response: requests.Response) -> requests.Response:
     if response.status_code >= 400 and "error" not in body:
         raise OAuthError(_("The token endpoint answered HTTP %(status)s without an explanation.",
                            status=response.status_code))
+    invalid = None if "error" in body else invalid_field(body)
+    if invalid:  # named, never quoted: the value may be a token
+        raise OAuthError(_("The token endpoint's answer has an invalid %(field)s: expected %(expected)s.",
+                           field=invalid[0], expected=invalid[1]))
     return response
 
 
@@ -189,15 +196,20 @@ def _grant(token: dict, account_email: str | None) -> TokenGrant:
 
 def _account_email(session: OAuth2Session, params: ClientParameters, token: dict) -> str | None:
     """The signed-in account, from the ID token (received straight from the token endpoint) or userinfo."""
-    claims = id_token_claims(token.get("id_token"))
-    email = claims.get("email") or claims.get("preferred_username") or claims.get("upn")
+    email = _email(id_token_claims(token.get("id_token")), "email", "preferred_username", "upn")
     if email or not params.userinfo_url:
         return email
     try:
         response = session.get(_secure_alias(session, params.userinfo_url), timeout=params.timeout)
-        return response.json().get("email") if response.ok else None
+        return _email(response.json(), "email") if response.ok else None
     except (requests.RequestException, ValueError, OAuth2Error):
         return None
+
+
+def _email(answer, *names: str) -> str | None:
+    """The first named field holding an address-sized text: a provider's list or number must not reach the database."""
+    values = [answer.get(name) for name in names] if isinstance(answer, dict) else []
+    return next((value for value in values if isinstance(value, str) and 0 < len(value) <= MAX_EMAIL_CHARS), None)
 
 
 def id_token_claims(id_token: str | None) -> dict:
