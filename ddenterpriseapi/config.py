@@ -9,7 +9,7 @@ PUBLIC_URL = None  # e.g. "https://mail-console.example.com/ddenterpriseapi"
 TRUSTED_PROXIES = 0  # number of reverse proxies whose X-Forwarded-* headers are trusted
 OAUTH_PROVIDER_OVERRIDES = {}
 OAUTH_STATE_LIFETIME = timedelta(minutes=10)
-HTTP_TIMEOUT = 10  # seconds for every call to a provider
+HTTP_TIMEOUT = 10  # seconds for the whole of each call to a provider (connecting, sending, reading)
 SMTP_TIMEOUT = 20  # seconds for every SMTP operation
 SMTP_CA_BUNDLE = None  # PEM file of extra certificate authorities for SMTP servers
 DATABASE_LOCK_TIMEOUT = 10  # seconds a writer waits for another one before the page says the database is busy

@@ -19,9 +19,11 @@ UPGRADE = 'run "flask --app ddenterpriseapi db upgrade" first.'
 
 
 def configure(app: Flask) -> None:
-    """Lock waits bounded by DATABASE_LOCK_TIMEOUT; SQLite: a database file only its owner reads."""
+    """Statement errors without their parameters (decrypted secrets); lock waits bounded by DATABASE_LOCK_TIMEOUT;
+    SQLite: a database file only its owner reads."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options["hide_parameters"] = True  # else a failed INSERT logs the plaintext tokens it was given
     lock_timeout = app.config["DATABASE_LOCK_TIMEOUT"]
     if uri.startswith("postgresql"):
         options.setdefault("connect_args", {"options": f"-c lock_timeout={int(lock_timeout * 1000)}"})

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 
+from .validation import url_problem
+
 
 @dataclass(frozen=True)
 class Provider:
@@ -107,6 +109,7 @@ OVERRIDABLE_FIELDS = {
     "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "issuer", "scopes",
     "smtp_host", "smtp_port", "smtp_security",
 }
+URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url")
 
 
 def parse_overrides(raw) -> dict:
@@ -118,7 +121,18 @@ def parse_overrides(raw) -> dict:
         unknown = set(fields) - OVERRIDABLE_FIELDS
         if unknown:
             raise ValueError(f"OAUTH_PROVIDER_OVERRIDES[{key!r}]: unknown fields {sorted(unknown)}")
+        _check_urls(key, fields)
     return overrides
+
+
+def _check_urls(key: str, fields: dict) -> None:
+    """Override URLs carry the same secrets as the presets': https, or http on loopback only, as on the form."""
+    for name in URL_FIELDS:
+        value = fields.get(name)
+        if value is not None:
+            problem = url_problem(value if isinstance(value, str) else "")
+            if problem:
+                raise ValueError(f"OAUTH_PROVIDER_OVERRIDES[{key!r}].{name}: {problem}")
 
 
 def build_registry(overrides: dict) -> dict[str, Provider]:

@@ -9,11 +9,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
-from ..validation import is_loopback
+from ..validation import is_loopback, url_problem
 from .errors import OAuthError, explain
+from .http import ProviderAdapter, bounded
+from .token_fields import invalid_field
+
+MAX_EMAIL_CHARS = 320  # the account_email column's size
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class TokenGrant:
     account_email: str | None
 
 
-class LoopbackHTTPAdapter(HTTPAdapter):
+class LoopbackHTTPAdapter(ProviderAdapter):
     """Sends requests addressed to https://<loopback host> over plain http.
 
     oauthlib refuses http endpoints outright; the console allows them on loopback hosts only (a local
@@ -59,6 +62,10 @@ class LoopbackHTTPAdapter(HTTPAdapter):
 
 def _secure_alias(session: requests.Session, url: str) -> str:
     """The URL oauthlib accepts; for http on a loopback host, an https alias served by LoopbackHTTPAdapter."""
+    problem = url_problem(url)
+    if problem:  # forms and settings check too; a URL changed behind their back must still not carry secrets
+        raise OAuthError(_("A provider URL cannot be used: %(problem)s Check the URLs of the OAuth parameters and "
+                           "of OAUTH_PROVIDER_OVERRIDES.", problem=problem))
     parts = urlsplit(url)
     if parts.scheme != "http" or not is_loopback(parts.hostname):
         return url
@@ -68,14 +75,14 @@ def _secure_alias(session: requests.Session, url: str) -> str:
 
 
 def _session(params: ClientParameters, **kwargs) -> OAuth2Session:
-    session = OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs)
+    session = bounded(OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs))
     for hook in ("access_token_response", "refresh_token_response"):
         session.register_compliance_hook(hook, _require_json)
     return session
 
 
 def _require_json(response: requests.Response) -> requests.Response:
-    """Refuse an answer that is not a token response before oauthlib guesses at it."""
+    """Refuse an answer that is not a well-formed token response before oauthlib guesses at it."""
     try:
         body = response.json()
     except ValueError:
@@ -89,6 +96,10 @@ def _require_json(response: requests.Response) -> requests.Response:
     if response.status_code >= 400 and "error" not in body:
         raise OAuthError(_("The token endpoint answered HTTP %(status)s without an explanation.",
                            status=response.status_code))
+    invalid = None if "error" in body else invalid_field(body)
+    if invalid:  # named, never quoted: the value may be a token
+        raise OAuthError(_("The token endpoint's answer has an invalid %(field)s: expected %(expected)s.",
+                           field=invalid[0], expected=invalid[1]))
     return response
 
 
@@ -147,7 +158,7 @@ def revoke(params: ClientParameters, token: str) -> None:
     """Ask the provider to forget a token, where it offers revocation."""
     if not params.revocation_url:
         return
-    session = requests.Session()
+    session = bounded(requests.Session())
     with session:
         url = _secure_alias(session, params.revocation_url)
         response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
@@ -185,15 +196,20 @@ def _grant(token: dict, account_email: str | None) -> TokenGrant:
 
 def _account_email(session: OAuth2Session, params: ClientParameters, token: dict) -> str | None:
     """The signed-in account, from the ID token (received straight from the token endpoint) or userinfo."""
-    claims = id_token_claims(token.get("id_token"))
-    email = claims.get("email") or claims.get("preferred_username") or claims.get("upn")
+    email = _email(id_token_claims(token.get("id_token")), "email", "preferred_username", "upn")
     if email or not params.userinfo_url:
         return email
     try:
         response = session.get(_secure_alias(session, params.userinfo_url), timeout=params.timeout)
-        return response.json().get("email") if response.ok else None
+        return _email(response.json(), "email") if response.ok else None
     except (requests.RequestException, ValueError, OAuth2Error):
         return None
+
+
+def _email(answer, *names: str) -> str | None:
+    """The first named field holding an address-sized text: a provider's list or number must not reach the database."""
+    values = [answer.get(name) for name in names] if isinstance(answer, dict) else []
+    return next((value for value in values if isinstance(value, str) and 0 < len(value) <= MAX_EMAIL_CHARS), None)
 
 
 def id_token_claims(id_token: str | None) -> dict:

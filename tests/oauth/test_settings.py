@@ -179,6 +179,19 @@ def test_unknown_override_fields_are_refused(make_app):
         make_app(OAUTH_PROVIDER_OVERRIDES={"google": {"tokenurl": "x"}})
 
 
+@pytest.mark.parametrize("field", ["authorization_url", "token_url", "revocation_url", "userinfo_url"])
+def test_override_urls_in_plain_http_to_another_host_are_refused(make_app, field):
+    with pytest.raises(ValueError, match=rf"OAUTH_PROVIDER_OVERRIDES\['google'\]\.{field}: Use https://"):
+        make_app(OAUTH_PROVIDER_OVERRIDES={"google": {field: "http://accounts.example.com/endpoint"}})
+
+
+def test_override_urls_on_loopback_or_https_are_accepted(make_app):
+    app = make_app(OAUTH_PROVIDER_OVERRIDES={"google": {"token_url": "https://oauth2.example.com/token",
+                                                       "revocation_url": "http://[::1]:9000/revoke",
+                                                       "userinfo_url": None}})
+    assert app.extensions["dde_providers"]["google"].revocation_url == "http://[::1]:9000/revoke"
+
+
 def test_microsoft_admin_consent_link(page):
     page(provider="microsoft", tenant="contoso.com")
     html = page.client.get(PAGE).get_data(as_text=True)

@@ -464,7 +464,8 @@ class _QuietHandler(WSGIRequestHandler):
 class OAuthTestServer:
     """An OAuth 2.0 authorization server on 127.0.0.1, shaped like Google ("google") or Microsoft.
 
-    Knobs tests may set at any time: token_delay, token_garbage, omit_refresh_token. A delayed
+    Knobs tests may set at any time: token_delay, token_garbage, omit_refresh_token, token_overrides
+    (fields merged into successful token responses, after the tokens were issued and stored). A delayed
     token request is still processed after the delay even if its client gave up (a real provider
     would too: a Microsoft refresh token may rotate unseen); stop() answers pending delays with 503
     without processing them.
@@ -481,6 +482,7 @@ class OAuthTestServer:
         self.token_delay = 0.0
         self.token_garbage = False
         self.omit_refresh_token = False
+        self.token_overrides: dict = {}
         self.token_requests: list[dict] = []
         self.revoked: list[str] = []
         self.tenants: list[str] = []
@@ -696,6 +698,8 @@ class OAuthTestServer:
             with self._lock:
                 response = self.authorization.create_token_response()
         self._record_token_request(ok=response.status_code == 200 and not garbage)
+        if self.token_overrides and response.status_code == 200 and not garbage:
+            response.set_data(json.dumps({**json.loads(response.get_data()), **self.token_overrides}))
         return response
 
     def _revoke_view(self):
