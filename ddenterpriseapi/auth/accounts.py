@@ -7,6 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..database import locked
 from ..extensions import db
 from ..models import Admin
+from .sessions import end_other_sessions
 
 MIN_PASSWORD_LENGTH = 12
 # Checked when the username is unknown too, so response time does not reveal which usernames exist.
@@ -71,5 +72,5 @@ def change_password(admin: Admin, current: str, new: str) -> None:
         raise AccountError(_("The current password is wrong."))
     check_password_rules(new)
     admin.password_hash = generate_password_hash(new)
-    admin.session_version += 1
     db.session.commit()
+    end_other_sessions(admin)

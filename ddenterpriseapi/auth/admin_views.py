@@ -2,7 +2,7 @@
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from .. import audit
 from . import bp
@@ -48,7 +48,6 @@ def password():
         except AccountError as error:
             form.current_password.errors.append(str(error))
         else:
-            login_user(admin)  # this session carries the new session version; the others end
             audit.record("password_changed")
             flash(_("Password changed. Your other sessions are logged out."), "success")
             return redirect(url_for("dashboard.index"))

@@ -2,14 +2,15 @@
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..extensions import limiter
 from . import bp
 from .accounts import AccountError, admin_count, authenticate, create_admin
 from .forms import LoginForm, SetupForm
-from .guard import login_exempt, require_login, safe_next
+from .guard import login_exempt, require_login, safe_next, session_limits
+from .sessions import end_session, open_session
 from .setup_code import check_setup_code, close_setup
 from .throttle import login_refusal
 
@@ -75,6 +76,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     audit.record("logout")
+    end_session(current_user.get_id())
     logout_user()
     clear_session()
     flash(_("You are logged out."), "info")
@@ -83,8 +85,10 @@ def logout():
 
 def start_session(admin) -> None:
     """A fresh session for the administrator, so no session identifier from before login survives it."""
+    end_session(current_user.get_id())  # logging in again on this browser replaces its session
     clear_session()
     session.permanent = True
+    open_session(admin, request.remote_addr, request.user_agent.string, session_limits())
     login_user(admin)
 
 
