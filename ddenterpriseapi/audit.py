@@ -25,6 +25,7 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "oauth_settings_changed": _l("oauth settings changed"),
     "password_changed": _l("password changed"),
     "reauthorization_required": _l("reauthorization required"),
+    "sessions_ended": _l("sessions ended"),
     "test_email_failed": _l("test email failed"),
     "test_email_sent": _l("test email sent"),
 }

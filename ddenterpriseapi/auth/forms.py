@@ -44,6 +44,10 @@ class RemoveAdminForm(FlaskForm):
     submit = SubmitField(_l("Remove"))
 
 
+class EndOtherSessionsForm(FlaskForm):
+    submit = SubmitField(_l("Log out everywhere else"))
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
     new_password = PasswordField(_l("New password"), validators=[

@@ -4,7 +4,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from ddenterpriseapi.extensions import db
-from ddenterpriseapi.models import Admin, AdminSession
+from ddenterpriseapi.models import Admin, AdminSession, AuditEvent
 from tests.conftest import ADMIN, AuthActions, csrf_from, submit
 
 BASE = "/ddenterpriseapi"
@@ -148,3 +148,32 @@ def test_password_change_ends_the_other_sessions_only(app, client, auth):
     assert client.get(BASE + "/").status_code == 200
     assert other.get(BASE + "/").status_code == 302
     assert [record.ip for record in sessions(app)] == ["127.0.0.1"]
+
+
+def test_the_sessions_page_lists_this_administrators_sessions(app, client, auth):
+    auth.create("other", "other long password")
+    logged_in(app, "other", "other long password", ip="198.51.100.1")
+    client.environ_base.update(HTTP_USER_AGENT="Console-Test-Browser/1.0")
+    auth.login()
+    logged_in(app, ip="192.0.2.9")
+    page = client.get(BASE + "/account/sessions").get_data(as_text=True)
+    assert "192.0.2.9" in page and "127.0.0.1" in page and "198.51.100.1" not in page
+    assert page.count("this session") == 1 and "Console-Test-Browser/1.0" in page
+    assert "after 30 minutes without use, or 8 hours after logging in" in page
+    assert 'href="/ddenterpriseapi/account/sessions"' in client.get(BASE + "/").get_data(as_text=True)
+
+
+def test_log_out_everywhere_else(app, client, auth):
+    auth.login()
+    elsewhere = logged_in(app, ip="192.0.2.10")
+    token = csrf_from(client.get(BASE + "/account/sessions"))
+    response = client.post(BASE + "/account/sessions/end-others", data={"csrf_token": token})
+    assert "1 other session logged out." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.get(BASE + "/").status_code == 200
+    assert elsewhere.get(BASE + "/").status_code == 302
+    assert [record.ip for record in sessions(app)] == ["127.0.0.1"]
+    assert "You have no other session open." in client.get(BASE + "/account/sessions").get_data(as_text=True)
+    with app.app_context():
+        event = db.session.scalars(db.select(AuditEvent).filter_by(action="sessions_ended")).one()
+        assert event.actor == ADMIN[0] and event.detail == "other sessions logged out: 1"
+    assert "sessions ended" in client.get(BASE + "/audit").get_data(as_text=True)
