@@ -12,7 +12,7 @@ from .forms import LoginForm, SetupForm
 from .guard import login_exempt, require_login, safe_next, session_limits
 from .sessions import end_session, open_session
 from .setup_code import check_setup_code, close_setup
-from .throttle import login_refusal
+from .throttle import failed_logins_notice, refusal
 
 
 def setup_first():
@@ -61,15 +61,20 @@ def setup():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        refusal = login_refusal(form.username.data, request.remote_addr)
-        admin = None if refusal else authenticate(form.username.data, form.password.data)
+        refused = refusal(form.username.data, request.remote_addr)
+        admin = None if refused else authenticate(form.username.data, form.password.data)
         if admin is not None:
+            notice = failed_logins_notice(admin)
             start_session(admin)
             audit.record("login", actor=admin.username)
+            if notice:
+                flash(notice, "warning")
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        audit.record("login_failed", refusal or "wrong username or password", actor=form.username.data.strip()[:100])
-        form.password.errors.append(refusal or _("Wrong username or password."))
-        return render_template("auth/login.html", form=form), 429 if refusal else 200
+        # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
+        audit.record("login_refused" if refused else "login_failed", refused or "wrong username or password",
+                     actor=form.username.data.strip()[:100])
+        form.password.errors.append(refused or _("Wrong username or password."))
+        return render_template("auth/login.html", form=form), 429 if refused else 200
     return render_template("auth/login.html", form=form)
 
 
