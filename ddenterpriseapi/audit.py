@@ -28,6 +28,8 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "logout": _l("logout"),
     "oauth_settings_changed": _l("oauth settings changed"),
     "password_changed": _l("password changed"),
+    "password_check_failed": _l("password check failed"),
+    "password_check_refused": _l("password check refused"),
     "reauthorization_required": _l("reauthorization required"),
     "sessions_ended": _l("sessions ended"),
     "test_email_failed": _l("test email failed"),
@@ -42,9 +44,10 @@ def current_actor() -> str:
     return "command line" if not has_request_context() else "anonymous"
 
 
-def record(action: str, detail: str | None = None, actor: str | None = None) -> None:
-    """Add an event; never pass a secret value in detail."""
-    ip = request.remote_addr if has_request_context() else None
+def record(action: str, detail: str | None = None, actor: str | None = None, ip: str | None = None) -> None:
+    """Add an event (from the request's address unless given); never pass a secret value in detail."""
+    if ip is None and has_request_context():
+        ip = request.remote_addr
     db.session.add(AuditEvent(action=action, detail=detail, actor=actor or current_actor(), ip=ip))
     db.session.commit()
 

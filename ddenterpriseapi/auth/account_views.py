@@ -17,11 +17,10 @@ from .sessions import end_other_sessions, list_sessions, token_hash
 def password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        admin = current_user._get_current_object()
         try:
-            change_password(admin, form.current_password.data, form.new_password.data)
+            change_password(current_user._get_current_object(), form.new_password.data)
         except AccountError as error:
-            form.current_password.errors.append(str(error))
+            form.new_password.errors.append(str(error))
         else:
             audit.record("password_changed")
             flash(_("Password changed. Your other sessions are logged out."), "success")

@@ -100,7 +100,8 @@ def test_password_change_ends_other_sessions(app, client, auth):
 
 def test_administrators_never_the_last(app, client, auth):
     auth.login()
-    submit(client, BASE + "/configuration/administrators", {"username": "second", "password": "second password!"})
+    submit(client, BASE + "/configuration/administrators", {"username": "second", "password": "second password!",
+                                                            "current_password": ADMIN[1]})
     with app.app_context():
         ids = {admin.username: admin.id for admin in db.session.scalars(db.select(Admin))}
     page = client.get(BASE + "/configuration/administrators")
@@ -142,7 +143,8 @@ def test_stored_xss_is_escaped_everywhere(client, auth, app):
                                                           "security": "starttls", "authentication": "password",
                                                           "username": XSS, "sender_name": XSS, "save": "1"})
     submit(client, BASE + "/configuration/api-keys", {"name": XSS})
-    submit(client, BASE + "/configuration/administrators", {"username": XSS[:60], "password": "p" * 20})
+    submit(client, BASE + "/configuration/administrators", {"username": XSS[:60], "password": "p" * 20,
+                                                            "current_password": ADMIN[1]})
     for path in ("/", "/configuration/oauth", "/configuration/email-server", "/configuration/api-keys",
                  "/configuration/administrators", "/audit"):
         html = client.get(BASE + path).get_data(as_text=True)
@@ -182,7 +184,8 @@ def test_sql_metacharacters_are_data(client, auth, app):
                                                           "save": "1"})
     submit(client, BASE + "/configuration/api-keys", {"name": SQL})
     auth.login(username=SQL, password=SQL)
-    submit(client, BASE + "/configuration/administrators", {"username": SQL[:60], "password": "p" * 20})
+    submit(client, BASE + "/configuration/administrators", {"username": SQL[:60], "password": "p" * 20,
+                                                            "current_password": ADMIN[1]})
     from ddenterpriseapi.models import ApiKey, MailServer, OAuthSettings
     with app.app_context():
         assert db.session.get(OAuthSettings, 1).client_id == SQL
