@@ -23,6 +23,7 @@ def load_admin(token: str) -> Admin | None:
 
 
 def session_limits() -> Limits:
+    """The configured idle and absolute lifetimes of a login session."""
     return Limits(idle=current_app.config["SESSION_IDLE_TIMEOUT"], absolute=current_app.permanent_session_lifetime)
 
 

@@ -32,15 +32,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(admin: Admin, ip: str | None, user_agent: str | None, limits: Limits) -> str:
-    """Record a new session for the administrator; its token, returned this once, goes in the cookie."""
+def open_session(admin: Admin, ip: str | None, user_agent: str | None, limits: Limits) -> None:
+    """Record a new session for the administrator, whose get_id() then gives its token for the cookie."""
     token = secrets.token_urlsafe(32)
     _end_expired(limits)
     db.session.add(AdminSession(token_hash=token_hash(token), admin_id=admin.id, ip=ip,
                                 user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None))
     db.session.commit()
     admin.session_token = token
-    return token
 
 
 def resume_session(token: str, limits: Limits) -> Admin | None:

@@ -17,7 +17,7 @@ depends_on = None
 
 def recreate_on_sqlite():
     # SQLite gives a deleted row's id to the next row unless the table was created with AUTOINCREMENT;
-    # PostgreSQL sequences never reuse ids, and recreating the table there would lose its sequence.
+    # PostgreSQL sequences never reuse ids, and recreating the table there would restart its sequence at 1.
     return 'always' if op.get_bind().dialect.name == 'sqlite' else 'auto'
 
 
