@@ -21,6 +21,7 @@ from .providers import build_registry, parse_overrides
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 URL_PREFIX = "/ddenterpriseapi"
 QUIET_LOGGERS = ("oauthlib", "requests_oauthlib", "urllib3")  # they log token bodies at DEBUG
+DURATIONS = ("OAUTH_STATE_LIFETIME", "SESSION_IDLE_TIMEOUT")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -56,8 +57,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ddenterpriseapi.db'}"
-    if not isinstance(app.config["OAUTH_STATE_LIFETIME"], timedelta):  # seconds, from DDE_OAUTH_STATE_LIFETIME
-        app.config["OAUTH_STATE_LIFETIME"] = timedelta(seconds=int(app.config["OAUTH_STATE_LIFETIME"]))
+    for name in DURATIONS:
+        if not isinstance(app.config[name], timedelta):  # seconds, e.g. from DDE_SESSION_IDLE_TIMEOUT
+            app.config[name] = timedelta(seconds=int(app.config[name]))
     keys = app.config["ENCRYPTION_KEYS"]
     if isinstance(keys, str):
         keys = [key.strip() for key in keys.split(",") if key.strip()]
@@ -82,7 +84,9 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Log in to continue.")
     login_manager.localize_callback = str  # flash a plain string: the session cannot store a lazy one
-    login_manager.session_protection = "strong"
+    # Flask-Login's "strong" protection leaves permanent sessions (all of ours) alone; the session records
+    # in the database are what end a session (auth/sessions.py).
+    login_manager.session_protection = None
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,9 +1,12 @@
 """The audit log: one writer, and the reader behind the audit page."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 
 from .extensions import db
 from .models import AuditEvent
@@ -23,10 +26,14 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "encryption_key_rotated": _l("encryption key rotated"),
     "login": _l("login"),
     "login_failed": _l("login failed"),
+    "login_refused": _l("login refused"),
     "logout": _l("logout"),
     "oauth_settings_changed": _l("oauth settings changed"),
     "password_changed": _l("password changed"),
+    "password_check_failed": _l("password check failed"),
+    "password_check_refused": _l("password check refused"),
     "reauthorization_required": _l("reauthorization required"),
+    "sessions_ended": _l("sessions ended"),
     "test_email_failed": _l("test email failed"),
     "test_email_sent": _l("test email sent"),
 }
@@ -39,9 +46,10 @@ def current_actor() -> str:
     return "command line" if not has_request_context() else "anonymous"
 
 
-def record(action: str, detail: str | None = None, actor: str | None = None) -> None:
-    """Add an event; never pass a secret value in detail."""
-    ip = request.remote_addr if has_request_context() else None
+def record(action: str, detail: str | None = None, actor: str | None = None, ip: str | None = None) -> None:
+    """Add an event (from the request's address unless given); never pass a secret value in detail."""
+    if ip is None and has_request_context():
+        ip = request.remote_addr
     db.session.add(AuditEvent(action=action, detail=detail and truncated(detail, DETAIL_LIMIT),
                               actor=(actor or current_actor())[:100], ip=ip))
     db.session.commit()
@@ -60,9 +68,22 @@ def recent_events(page: int) -> tuple[list[AuditEvent], int]:
     return list(events), max(1, -(-total // PAGE_SIZE))
 
 
-def failures_since(action: str, since, **where) -> int:
-    """How many events of this kind happened since a time (e.g. failed logins of one account)."""
-    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action, AuditEvent.at >= since)
+@dataclass(frozen=True)
+class Tally:
+    """How many events of some kinds, from how many addresses, the first and the last one's time."""
+
+    count: int
+    addresses: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+def tally(actions: tuple[str, ...], since: datetime | None = None, **where) -> Tally:
+    """Count events of these kinds since a time (e.g. one account's failed logins from one address)."""
+    query = select(func.count(), func.count(distinct(AuditEvent.ip)), func.min(AuditEvent.at),
+                   func.max(AuditEvent.at)).where(AuditEvent.action.in_(actions))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
     for name, value in where.items():
         query = query.where(getattr(AuditEvent, name) == value)
-    return db.session.scalar(query)
+    return Tally(*db.session.execute(query).one())

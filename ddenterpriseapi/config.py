@@ -21,7 +21,8 @@ SESSION_COOKIE_NAME = "ddenterpriseapi_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_PATH = "/"
-PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+PERMANENT_SESSION_LIFETIME = timedelta(hours=8)  # a login ends this long after it began, however busy
+SESSION_IDLE_TIMEOUT = timedelta(minutes=30)  # ... or this long after its last request
 REMEMBER_COOKIE_DURATION = timedelta(days=0)
 MAX_CONTENT_LENGTH = 30 * 1024 * 1024
 WTF_CSRF_TIME_LIMIT = None  # tied to the session lifetime instead

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .crypto import EncryptedText
@@ -32,15 +32,33 @@ class UTCDateTime(TypeDecorator):
 class Admin(UserMixin, db.Model):
     """An administrator of the console."""
 
+    __table_args__ = {"sqlite_autoincrement": True}  # a removed administrator's id is never given to another
+
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Part of the login session's identity: bumping it (password change) ends every other session.
-    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    session_token = None  # the token of the login session this request runs in (not a column)
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    def get_id(self) -> str | None:
+        """Flask-Login keeps the session's random token, never something that could be issued again."""
+        return self.session_token
+
+
+class AdminSession(db.Model):
+    """An administrator's login on one browser; the cookie holds a random token, the database only its hash."""
+
+    __tablename__ = "admin_session"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admin.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    admin: Mapped[Admin] = relationship()
 
 
 class OAuthSettings(db.Model):

@@ -1,7 +1,7 @@
 """Language choice, template helpers and filters."""
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
 LANGUAGES = ("en", "fr")
 
@@ -24,9 +24,10 @@ def remember_language_choice() -> None:
 
 
 def init(app: Flask) -> None:
-    """Babel, the jinja 'do' extension used by the form macros, and the datetime filter."""
+    """Babel, the jinja 'do' extension used by the form macros, and the datetime and duration filters."""
     Babel(app, locale_selector=select_locale, default_timezone="UTC")
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") + " UTC" if value else ""
+    app.jinja_env.filters["duration"] = format_timedelta
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale())})
     app.before_request(remember_language_choice)

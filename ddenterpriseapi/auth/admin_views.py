@@ -1,13 +1,12 @@
-"""Administrators page (add, remove) and changing one's own password."""
+"""The Administrators page: add and remove administrators."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
 
 from .. import audit
 from . import bp
-from .accounts import AccountError, change_password, create_admin, list_admins, remove_admin
-from .forms import ChangePasswordForm, NewAdminForm, RemoveAdminForm
+from .accounts import AccountError, create_admin, list_admins, remove_admin
+from .forms import NewAdminForm, RemoveAdminForm
 
 
 @bp.route("/configuration/administrators", methods=["GET", "POST"])
@@ -36,20 +35,3 @@ def remove(admin_id: int):
             audit.record("admin_removed", admin.username)
             flash(_("Administrator %(name)s removed.", name=admin.username), "success")
     return redirect(url_for(".admins"))
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-def password():
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        admin = current_user._get_current_object()
-        try:
-            change_password(admin, form.current_password.data, form.new_password.data)
-        except AccountError as error:
-            form.current_password.errors.append(str(error))
-        else:
-            login_user(admin)  # this session carries the new session version; the others end
-            audit.record("password_changed")
-            flash(_("Password changed. Your other sessions are logged out."), "success")
-            return redirect(url_for("dashboard.index"))
-    return render_template("auth/password.html", form=form)

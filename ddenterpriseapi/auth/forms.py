@@ -1,11 +1,14 @@
-"""Login and first-run setup forms."""
+"""Forms of the login, first-run setup, administrators and account pages."""
 
+from flask import request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from .accounts import MIN_PASSWORD_LENGTH
+from .accounts import MIN_PASSWORD_LENGTH, AccountError
+from .reauth import confirm_password
 
 TOO_SHORT = _l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
 MISMATCH = _l("The passwords do not match.")
@@ -33,10 +36,22 @@ class SetupForm(FlaskForm):
     submit = SubmitField(_l("Create administrator"))
 
 
+class IsCurrentPassword:
+    """The logged-in administrator's own password, asked again before a sensitive change."""
+
+    def __call__(self, form, field):
+        try:
+            confirm_password(current_user._get_current_object(), field.data, request.remote_addr)
+        except AccountError as error:
+            raise ValidationError(str(error)) from None
+
+
 class NewAdminForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=TOO_SHORT)])
+    current_password = PasswordField(_l("Your password"), validators=[
+        DataRequired(), Length(max=1024), IsCurrentPassword()], description=_l("Asked again to confirm it is you."))
     submit = SubmitField(_l("Add administrator"))
 
 
@@ -44,8 +59,13 @@ class RemoveAdminForm(FlaskForm):
     submit = SubmitField(_l("Remove"))
 
 
+class EndOtherSessionsForm(FlaskForm):
+    submit = SubmitField(_l("Log out everywhere else"))
+
+
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(), Length(max=1024), IsCurrentPassword()])
     new_password = PasswordField(_l("New password"), validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024, message=TOO_SHORT)])
     confirm = PasswordField(_l("Confirm new password"), validators=[DataRequired(), EqualTo("new_password", MISMATCH)])

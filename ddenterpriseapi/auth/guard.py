@@ -5,8 +5,9 @@ from urllib.parse import urlsplit
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..models import Admin
+from .sessions import Limits, resume_session
 
 
 def login_exempt(view):
@@ -16,11 +17,14 @@ def login_exempt(view):
 
 
 @login_manager.user_loader
-def load_admin(session_id: str) -> Admin | None:
-    """The administrator of a session, unless the session predates a password change."""
-    admin_id, _, version = session_id.partition(":")
-    admin = db.session.get(Admin, int(admin_id)) if admin_id.isdigit() else None
-    return admin if admin is not None and str(admin.session_version) == version else None
+def load_admin(token: str) -> Admin | None:
+    """The administrator of the session whose token the cookie carries, while its record lives."""
+    return resume_session(token, session_limits())
+
+
+def session_limits() -> Limits:
+    """The configured idle and absolute lifetimes of a login session."""
+    return Limits(idle=current_app.config["SESSION_IDLE_TIMEOUT"], absolute=current_app.permanent_session_lifetime)
 
 
 def require_login():

@@ -2,16 +2,17 @@
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..extensions import limiter
 from . import bp
 from .accounts import AccountError, admin_count, authenticate, create_admin
 from .forms import LoginForm, SetupForm
-from .guard import login_exempt, require_login, safe_next
+from .guard import login_exempt, require_login, safe_next, session_limits
+from .sessions import end_session, open_session
 from .setup_code import check_setup_code, close_setup
-from .throttle import login_refusal
+from .throttle import failed_logins_notice, refusal
 
 
 def setup_first():
@@ -60,21 +61,27 @@ def setup():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        refusal = login_refusal(form.username.data, request.remote_addr)
-        admin = None if refusal else authenticate(form.username.data, form.password.data)
+        refused = refusal(form.username.data, request.remote_addr)
+        admin = None if refused else authenticate(form.username.data, form.password.data)
         if admin is not None:
+            notice = failed_logins_notice(admin)
             start_session(admin)
             audit.record("login", actor=admin.username)
+            if notice:
+                flash(notice, "warning")
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        audit.record("login_failed", refusal or "wrong username or password", actor=form.username.data.strip()[:100])
-        form.password.errors.append(refusal or _("Wrong username or password."))
-        return render_template("auth/login.html", form=form), 429 if refusal else 200
+        # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
+        audit.record("login_refused" if refused else "login_failed", refused or "wrong username or password",
+                     actor=form.username.data.strip()[:100])
+        form.password.errors.append(refused or _("Wrong username or password."))
+        return render_template("auth/login.html", form=form), 429 if refused else 200
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     audit.record("logout")
+    end_session(current_user.get_id())
     logout_user()
     clear_session()
     flash(_("You are logged out."), "info")
@@ -83,8 +90,10 @@ def logout():
 
 def start_session(admin) -> None:
     """A fresh session for the administrator, so no session identifier from before login survives it."""
+    end_session(current_user.get_id())  # logging in again on this browser replaces its session
     clear_session()
     session.permanent = True
+    open_session(admin, request.remote_addr, request.user_agent.string, session_limits())
     login_user(admin)
 
 

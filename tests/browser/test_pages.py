@@ -11,7 +11,7 @@ from tests.browser.conftest import ARTIFACTS, assert_accessible
 from tests.conftest import ADMIN, AuthActions, MailActions, OAuthActions
 
 PAGES = ["/", "/configuration/oauth", "/configuration/email-server", "/configuration/api-keys", "/audit",
-         "/configuration/administrators", "/account/password"]
+         "/configuration/administrators", "/account/password", "/account/sessions"]
 
 
 @pytest.fixture

@@ -8,8 +8,15 @@ import pytest
 
 from ddenterpriseapi.oauth import flow
 from ddenterpriseapi.oauth.errors import OAuthError
-from tests.conftest import CLIENT, CALLBACK
-from tests.servers.raw_http import RawHTTPServer, huge_body, redirect_to, token_response, trickled_body, trickled_headers
+from tests.conftest import CALLBACK, CLIENT
+from tests.servers.raw_http import (
+    RawHTTPServer,
+    huge_body,
+    redirect_to,
+    token_response,
+    trickled_body,
+    trickled_headers,
+)
 
 HTTP_TIMEOUT = 2  # seconds; each trickle below would take 30 s or more
 

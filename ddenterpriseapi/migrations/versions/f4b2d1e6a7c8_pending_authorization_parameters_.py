@@ -1,7 +1,7 @@
 """pending authorization parameters, refresh lease, custom SMTP hosts
 
 Revision ID: f4b2d1e6a7c8
-Revises: b76f82794a43
+Revises: e3a1c0de5e55
 Create Date: 2026-12-01 09:42:27.806949
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f4b2d1e6a7c8'
-down_revision = 'b76f82794a43'
+down_revision = 'e3a1c0de5e55'
 branch_labels = None
 depends_on = None
 
