@@ -139,7 +139,8 @@ class OAuthActions:
         self.client, self.server = client, server
 
     def save(self, provider="google", button="save", **fields):
-        data = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1], button: "1"}
+        data = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1],
+                "current_password": ADMIN[1], button: "1"}
         if provider == "microsoft":
             data["tenant"] = "contoso.onmicrosoft.com"
         data.update(fields)

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..auth.forms import IsCurrentPassword
 from ..validation import TENANT_HELP, is_valid_tenant, private_address_problem, url_problem
 
 URL_MAX = 2048
@@ -38,11 +39,14 @@ class OAuthSettingsForm(FlaskForm):
                                             "separated by spaces, such as smtp.example.com."))
     redirect_uri = StringField(_l("Authorized redirect URI"),
                                validators=[Optional(), Length(max=URL_MAX), secure_url])
+    current_password = PasswordField(_l("Your password"), validators=[Length(max=1024)],
+                                     description=_l("Asked again to change the client secret or the token URL."))
     save = SubmitField(_l("Save"))
     authorize = SubmitField(_l("Authorize"))
 
-    def __init__(self, *args, block_private_networks: bool = False, **kwargs):
+    def __init__(self, *args, stored_token_url: str | None = None, block_private_networks: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stored_token_url = stored_token_url
         self.block_private_networks = block_private_networks
 
     def validate_tenant(self, field):
@@ -65,6 +69,16 @@ class OAuthSettingsForm(FlaskForm):
 
     def validate_scopes(self, field):
         self._required_for_custom(field)
+
+    def validate_current_password(self, field):
+        """A new client secret, or a token URL the stored one would be sent to, is for the administrator only."""
+        new_token_url = self.provider.data == "custom" and (self.token_url.data or "").strip() != (
+            self.stored_token_url or "")
+        if not (self.client_secret.data or new_token_url):
+            return
+        if not field.data:
+            raise ValidationError(_("Enter your password to change the client secret or the token URL."))
+        IsCurrentPassword()(self, field)
 
     def validate_smtp_hosts(self, field):
         if any(not HOST_NAME.match(host) for host in (field.data or "").replace(",", " ").split()):

@@ -42,7 +42,8 @@ CALLBACK_RATE_LIMIT = "30 per minute"  # per address: an administrator comes bac
 @bp.route("/configuration/oauth", methods=["GET", "POST"])
 def settings():
     stored = get_settings()
-    form = OAuthSettingsForm(obj=stored, block_private_networks=current_app.config["BLOCK_PRIVATE_NETWORKS"])
+    form = OAuthSettingsForm(obj=stored, stored_token_url=stored.token_url,
+                             block_private_networks=current_app.config["BLOCK_PRIVATE_NETWORKS"])
     if form.validate_on_submit():
         values = form.values(providers()[form.provider.data].editable_endpoints)
         if values["redirect_uri"] == default_redirect_uri():

@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
-from tests.conftest import CLIENT, MAILBOX
+from tests.conftest import ADMIN, CLIENT, MAILBOX
 
 
 def start_authorization(page, live, provider="google", secret=CLIENT[1]):
@@ -15,6 +15,7 @@ def start_authorization(page, live, provider="google", secret=CLIENT[1]):
         page.get_by_label("Tenant").fill("organizations")
     page.get_by_label("Client ID").fill(CLIENT[0])
     page.get_by_label("Client Secret").fill(secret)
+    page.get_by_label("Your password").fill(ADMIN[1])
     page.get_by_role("button", name="Authorize").click()
     page.get_by_label("Email").fill(MAILBOX[0])
     page.get_by_label("Password").fill(MAILBOX[1])

@@ -10,7 +10,7 @@ from threading import Barrier
 
 import requests
 
-from tests.conftest import CLIENT, MAILBOX
+from tests.conftest import ADMIN, CLIENT, MAILBOX
 from tests.deploy.conftest import (
     PREFIX,
     Browser,
@@ -60,7 +60,8 @@ def test_console_on_postgresql(tmp_path, postgres_db, start_console, google_serv
     with Browser(console.origin) as browser:
         browser.login()
         saved = browser.submit(f"{PREFIX}/configuration/oauth", {
-            "provider": "google", "client_id": CLIENT[0], "client_secret": CLIENT[1], "save": "1"})
+            "provider": "google", "client_id": CLIENT[0], "client_secret": CLIENT[1],
+            "current_password": ADMIN[1], "save": "1"})
         assert saved.status_code == 302
         assert "OAuth parameters saved." in browser.follow(saved).text
         saved = browser.submit(f"{PREFIX}/configuration/email-server", {

@@ -221,6 +221,7 @@ def test_real_browser_journey_through_nginx(stack, browser):
     page.get_by_role("link", name="OAuth", exact=True).click()
     page.get_by_label("Client ID").fill(CLIENT[0])
     page.get_by_label("Client Secret").fill(CLIENT[1])
+    page.get_by_label("Your password").fill(ADMIN[1])
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("OAuth parameters saved.")).to_be_visible()
     redirect_uri = page.get_by_label("Authorized redirect URI").input_value()

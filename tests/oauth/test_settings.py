@@ -3,8 +3,8 @@
 import pytest
 
 from ddenterpriseapi.extensions import db
-from ddenterpriseapi.models import OAuthSettings
-from tests.conftest import CLIENT, submit
+from ddenterpriseapi.models import AuditEvent, OAuthSettings
+from tests.conftest import ADMIN, CLIENT, submit
 
 PAGE = "/ddenterpriseapi/configuration/oauth"
 
@@ -14,7 +14,8 @@ def page(client, auth):
     auth.login()
 
     def save(**fields):
-        data = {"provider": "google", "client_id": CLIENT[0], "client_secret": CLIENT[1], "save": "1"}
+        data = {"provider": "google", "client_id": CLIENT[0], "client_secret": CLIENT[1],
+                "current_password": ADMIN[1], "save": "1"}
         data.update(fields)
         return submit(client, PAGE, {k: v for k, v in data.items() if v is not None})
 
@@ -204,3 +205,27 @@ def test_state_lifetime_from_the_environment(make_app, monkeypatch):
     monkeypatch.setenv("DDE_OAUTH_STATE_LIFETIME", "300")
     from datetime import timedelta
     assert make_app().config["OAUTH_STATE_LIFETIME"] == timedelta(minutes=5)
+
+
+def test_changing_the_client_secret_asks_for_your_password(page, app):
+    page()
+    for typed, message in ((None, "Enter your password to change the client secret"),
+                           ("not my password!", "The current password is wrong")):
+        answer = page(client_secret="a secret typed by someone else", current_password=typed)
+        assert answer.status_code == 200 and message in answer.get_data(as_text=True)
+        assert stored(app).client_secret == CLIENT[1]
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditEvent).filter_by(action="password_check_failed")) is not None
+    assert page(client_secret="the new secret").status_code == 302
+    assert stored(app).client_secret == "the new secret"
+    assert page(client_secret="", current_password=None).status_code == 302  # nothing sensitive changes
+
+
+def test_changing_the_token_url_asks_for_your_password(page, app):
+    custom = {"provider": "custom", "authorization_url": "https://idp.example/auth",
+              "token_url": "https://idp.example/token", "scopes": "smtp"}
+    assert page(**custom).status_code == 302
+    answer = page(**custom | {"token_url": "https://elsewhere.example/token"}, client_secret="", current_password=None)
+    assert answer.status_code == 200 and "Enter your password" in answer.get_data(as_text=True)
+    assert stored(app).token_url == "https://idp.example/token"
+    assert page(**custom, client_secret="", current_password=None).status_code == 302
