@@ -12,6 +12,7 @@ from ..models import DeliveryStatus, MailServer
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
 from ..oauth.tokens import get_access_token
+from ..validation import private_address_problem
 from . import smtp
 from .errors import MailError
 from .message import Draft, build_message
@@ -25,18 +26,25 @@ def get_mail_server() -> MailServer:
 
 
 def server_settings(mail: MailServer) -> ServerSettings:
-    """Where to connect, or a MailError when the email server was never configured or may not get the
-    credentials (settings saved before the provider changed, or before these rules)."""
+    """Where to connect, or a MailError when the email server was never configured or may not be used."""
     if not mail.host:
         raise MailError(_("Configure the email server first: SMTP host, port and security."), "config")
-    problem = plaintext_auth_problem(mail.host, mail.security, mail.authentication)
-    if mail.authentication == "oauth" and not problem:
-        oauth = get_settings()
-        problem = token_host_problem(mail.host, providers()[oauth.provider], oauth.smtp_hosts)
+    problem = destination_problem(mail)
     if problem:
         raise MailError(problem, "config")
     return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
                           current_app.config["SMTP_CA_BUNDLE"])
+
+
+def destination_problem(mail: MailServer) -> str | None:
+    """Why the saved server may not get the credentials, checked again at every send: the settings may predate a
+    change of provider, or of these rules, and a host name may resolve elsewhere since it was saved."""
+    oauth = get_settings()
+    return (plaintext_auth_problem(mail.host, mail.security, mail.authentication)
+            or (mail.authentication == "oauth" and token_host_problem(mail.host, providers()[oauth.provider],
+                                                                     oauth.smtp_hosts))
+            or (current_app.config["BLOCK_PRIVATE_NETWORKS"] and private_address_problem(mail.host))
+            or None)
 
 
 def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:

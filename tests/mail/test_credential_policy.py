@@ -81,3 +81,13 @@ def test_plain_text_is_refused_at_send_time_for_settings_saved_before(google, ma
         db.session.commit()
     result = oauth_app.test_cli_runner().invoke(args=["send-test-email", "boss@example.org"])
     assert result.exit_code == 1 and "never sent over an unencrypted connection" in result.output
+
+
+def test_private_hosts_are_refused_at_send_time_once_blocked(google, mail, oauth_app):
+    """Saved before BLOCK_PRIVATE_NETWORKS was switched on: the send refuses before connecting (the suite's loopback
+    guard fails any attempt to reach 10.0.0.1)."""
+    assert mail.save(host="10.0.0.1", port="587", authentication="password", username=MAILBOX[0],
+                     password=MAILBOX[1]).status_code == 302
+    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    result = oauth_app.test_cli_runner().invoke(args=["send-test-email", "boss@example.org"])
+    assert result.exit_code == 1 and "10.0.0.1 leads to 10.0.0.1, a private" in result.output
