@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from ddenterpriseapi import create_app
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
-from ddenterpriseapi.extensions import db
+from ddenterpriseapi.extensions import db, limiter
 from tests.servers import loopback
 
 ADMIN = ("admin", "correct horse battery")
@@ -34,6 +34,7 @@ def make_app(tmp_path):
         app = create_app(settings)
         with app.app_context():
             db.create_all()
+            limiter.reset()  # the rate limits count per test, not across the suite
             with db.engine.begin() as connection:  # as `db upgrade` leaves it, so the CLI accepts the database
                 MigrationContext.configure(connection).stamp(migration_scripts(), "heads")
         apps.append(app)

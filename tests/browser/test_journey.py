@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from ddenterpriseapi.auth.setup_code import setup_code
 from tests.browser.conftest import assert_accessible
-from tests.conftest import ADMIN, CLIENT, MAILBOX
+from tests.conftest import CLIENT, MAILBOX
 
 PASSWORD = "a long admin password"
 
@@ -43,7 +43,7 @@ def test_journey_to_a_delivered_test_email(page, live, shot, microsoft_server, m
     tenant_field.fill("contoso.com")
     page.get_by_label("Client ID").fill(CLIENT[0])
     page.get_by_label("Client Secret").fill(CLIENT[1])
-    page.get_by_label("Your password").fill(ADMIN[1])
+    page.get_by_label("Your password").fill(PASSWORD)
     shot("oauth-filled")
     page.get_by_role("button", name="Authorize").click()
 

@@ -381,7 +381,7 @@ def authorize(browser: Browser, oauth_server, *, provider: str = "google", prefi
     Returns the address the provider sent the browser back to, with its code and state.
     """
     page_url = f"{prefix}/configuration/oauth"
-    form = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1]}
+    form = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1], "current_password": ADMIN[1]}
     if provider == "microsoft":
         form["tenant"] = TENANT
     saved = browser.submit(page_url, {**form, "save": "1"})

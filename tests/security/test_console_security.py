@@ -177,7 +177,7 @@ SQL = "x'; DROP TABLE admin; -- \" OR 1=1"
 def test_sql_metacharacters_are_data(client, auth, app):
     auth.login()
     submit(client, BASE + "/configuration/oauth", {"provider": "google", "client_id": SQL, "client_secret": SQL,
-                                                   "save": "1"})
+                                                   "current_password": ADMIN[1], "save": "1"})
     submit(client, BASE + "/configuration/email-server", {"host": "smtp.example.com", "port": "587",
                                                           "security": "starttls", "authentication": "password",
                                                           "username": SQL, "password": SQL, "sender_name": SQL,
