@@ -27,5 +27,6 @@ REMEMBER_COOKIE_DURATION = timedelta(days=0)
 MAX_CONTENT_LENGTH = 30 * 1024 * 1024
 WTF_CSRF_TIME_LIMIT = None  # tied to the session lifetime instead
 RATELIMIT_STORAGE_URI = "memory://"  # per process; e.g. "redis://host:6379" to share limits between instances
+RATELIMIT_ENABLED = True  # stated, so every app built in one process sets it (the limiter is shared)
 RATELIMIT_HEADERS_ENABLED = True
 BABEL_TRANSLATION_DIRECTORIES = "translations"  # relative to the ddenterpriseapi package: the .mo files ship with it
