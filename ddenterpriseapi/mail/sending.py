@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 
 from ..database import locked_singleton
 from ..extensions import db
-from ..models import DeliveryStatus, MailServer
+from ..models import DeliveryStatus, MailServer, OAuthConnection
+from ..oauth.connection import get_connection
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
 from ..oauth.tokens import get_access_token
@@ -37,14 +38,19 @@ def server_settings(mail: MailServer) -> ServerSettings:
 
 
 def destination_problem(mail: MailServer) -> str | None:
-    """Why the saved server may not get the credentials, checked again at every send: the settings may predate a
-    change of provider, or of these rules, and a host name may resolve elsewhere since it was saved."""
-    oauth = get_settings()
+    """Why the saved server may not get the credentials, checked again at every send: the settings may predate
+    these rules, and a host name may resolve elsewhere since it was saved."""
     return (plaintext_auth_problem(mail.host, mail.security, mail.authentication)
-            or (mail.authentication == "oauth" and token_host_problem(mail.host, providers()[oauth.provider],
-                                                                     oauth.smtp_hosts))
             or (current_app.config["BLOCK_PRIVATE_NETWORKS"] and private_address_problem(mail.host))
             or None)
+
+
+def check_token_destination(host: str, connection: OAuthConnection) -> None:
+    """An access token goes only to the SMTP servers of the provider that issued it (Custom: the listed ones)."""
+    provider = providers()[connection.provider]
+    problem = token_host_problem(host, provider, get_settings().smtp_hosts if provider.editable_endpoints else None)
+    if problem:
+        raise MailError(problem, "config")
 
 
 def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:
@@ -54,7 +60,9 @@ def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:
             raise MailError(_("No SMTP password is stored: type it on the email server page."), "config")
         return Credentials("password", mail.username or "", mail.password)
     if mail.authentication == "oauth":
+        connection = get_connection()  # held: the token manager then reads the same row without another query
         token, account = get_access_token(rejected)
+        check_token_destination(mail.host, connection)
         return Credentials("oauth", mail.username or account or "", token)
     return Credentials("none")
 
