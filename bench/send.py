@@ -46,7 +46,7 @@ from ddenterpriseapi import create_app  # noqa: E402
 from ddenterpriseapi.extensions import db  # noqa: E402
 from ddenterpriseapi.mail.message import Draft  # noqa: E402
 from ddenterpriseapi.mail.sending import send_drafts  # noqa: E402
-from ddenterpriseapi.mail.service import save_mail_server  # noqa: E402
+from ddenterpriseapi.mail.server import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
 from ddenterpriseapi.oauth.settings import get_settings, providers  # noqa: E402
 from tests.conftest import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402

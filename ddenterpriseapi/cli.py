@@ -12,7 +12,7 @@ from .auth.setup_code import close_setup
 from .crypto import current_vault
 from .database import schema_problem
 from .mail.errors import InvalidMessage, MailError
-from .mail.service import send_test_email
+from .mail.sending import send_test_email
 from .mail.smtp import Trace
 from .oauth.errors import OAuthError
 from .oauth.tokens import refresh_now

@@ -3,9 +3,10 @@
 from flask import Blueprint, render_template, request
 
 from ..audit import action_label, recent_events
-from ..mail.sending import get_delivery_status, get_mail_server
-from ..oauth.connection import get_connection
+from ..mail.server import get_mail_server
+from ..mail.status import get_delivery_status
 from ..oauth.settings import default_redirect_uri, get_settings, providers
+from ..oauth.tokens import get_connection
 
 bp = Blueprint("dashboard", __name__)
 

@@ -1,48 +1,22 @@
-"""The one sending service behind the test button, the CLI and the API."""
+"""Sending: the credentials of the moment, an authenticated SMTP client (tried once more after a refused token),
+delivery, and the test email."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 
-from ..database import locked_singleton
 from ..extensions import db
-from ..models import DeliveryStatus, MailServer, OAuthConnection
-from ..oauth.connection import get_connection
+from ..models import MailServer, OAuthConnection
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
-from ..oauth.tokens import get_access_token
-from ..validation import private_address_problem
+from ..oauth.tokens import get_access_token, get_connection
 from . import smtp
 from .errors import MailError
 from .message import Draft, build_message
-from .policy import plaintext_auth_problem, token_host_problem
+from .policy import token_host_problem
+from .server import get_mail_server, server_settings
 from .smtp import Credentials, ServerSettings, Trace
-
-
-def get_mail_server() -> MailServer:
-    """The saved email server, or unsaved defaults."""
-    return db.session.get(MailServer, 1) or MailServer(id=1, port=587, security="starttls", authentication="oauth")
-
-
-def server_settings(mail: MailServer) -> ServerSettings:
-    """Where to connect, or a MailError when the email server was never configured or may not be used."""
-    if not mail.host:
-        raise MailError(_("Configure the email server first: SMTP host, port and security."), "config")
-    problem = destination_problem(mail)
-    if problem:
-        raise MailError(problem, "config")
-    return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
-                          current_app.config["SMTP_CA_BUNDLE"])
-
-
-def destination_problem(mail: MailServer) -> str | None:
-    """Why the saved server may not get the credentials, checked again at every send: the settings may predate
-    these rules, and a host name may resolve elsewhere since it was saved."""
-    return (plaintext_auth_problem(mail.host, mail.security, mail.authentication)
-            or (current_app.config["BLOCK_PRIVATE_NETWORKS"] and private_address_problem(mail.host))
-            or None)
+from .status import record_outcome
 
 
 def check_token_destination(host: str, connection: OAuthConnection) -> None:
@@ -74,29 +48,29 @@ def with_server_sender(draft: Draft, mail: MailServer, creds: Credentials) -> Dr
                    sender_name=draft.sender_name or mail.sender_name)
 
 
-def open_session(mail: MailServer, server: ServerSettings, creds: Credentials, trace: Trace):
-    """An authenticated connection; a refused OAuth token is refreshed and tried once more."""
-    connection = smtp.connect(server, trace)
+def open_client(mail: MailServer, server: ServerSettings, creds: Credentials, trace: Trace):
+    """An authenticated SMTP client; a refused OAuth token is refreshed and tried once more."""
+    client = smtp.connect(server, trace)
     try:
-        smtp.authenticate(connection, creds, trace)
-        return connection
+        smtp.authenticate(client, creds, trace)
+        return client
     except MailError as error:
-        smtp.close(connection)
+        smtp.close(client)
         if not error.token_rejected:
             raise
         trace.failed(error)
     creds = credentials(mail, rejected=creds.secret)
-    connection = smtp.connect(server, trace)
+    client = smtp.connect(server, trace)
     try:
-        smtp.authenticate(connection, creds, trace)
+        smtp.authenticate(client, creds, trace)
     except MailError:
-        smtp.close(connection)
+        smtp.close(client)
         raise
-    return connection
+    return client
 
 
 def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = False) -> list[str]:
-    """Send messages over one connection; their Message-IDs. Records the outcome for the dashboard."""
+    """Send messages over one SMTP connection; their Message-IDs. Records the outcome for the dashboard."""
     trace = trace or Trace()
     mail = get_mail_server()
     server = server_settings(mail)
@@ -105,12 +79,12 @@ def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = Fa
         drafts = [with_server_sender(draft, mail, creds) for draft in drafts]
         messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
         db.session.rollback()  # hold no database transaction open while talking to the SMTP server
-        connection = open_session(mail, server, creds, trace)
+        client = open_client(mail, server, creds, trace)
         try:
             for draft, message in zip(drafts, messages):
-                smtp.deliver(connection, message, draft.sender, draft.recipients, trace)
+                smtp.deliver(client, message, draft.sender, draft.recipients, trace)
         finally:
-            smtp.close(connection)
+            smtp.close(client)
     except (MailError, OAuthError) as error:
         if isinstance(error, MailError):
             trace.failed(error)
@@ -120,18 +94,16 @@ def send_drafts(drafts: list[Draft], trace: Trace | None = None, test: bool = Fa
     return [message["Message-ID"] for message in messages]
 
 
-def record_outcome(error: str | None, test: bool) -> None:
-    """Remember the latest success or failure, so a dying token cannot fail silently."""
-    status = locked_singleton(DeliveryStatus)
-    now = datetime.now(UTC)
-    if error is None:
-        status.last_success_at = now
-    else:
-        status.last_error, status.last_error_at = error, now
-    if test:
-        status.last_test_at, status.last_test_ok = now, error is None
-    db.session.commit()
-
-
-def get_delivery_status() -> DeliveryStatus | None:
-    return db.session.get(DeliveryStatus, 1)
+def send_test_email(recipient: str, trace: Trace, requested_by: str = "the command line") -> str:
+    """Send the test email through the real path; its Message-ID."""
+    mail = get_mail_server()
+    draft = Draft(
+        to=[recipient],
+        subject=_("ddenterpriseapi test email"),
+        text=_("This test email was sent by ddenterpriseapi at the request of %(requester)s.\n\n"
+               "SMTP server: %(host)s:%(port)s (%(security)s), authentication: %(authentication)s.\n"
+               "If you can read this, the email server settings work.",
+               requester=requested_by, host=mail.host, port=mail.port, security=mail.security,
+               authentication=mail.authentication),
+    )
+    return send_drafts([draft], trace, test=True)[0]

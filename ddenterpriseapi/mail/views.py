@@ -6,15 +6,16 @@ from flask_login import current_user
 
 from .. import audit
 from ..database import forgotten_secrets
-from ..oauth.connection import get_connection
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
+from ..oauth.tokens import get_connection
 from . import bp
 from .errors import InvalidMessage, MailError
 from .forms import MailServerForm
-from .sending import get_delivery_status
-from .service import SECRETS, get_mail_server, save_mail_server, send_test_email
+from .sending import send_test_email
+from .server import SECRETS, get_mail_server, save_mail_server
 from .smtp import Trace
+from .status import get_delivery_status
 
 
 @bp.route("/configuration/email-server", methods=["GET", "POST"])

@@ -13,15 +13,7 @@ from ..database import forgotten_secrets
 from ..extensions import limiter
 from ..models import OAuthSettings
 from . import bp
-from .connection import (
-    complete_authorization,
-    disconnect,
-    find_pending,
-    get_connection,
-    masked,
-    require_reauthorization_after,
-    start_authorization,
-)
+from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer
 from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
@@ -34,6 +26,7 @@ from .settings import (
     providers,
     save_settings,
 )
+from .tokens import disconnect, get_connection, masked, require_reauthorization_after
 
 BINDING_KEY = "oauth_binding"
 CALLBACK_RATE_LIMIT = "30 per minute"  # per address: an administrator comes back a few times, a flood does not

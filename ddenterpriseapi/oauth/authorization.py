@@ -1,4 +1,4 @@
-"""Authorizing: pending requests with single-use state, completing them, storing and forgetting tokens."""
+"""Authorization records: pending requests with single-use state, and completing them into a grant."""
 
 import hashlib
 import secrets
@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import delete
 
-from ..database import locked, locked_singleton
+from ..database import locked
 from ..extensions import db
 from ..models import OAuthConnection, PendingAuthorization
 from ..providers import Provider
 from . import flow
 from .errors import OAuthError, UnmatchedAnswer, explain, first_line
 from .flow import ClientParameters, TokenGrant
+from .tokens import store_grant
 
 
 def _digest(state: str) -> str:
@@ -106,67 +107,6 @@ def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) ->
         raise OAuthError(_("The provider did not grant the %(scope)s permission that SMTP needs (granted: "
                            "%(granted)s). Grant it to the app, then authorize again.",
                            scope=wanted, granted=first_line(grant.scopes, 200)))
-
-
-def store_grant(grant: TokenGrant, provider: Provider) -> OAuthConnection:
-    """Replace the connection with the new tokens."""
-    connection = locked_singleton(OAuthConnection)
-    connection.provider = provider.key
-    connection.account_email = grant.account_email
-    connection.refresh_token = grant.refresh_token
-    connection.access_token = grant.access_token
-    connection.access_token_expires_at = grant.expires_at
-    connection.granted_scopes = grant.scopes
-    connection.authorized_at = datetime.now(UTC)
-    connection.last_refresh_at = None
-    connection.reauthorization_error = None
-    db.session.commit()
-    return connection
-
-
-def get_connection() -> OAuthConnection | None:
-    return db.session.get(OAuthConnection, 1)
-
-
-def masked(token: str | None) -> str:
-    """A token shown as its first and last four characters."""
-    if not token:
-        return ""
-    return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
-
-
-GRANT_FIELDS = ("provider", "tenant", "client_id", "authorization_url", "token_url", "scopes")
-
-
-def require_reauthorization_after(changed: list[str]) -> bool:
-    """Tokens won under other parameters (provider, tenant, client, endpoints, scopes) cannot be refreshed with
-    these: say so now rather than at the next send. A new client secret alone changes nothing."""
-    fields = [name for name in changed if name in GRANT_FIELDS]
-    connection = locked(OAuthConnection, id=1) if fields else None
-    if connection is None:
-        db.session.rollback()
-        return False
-    connection.reauthorization_error = _(
-        "The OAuth parameters changed (%(fields)s): the stored tokens were granted under the previous ones. "
-        "Click Authorize to use the new parameters.", fields=", ".join(fields))
-    db.session.commit()
-    return True
-
-
-def disconnect(params: ClientParameters | None) -> str | None:
-    """Forget the tokens, revoking the refresh token where the provider allows; a warning if revocation failed."""
-    connection = get_connection()
-    if connection is None:
-        return None
-    warning = None
-    if params is not None and connection.refresh_token:
-        try:
-            flow.revoke(params, connection.refresh_token)
-        except OAuthError as error:
-            warning = error.message
-    db.session.delete(connection)
-    db.session.commit()
-    return warning
 
 
 def forget_expired_requests(lifetime: timedelta) -> None:
