@@ -4,11 +4,12 @@ from cryptography.fernet import Fernet
 from flask_babel import gettext as _
 from sqlalchemy import text
 
+from .console_error import ConsoleError
 from .crypto import EncryptedText, Vault, read_keys, write_keys
 from .extensions import db
 
 
-class RotationError(RuntimeError):
+class RotationError(ConsoleError):
     """Rotation cannot proceed; the message says what to do instead."""
 
 

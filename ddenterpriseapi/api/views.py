@@ -4,11 +4,9 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..auth.guard import login_exempt
+from ..console_error import ConsoleError
 from ..extensions import csrf
-from ..mail.errors import InvalidMessage, MailError
 from ..mail.sending import send_drafts
-from ..oauth.errors import OAuthError
-from ..oauth.tokens import NotAuthorized, ReauthorizationRequired
 from . import bp
 from .keys import find_active_key
 from .payload import parse_request
@@ -24,6 +22,12 @@ def presented_key() -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return request.headers.get("X-API-Key") or None
+
+
+@bp.errorhandler(ConsoleError)
+def console_error(problem: ConsoleError):
+    """A failure explained as JSON, with the status and details its kind calls for."""
+    return error(problem.api_status, problem.message, **problem.api_details())
 
 
 @bp.errorhandler(HTTPException)
@@ -44,18 +48,7 @@ def send_mail():
     body = request.get_json(silent=True)
     if body is None:
         return error(400, "The request body must be JSON (Content-Type: application/json).")
-    try:
-        message_ids = send_drafts(parse_request(body, current_app.config["MAX_ATTACHMENTS"]))
-    except InvalidMessage as problem:
-        return error(422, problem.message, field=problem.field)
-    except (NotAuthorized, ReauthorizationRequired) as problem:
-        return error(503, problem.message, reauthorization_required=True)
-    except OAuthError as problem:
-        return error(502, problem.message)
-    except MailError as problem:
-        if problem.step == "config":
-            return error(503, problem.message)
-        return error(502, problem.message, step=problem.step, smtp_reply=problem.reply)
+    message_ids = send_drafts(parse_request(body, current_app.config["MAX_ATTACHMENTS"]))
     if len(message_ids) == 1 and "messages" not in body:
         return jsonify({"message_id": message_ids[0]})
     return jsonify({"message_ids": message_ids})

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..console_error import ConsoleError
 from ..database import locked
 from ..extensions import db
 from ..models import Admin
@@ -14,7 +15,7 @@ MIN_PASSWORD_LENGTH = 12
 _DUMMY_HASH = generate_password_hash("timing-equaliser")
 
 
-class AccountError(ValueError):
+class AccountError(ConsoleError):
     """An account cannot be created or changed; the message says why."""
 
 

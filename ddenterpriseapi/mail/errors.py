@@ -3,9 +3,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..text import truncated
-
-MESSAGE_LIMIT = 2000  # characters
+from ..console_error import ConsoleError
 
 SMTP_FIXES = (
     # (text found in the server's reply, fix to show), most specific first
@@ -37,25 +35,42 @@ def mismatch_hint(port: int, security: str) -> str:
     return _("If this port expects SSL/TLS from the first byte (usually 465), set Security to SSL/TLS.")
 
 
-class MailError(Exception):
+class MailError(ConsoleError):
     """Mail could not be sent; says at which step, what the server replied, and what to do."""
 
+    api_status = 502
+
     def __init__(self, message: str, step: str = "send", reply: str | None = None, token_rejected: bool = False):
-        message = truncated(message, MESSAGE_LIMIT)  # a server's reply can be long: it ends in a flash cookie
-        super().__init__(message)
-        self.message = message
-        self.step = step
+        super().__init__(message, step=step)
         self.reply = reply
         self.token_rejected = token_rejected
 
+    def api_details(self) -> dict:
+        return {"step": self.step, "smtp_reply": self.reply}
 
-class InvalidMessage(ValueError):
+
+class MailNotConfigured(MailError):
+    """The email server cannot be used as saved: only an administrator can fix it."""
+
+    api_status = 503
+
+    def __init__(self, message: str):
+        super().__init__(message, "config")
+
+    def api_details(self) -> dict:
+        return {}
+
+
+class InvalidMessage(ConsoleError):
     """A message cannot be built from what was given (bad address, header injection, ...)."""
 
+    api_status = 422
+
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
+
+    def api_details(self) -> dict:
+        return {"field": self.field}
 
 
 def fix_for_reply(reply: str) -> str:

@@ -11,7 +11,7 @@ from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
 from ..oauth.tokens import get_access_token, get_connection
 from . import smtp
-from .errors import MailError
+from .errors import MailError, MailNotConfigured
 from .message import Draft, build_message
 from .policy import token_host_problem
 from .server import get_mail_server, server_settings
@@ -24,14 +24,14 @@ def check_token_destination(host: str, connection: OAuthConnection) -> None:
     provider = providers()[connection.provider]
     problem = token_host_problem(host, provider, get_settings().smtp_hosts if provider.editable_endpoints else None)
     if problem:
-        raise MailError(problem, "config")
+        raise MailNotConfigured(problem)
 
 
 def credentials(mail: MailServer, rejected: str | None = None) -> Credentials:
     """How to authenticate now; for OAuth, a valid access token (refreshed if needed)."""
     if mail.authentication == "password":
         if not mail.password:
-            raise MailError(_("No SMTP password is stored: type it on the email server page."), "config")
+            raise MailNotConfigured(_("No SMTP password is stored: type it on the email server page."))
         return Credentials("password", mail.username or "", mail.password)
     if mail.authentication == "oauth":
         connection = get_connection()  # held: the token manager then reads the same row without another query

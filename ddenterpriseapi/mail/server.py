@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import MailServer
 from ..providers import Provider
 from ..validation import private_address_problem
-from .errors import MailError
+from .errors import MailNotConfigured
 from .policy import plaintext_auth_problem
 from .smtp import ServerSettings
 
@@ -32,12 +32,12 @@ def save_mail_server(values: dict, provider: Provider) -> tuple[MailServer, list
 
 
 def server_settings(mail: MailServer) -> ServerSettings:
-    """Where to connect, or a MailError when the email server was never configured or may not be used."""
+    """Where to connect, or MailNotConfigured when the email server was never configured or may not be used."""
     if not mail.host:
-        raise MailError(_("Configure the email server first: SMTP host, port and security."), "config")
+        raise MailNotConfigured(_("Configure the email server first: SMTP host, port and security."))
     problem = destination_problem(mail)
     if problem:
-        raise MailError(problem, "config")
+        raise MailNotConfigured(problem)
     return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
                           current_app.config["SMTP_CA_BUNDLE"])
 

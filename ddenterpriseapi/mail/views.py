@@ -5,12 +5,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
+from ..console_error import ConsoleError
 from ..database import forgotten_secrets
-from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, providers
 from ..oauth.tokens import get_connection
 from . import bp
-from .errors import InvalidMessage, MailError
 from .forms import MailServerForm
 from .sending import send_test_email
 from .server import SECRETS, get_mail_server, save_mail_server
@@ -38,7 +37,7 @@ def settings():
         trace = Trace()
         try:
             message_id = send_test_email(form.test_recipient.data, trace, current_user.username)
-        except (MailError, OAuthError, InvalidMessage) as error:
+        except ConsoleError as error:
             audit.record("test_email_failed", f"to {form.test_recipient.data}: {error.message}")
             flash(_("The test email was not sent.") + " " + error.message, "error")
         else:

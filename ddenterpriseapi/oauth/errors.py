@@ -5,9 +5,9 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..console_error import ConsoleError
 from ..text import truncated
 
-MESSAGE_LIMIT = 1000  # characters: provider text can run to tens of kilobytes
 AADSTS = re.compile(r"AADSTS(\d+)")
 
 AADSTS_FIXES = {
@@ -46,13 +46,13 @@ GOOGLE_TESTING_HINT = _l(
 )
 
 
-class OAuthError(Exception):
-    """A failure on the OAuth path, carrying a message for the administrator."""
+class OAuthError(ConsoleError):
+    """A failure on the OAuth path, carrying a message for the administrator and the provider's error code."""
+
+    api_status = 502
 
     def __init__(self, message: str, code: str | None = None):
-        message = truncated(message, MESSAGE_LIMIT)  # it ends in a flash cookie and the audit log
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, step="oauth")
         self.code = code
 
 

@@ -25,8 +25,13 @@ LEASE_SPARE_SECONDS = 5  # a lease outlives the refresh call's deadline by this 
 class NotAuthorized(OAuthError):
     """OAuth is chosen but nobody has authorized yet."""
 
+    api_status = 503
 
-class ReauthorizationRequired(OAuthError):
+    def api_details(self) -> dict:
+        return {"reauthorization_required": True}
+
+
+class ReauthorizationRequired(NotAuthorized):
     """The refresh token is dead: only an administrator clicking Authorize can revive sending."""
 
 
