@@ -8,6 +8,8 @@ from flask import current_app
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from .console_error import ConsoleError
+
 
 class Vault:
     """Encrypts with the first key and decrypts with any, so keys can be rotated without downtime.
@@ -84,6 +86,20 @@ def current_vault() -> Vault:
     return current_app.extensions["dde_vault"]
 
 
+class SecretUnreadable(ConsoleError):
+    """A stored secret that none of the configured keys opens: the key it was encrypted with is missing, which
+    only the operator can fix (it must not pass for "not configured")."""
+
+    api_status = 500
+
+    def __init__(self, vault: Vault):
+        source = str(vault.key_file) if vault.key_file else "the ENCRYPTION_KEYS setting"
+        super().__init__(
+            f"A stored secret cannot be decrypted: none of the {len(vault.keys)} keys in {source} opens it. The key "
+            "it was encrypted with is missing: put the previous key back after the first one (from a backup of the "
+            "instance folder), or enter the secrets again.")
+
+
 class EncryptedText(TypeDecorator):
     """A text column stored encrypted; reads and writes plaintext."""
 
@@ -96,8 +112,8 @@ class EncryptedText(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
+        vault = current_vault()
         try:
-            return current_vault().decrypt(value)
+            return vault.decrypt(value)
         except InvalidToken:
-            current_app.logger.error("A stored secret cannot be decrypted with the configured keys.")
-            return None
+            raise SecretUnreadable(vault) from None

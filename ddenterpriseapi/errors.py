@@ -1,11 +1,12 @@
 """Error pages that say what happened in words, never a stack trace."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .crypto import SecretUnreadable
 from .database import is_lock_timeout
 from .extensions import db
 
@@ -56,6 +57,16 @@ def database_busy(error: OperationalError):
     return page, 503, retry
 
 
+def secret_unreadable(error: SecretUnreadable):
+    """A missing encryption key is said in words, on the page and in the log, never taken for "not configured"."""
+    db.session.rollback()
+    current_app.logger.error(error.message)
+    if request.blueprint == "api":
+        return jsonify({"error": error.message}), 500
+    return render_template("error.html", code=500, title=TITLES[500], message=error.message), 500
+
+
 def init(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(OperationalError, database_busy)
+    app.register_error_handler(SecretUnreadable, secret_unreadable)

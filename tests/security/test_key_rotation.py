@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from ddenterpriseapi.crypto import Vault, read_keys
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import MailServer, OAuthSettings
 from tests.conftest import CLIENT
@@ -64,3 +65,18 @@ def test_configured_keys_explain_the_manual_procedure(runner, make_app):
     app = make_app(ENCRYPTION_KEYS=Fernet.generate_key().decode())
     result = app.test_cli_runner().invoke(args=["rotate-key"])
     assert result.exit_code != 0 and "ENCRYPTION_KEYS" in result.output
+
+
+def test_a_missing_key_is_an_error_that_says_so(google, oauth_app):
+    """Secrets that no configured key opens must not pass for "not authorized": the page and the command say a key
+    is missing, and where the keys come from."""
+    google.connect()
+    key_file = Path(oauth_app.instance_path) / "encryption-keys"
+    key_file.write_text(Fernet.generate_key().decode() + "\n")  # the key the secrets were encrypted with is gone
+    oauth_app.extensions["dde_vault"] = Vault(read_keys(key_file), key_file)  # as the console reads it at a restart
+    page = google.client.get(google.PAGE)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 500 and "A stored secret cannot be decrypted" in text and str(key_file) in text
+    assert "Not authorized yet" not in text
+    result = oauth_app.test_cli_runner().invoke(args=["refresh-token"])
+    assert result.exit_code == 1 and "A stored secret cannot be decrypted" in result.output
