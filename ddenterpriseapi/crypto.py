@@ -5,6 +5,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
@@ -93,11 +94,11 @@ class SecretUnreadable(ConsoleError):
     api_status = 500
 
     def __init__(self, vault: Vault):
-        source = str(vault.key_file) if vault.key_file else "the ENCRYPTION_KEYS setting"
-        super().__init__(
-            f"A stored secret cannot be decrypted: none of the {len(vault.keys)} keys in {source} opens it. The key "
-            "it was encrypted with is missing: put the previous key back after the first one (from a backup of the "
-            "instance folder), or enter the secrets again.")
+        source = str(vault.key_file) if vault.key_file else "ENCRYPTION_KEYS"
+        super().__init__(_(
+            "A stored secret cannot be decrypted: none of the %(count)s keys in %(source)s opens it. The key it was "
+            "encrypted with is missing: put the previous key back after the first one (from a backup of the "
+            "instance folder), or enter the secrets again.", count=len(vault.keys), source=source))
 
 
 class EncryptedText(TypeDecorator):
