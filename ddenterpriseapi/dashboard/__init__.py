@@ -5,7 +5,8 @@ from flask import Blueprint, render_template, request
 from ..audit import action_label, recent_events
 from ..mail.sending import get_delivery_status, get_mail_server
 from ..oauth.connection import get_connection
-from ..oauth.settings import default_redirect_uri, get_settings, providers
+from ..oauth.settings import default_redirect_uri, get_settings
+from ..providers import providers
 
 bp = Blueprint("dashboard", __name__)
 

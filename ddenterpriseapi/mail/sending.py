@@ -11,8 +11,9 @@ from ..extensions import db
 from ..models import DeliveryStatus, MailServer, OAuthConnection
 from ..oauth.connection import get_connection
 from ..oauth.errors import OAuthError
-from ..oauth.settings import get_settings, providers
+from ..oauth.settings import get_settings
 from ..oauth.tokens import get_access_token
+from ..providers import providers
 from ..validation import private_address_problem
 from . import smtp
 from .errors import MailError

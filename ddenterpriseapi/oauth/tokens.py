@@ -11,9 +11,10 @@ from .. import audit
 from ..database import locked
 from ..extensions import db
 from ..models import OAuthConnection
+from ..providers import providers
 from . import flow
 from .connection import get_connection
-from .errors import GOOGLE_TESTING_HINT, OAuthError
+from .errors import OAuthError
 from .settings import client_parameters, get_settings
 
 LEASE_POLL_SECONDS = 0.05  # how often a thread waiting for another refresher looks at the row
@@ -129,8 +130,9 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError) -> OAut
         db.session.commit()
         return error
     message = _("The provider refused to refresh the access token.") + " " + error.message
-    if connection.provider == "google":
-        message += " " + GOOGLE_TESTING_HINT
+    hint = providers()[connection.provider].reauthorization_hint
+    if hint:
+        message += " " + hint
     connection.reauthorization_error = message
     db.session.commit()
     audit.record("reauthorization_required", message, actor="system")
