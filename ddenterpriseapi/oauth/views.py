@@ -76,7 +76,6 @@ def render_settings(form: OAuthSettingsForm, stored):
         "oauth/settings.html",
         form=form,
         stored=stored,
-        providers=providers(),
         presets=endpoints_for_script(providers()),
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
