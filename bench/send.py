@@ -48,7 +48,8 @@ from ddenterpriseapi.mail.message import Draft  # noqa: E402
 from ddenterpriseapi.mail.sending import send_drafts  # noqa: E402
 from ddenterpriseapi.mail.server import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
-from ddenterpriseapi.oauth.settings import get_settings, providers  # noqa: E402
+from ddenterpriseapi.oauth.settings import get_settings  # noqa: E402
+from ddenterpriseapi.providers import providers  # noqa: E402
 from tests.conftest import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
 from tests.servers import loopback  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .validation import url_problem
@@ -22,6 +23,7 @@ class Provider:
     revocation_url: str | None = None
     userinfo_url: str | None = None
     admin_consent_url: str | None = None
+    admin_consent_scope: str | None = None  # what a tenant administrator consents to, for the whole organisation
     issuer: str | None = None  # RFC 9207 "iss"; {tenant} stands for any tenant (it names the GUID, not an alias)
     scopes: str = ""
     extra_authorization_params: dict = field(default_factory=dict)
@@ -33,6 +35,7 @@ class Provider:
     editable_endpoints: bool = False
     refresh_with_scopes: bool = False  # Microsoft refuses a refresh that does not name the scopes again
     missing_refresh_token_hint: str = ""
+    reauthorization_hint: str = ""  # added when the provider refuses a refresh token
 
     def endpoint(self, template: str | None, tenant: str | None) -> str | None:
         """An endpoint URL with the tenant filled in."""
@@ -53,11 +56,6 @@ class Provider:
         hosts = {*self.smtp_hosts, self.smtp_host, *(custom_hosts or "").replace(",", " ").split()}
         return {host.lower().rstrip(".") for host in hosts if host}
 
-    @property
-    def smtp_scope(self) -> str:
-        """The scope without which SMTP refuses the token: the first one listed."""
-        return self.scopes.split()[0] if self.scopes else ""
-
 
 PRESETS = {
     "google": Provider(
@@ -75,6 +73,10 @@ PRESETS = {
             "Google returns a refresh token only on a fresh consent: remove this app's access at "
             "myaccount.google.com/permissions, then authorize again."
         ),
+        reauthorization_hint=_l(
+            "If this Google app is in the \"Testing\" publishing status, its refresh tokens expire after 7 days: "
+            "publish the app (or make it Internal), then authorize again."
+        ),
     ),
     "microsoft": Provider(
         key="microsoft",
@@ -82,6 +84,7 @@ PRESETS = {
         authorization_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
         token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
         admin_consent_url="https://login.microsoftonline.com/{tenant}/v2.0/adminconsent",
+        admin_consent_scope="https://outlook.office365.com/.default",
         issuer="https://login.microsoftonline.com/{tenant}/v2.0",
         scopes="https://outlook.office.com/SMTP.Send offline_access openid email",
         smtp_host="smtp.office365.com",
@@ -141,3 +144,21 @@ def build_registry(overrides: dict) -> dict[str, Provider]:
         key: dataclasses.replace(preset, **overrides.get(key, {}))
         for key, preset in PRESETS.items()
     }
+
+
+def providers() -> dict[str, Provider]:
+    """The provider registry of the running app, with the operator's overrides."""
+    return current_app.extensions["dde_providers"]
+
+
+def endpoints_for_script(registry: dict[str, Provider]) -> dict[str, dict]:
+    """What the OAuth page's script needs to fill a preset's greyed endpoints as the provider changes."""
+    return {key: {"authorization_url": p.authorization_url, "token_url": p.token_url, "scopes": p.scopes,
+                  "editable": p.editable_endpoints, "uses_tenant": p.uses_tenant}
+            for key, p in registry.items()}
+
+
+def smtp_for_script(registry: dict[str, Provider]) -> dict[str, dict]:
+    """What the email server page's script needs to fill in a provider's SMTP server when OAuth is chosen."""
+    return {key: {"host": p.smtp_host, "port": p.smtp_port, "security": p.smtp_security}
+            for key, p in registry.items() if p.smtp_host}

@@ -5,8 +5,9 @@ from flask import Blueprint, render_template, request
 from ..audit import action_label, recent_events
 from ..mail.server import get_mail_server
 from ..mail.status import get_delivery_status
-from ..oauth.settings import default_redirect_uri, get_settings, providers
+from ..oauth.settings import default_redirect_uri, get_settings
 from ..oauth.tokens import get_connection
+from ..providers import providers
 
 bp = Blueprint("dashboard", __name__)
 

@@ -1,22 +1,36 @@
 """What SMTP failures mean and what the administrator should do about them."""
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
 
-SMTP_FIXES = (
-    # (text found in the server's reply, fix to show), most specific first
-    ("5.7.139", _l("SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass "
-                   "it). Turn it on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false "
-                   "(tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off "
-                   "security defaults.")),
-    ("5.7.3", _l("Microsoft refused the token: check that the authorized account is the mailbox in Username (or "
-                 "has Send As / Full Access on it), and that the app has the SMTP.Send permission on "
-                 "https://outlook.office.com.")),
-    ("5.7.8", _l("Google refused the credentials: check that the authorized account is the mailbox in Username "
-                 "and that the https://mail.google.com/ scope was granted; for Password mode use an app password.")),
-    ("5.7.0", _l("The server requires authentication (or TLS first): check Security and Authentication.")),
+
+@dataclass(frozen=True)
+class ReplyFix:
+    """What a marker in an SMTP reply means: the fix to show, and whether the server refused the OAuth token."""
+
+    marker: str
+    fix: str
+    token_rejected: bool = False
+
+
+SMTP_FIXES = (  # most specific first
+    ReplyFix("5.7.139", _l(
+        "SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass it). Turn it "
+        "on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (tenant-wide: "
+        "Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off security defaults.")),
+    ReplyFix("5.7.3", _l(
+        "Microsoft refused the token: check that the authorized account is the mailbox in Username (or has Send As "
+        "/ Full Access on it), and that the app has the SMTP.Send permission on https://outlook.office.com."),
+        token_rejected=True),
+    ReplyFix("5.7.8", _l(
+        "Google refused the credentials: check that the authorized account is the mailbox in Username and that the "
+        "https://mail.google.com/ scope was granted; for Password mode use an app password."),
+        token_rejected=True),
+    ReplyFix("5.7.0", _l("The server requires authentication (or TLS first): check Security and Authentication.")),
 )
 
 PORT_HINTS = {
@@ -75,4 +89,9 @@ class InvalidMessage(ConsoleError):
 
 def fix_for_reply(reply: str) -> str:
     """The advice that matches an SMTP reply, or an empty string."""
-    return next((str(fix) for marker, fix in SMTP_FIXES if marker in reply), "")
+    return next((str(known.fix) for known in SMTP_FIXES if known.marker in reply), "")
+
+
+def rejects_token(reply: str) -> bool:
+    """Whether an SMTP reply says the access token was refused, so a fresh one is worth one more try."""
+    return any(known.token_rejected and known.marker in reply for known in SMTP_FIXES)

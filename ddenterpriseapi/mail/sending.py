@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..models import MailServer, OAuthConnection
 from ..oauth.errors import OAuthError
-from ..oauth.settings import get_settings, providers
+from ..oauth.settings import get_settings
 from ..oauth.tokens import get_access_token, get_connection
+from ..providers import providers
 from . import smtp
 from .errors import MailError, MailNotConfigured
 from .message import Draft, build_message

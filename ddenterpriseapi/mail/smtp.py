@@ -9,9 +9,7 @@ from email.message import EmailMessage
 
 from flask_babel import gettext as _
 
-from .errors import MailError, fix_for_reply, mismatch_hint
-
-SECURITY_CHOICES = ("none", "starttls", "ssl")
+from .errors import MailError, fix_for_reply, mismatch_hint, rejects_token
 
 
 @dataclass(frozen=True)
@@ -156,7 +154,7 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
             trace.ok("auth", _("password as %(user)s", user=credentials.username))
     except smtplib.SMTPAuthenticationError as error:
         reply = reply_text(error.smtp_code, error.smtp_error)
-        rejected = credentials.mechanism == "oauth" and ("5.7.3" in reply or "5.7.8" in reply)
+        rejected = credentials.mechanism == "oauth" and rejects_token(reply)
         refused = _("The server refused authentication: %(reply)s.", reply=reply)
         raise MailError(f"{refused} {fix_for_reply(reply)}".strip(), "auth", reply, token_rejected=rejected) from None
     except smtplib.SMTPNotSupportedError:

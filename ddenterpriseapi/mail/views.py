@@ -7,8 +7,9 @@ from flask_login import current_user
 from .. import audit
 from ..console_error import ConsoleError
 from ..database import forgotten_secrets
-from ..oauth.settings import get_settings, providers
+from ..oauth.settings import get_settings
 from ..oauth.tokens import get_connection
+from ..providers import providers, smtp_for_script
 from . import bp
 from .forms import MailServerForm
 from .sending import send_test_email
@@ -58,8 +59,7 @@ def render_page(form, stored, trace):
         trace=trace,
         connection=connection,
         provider=providers()[settings.provider],
-        presets={key: {"host": p.smtp_host, "port": p.smtp_port, "security": p.smtp_security}
-                 for key, p in providers().items() if p.smtp_host},
+        presets=smtp_for_script(providers()),
         status=get_delivery_status(),
         oauth_ready=bool(settings.client_id and settings.client_secret),
     )

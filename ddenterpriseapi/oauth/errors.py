@@ -40,11 +40,6 @@ OAUTH_ERROR_FIXES = {
                            "account's organisation."),
 }
 
-GOOGLE_TESTING_HINT = _l(
-    "If this Google app is in the \"Testing\" publishing status, its refresh tokens expire after 7 days: "
-    "publish the app (or make it Internal), then authorize again."
-)
-
 
 class OAuthError(ConsoleError):
     """A failure on the OAuth path, carrying a message for the administrator and the provider's error code."""

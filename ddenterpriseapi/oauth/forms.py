@@ -10,6 +10,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField, Submi
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.forms import IsCurrentPassword
+from ..providers import Provider, providers
 from ..validation import TENANT_HELP, is_valid_tenant, private_address_problem, url_problem
 
 URL_MAX = 2048
@@ -25,9 +26,7 @@ def secure_url(form, field):
 
 
 class OAuthSettingsForm(FlaskForm):
-    provider = SelectField(_l("OAuth Provider"), choices=[SelectChoice("google", "Google"),
-                                                          SelectChoice("microsoft", "Microsoft"),
-                                                          SelectChoice("custom", _l("Custom"))])
+    provider = SelectField(_l("OAuth Provider"))
     tenant = StringField(_l("Tenant"), validators=[Length(max=255)], description=TENANT_HELP)
     authorization_url = StringField(_l("Authorization URL"), validators=[Length(max=URL_MAX), secure_url])
     token_url = StringField(_l("Token URL"), validators=[Length(max=URL_MAX), secure_url])
@@ -46,11 +45,28 @@ class OAuthSettingsForm(FlaskForm):
 
     def __init__(self, *args, stored_token_url: str | None = None, block_private_networks: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.registry = providers()
+        self.provider.choices = [SelectChoice(key, preset.label) for key, preset in self.registry.items()]
         self.stored_token_url = stored_token_url
         self.block_private_networks = block_private_networks
 
+    @property
+    def chosen(self) -> Provider | None:
+        """The preset of the provider picked on the form; None for a value the select never offered."""
+        return self.registry.get(self.provider.data)
+
+    @property
+    def editable_endpoints(self) -> bool:
+        """The endpoints are the administrator's to type in (Custom), not a preset's."""
+        return bool(self.chosen and self.chosen.editable_endpoints)
+
+    @property
+    def uses_tenant(self) -> bool:
+        """The provider's endpoints name a tenant (Microsoft), which is then required."""
+        return bool(self.chosen and self.chosen.uses_tenant)
+
     def validate_tenant(self, field):
-        if self.provider.data != "microsoft":
+        if not self.uses_tenant:
             return
         field.data = (field.data or "").strip()
         if not field.data:
@@ -60,19 +76,19 @@ class OAuthSettingsForm(FlaskForm):
                                   + " " + TENANT_HELP)
 
     def validate_authorization_url(self, field):
-        self._required_for_custom(field)
+        self._required_if_editable(field)
         self._outside_private_networks(field)
 
     def validate_token_url(self, field):
-        self._required_for_custom(field)
+        self._required_if_editable(field)
         self._outside_private_networks(field)
 
     def validate_scopes(self, field):
-        self._required_for_custom(field)
+        self._required_if_editable(field)
 
     def validate_current_password(self, field):
         """A new client secret, or a token URL the stored one would be sent to, is for the administrator only."""
-        new_token_url = self.provider.data == "custom" and (self.token_url.data or "").strip() != (
+        new_token_url = self.editable_endpoints and (self.token_url.data or "").strip() != (
             self.stored_token_url or "")
         if not (self.client_secret.data or new_token_url):
             return
@@ -84,28 +100,28 @@ class OAuthSettingsForm(FlaskForm):
         if any(not HOST_NAME.match(host) for host in (field.data or "").replace(",", " ").split()):
             raise ValidationError(_("Enter host names only, separated by spaces, such as smtp.example.com."))
 
-    def _required_for_custom(self, field):
-        if self.provider.data == "custom" and not (field.data or "").strip():
+    def _required_if_editable(self, field):
+        if self.editable_endpoints and not (field.data or "").strip():
             raise ValidationError(_("Enter the %(field)s of your provider.", field=field.label.text))
 
     def _outside_private_networks(self, field):
         """A custom provider's endpoint, when private networks are blocked (a preset's is never taken from the form)."""
-        if not (self.block_private_networks and self.provider.data == "custom") or field.errors:
+        if not (self.block_private_networks and self.editable_endpoints) or field.errors:
             return
         if problem := private_address_problem(urlsplit(field.data.strip()).hostname):
             raise ValidationError(problem)
 
-    def values(self, editable_endpoints: bool) -> dict:
+    def values(self) -> dict:
         """What to store: the endpoints only for a custom provider, whose endpoints are the admin's to set."""
         values = {name: (getattr(self, name).data or "").strip() or None
                   for name in ("provider", "tenant", "client_id", "client_secret", "redirect_uri")}
-        if values["provider"] != "microsoft":
+        if not self.uses_tenant:
             values["tenant"] = None
-        if editable_endpoints:
+        if self.editable_endpoints:
             values.update({name: (getattr(self, name).data or "").strip()
                            for name in ("authorization_url", "token_url", "scopes")})
         hosts = " ".join((self.smtp_hosts.data or "").replace(",", " ").split()).lower()
-        values["smtp_hosts"] = hosts if editable_endpoints else None
+        values["smtp_hosts"] = hosts if self.editable_endpoints else None
         return values
 
 

@@ -8,19 +8,13 @@ from flask_babel import gettext as _
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import OAuthSettings
-from ..providers import Provider
+from ..providers import providers
 from .errors import OAuthError
 from .flow import ClientParameters
 
 CALLBACK_PATH = "/v2/oauth/redirect"
-ADMIN_CONSENT_SCOPE = "https://outlook.office365.com/.default"
 LOCAL_REDIRECT_URI = "http://localhost:8080/ddenterpriseapi" + CALLBACK_PATH
 SECRETS = {"client_secret": ("provider", "tenant", "token_url", "client_id")}  # what a client secret is sent with
-
-
-def providers() -> dict[str, Provider]:
-    """The provider registry, with the operator's overrides."""
-    return current_app.extensions["dde_providers"]
 
 
 def get_settings() -> OAuthSettings:
@@ -91,5 +85,5 @@ def admin_consent_link(settings: OAuthSettings) -> str | None:
     if not provider.admin_consent_url or not settings.client_id:
         return None
     query = urlencode({"client_id": settings.client_id, "redirect_uri": settings.redirect_uri or default_redirect_uri(),
-                       "scope": ADMIN_CONSENT_SCOPE})
+                       "scope": provider.admin_consent_scope})
     return f"{provider.endpoint(provider.admin_consent_url, settings.tenant)}?{query}"

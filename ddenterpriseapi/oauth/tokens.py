@@ -12,9 +12,9 @@ from .. import audit
 from ..database import locked, locked_singleton
 from ..extensions import db
 from ..models import OAuthConnection
-from ..providers import Provider
+from ..providers import Provider, providers
 from . import flow
-from .errors import GOOGLE_TESTING_HINT, OAuthError
+from .errors import OAuthError
 from .flow import ClientParameters, TokenGrant
 from .settings import client_parameters, get_settings
 
@@ -136,8 +136,9 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError) -> OAut
         db.session.commit()
         return error
     message = _("The provider refused to refresh the access token.") + " " + error.message
-    if connection.provider == "google":
-        message += " " + GOOGLE_TESTING_HINT
+    hint = providers()[connection.provider].reauthorization_hint
+    if hint:
+        message += " " + hint
     connection.reauthorization_error = message
     db.session.commit()
     audit.record("reauthorization_required", message, actor="system")

@@ -12,6 +12,7 @@ from ..auth.guard import login_exempt
 from ..database import forgotten_secrets
 from ..extensions import limiter
 from ..models import OAuthSettings
+from ..providers import endpoints_for_script, providers
 from . import bp
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer
@@ -23,7 +24,6 @@ from .settings import (
     default_redirect_uri,
     endpoints,
     get_settings,
-    providers,
     save_settings,
 )
 from .tokens import disconnect, get_connection, masked, require_reauthorization_after
@@ -38,7 +38,7 @@ def settings():
     form = OAuthSettingsForm(obj=stored, stored_token_url=stored.token_url,
                              block_private_networks=current_app.config["BLOCK_PRIVATE_NETWORKS"])
     if form.validate_on_submit():
-        values = form.values(providers()[form.provider.data].editable_endpoints)
+        values = form.values()
         if values["redirect_uri"] == default_redirect_uri():
             values["redirect_uri"] = None  # follow the console's address if it moves
         stored, changed = save_settings(values)
@@ -69,10 +69,7 @@ def render_settings(form: OAuthSettingsForm, stored):
         "oauth/settings.html",
         form=form,
         stored=stored,
-        providers=providers(),
-        presets={key: {"authorization_url": p.authorization_url, "token_url": p.token_url, "scopes": p.scopes,
-                       "editable": p.editable_endpoints, "uses_tenant": p.uses_tenant}
-                 for key, p in providers().items()},
+        presets=endpoints_for_script(providers()),
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
         default_redirect_uri=default_redirect_uri(),
