@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ddenterpriseapi.auth.setup_code import announce_setup
-from tests.conftest import ADMIN, csrf_from, submit
+from tests.helpers import ADMIN, csrf_from, submit
 
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "oauth.callback", "static", "health.healthz"}
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import Admin, AdminSession, AuditEvent
-from tests.conftest import ADMIN, AuthActions, csrf_from, submit
+from tests.helpers import ADMIN, AuthActions, csrf_from, submit
 
 BASE = "/ddenterpriseapi"
 COOKIE = "ddenterpriseapi_session"

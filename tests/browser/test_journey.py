@@ -5,8 +5,8 @@ import re
 from playwright.sync_api import expect
 
 from ddenterpriseapi.auth.setup_code import setup_code
-from tests.browser.conftest import assert_accessible
-from tests.conftest import CLIENT, MAILBOX
+from tests.browser.helpers import assert_accessible
+from tests.helpers import CLIENT, MAILBOX
 
 PASSWORD = "a long admin password"
 

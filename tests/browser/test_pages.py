@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, assert_accessible
-from tests.conftest import ADMIN, AuthActions, MailActions, OAuthActions
+from tests.browser.helpers import ARTIFACTS, assert_accessible
+from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions
 
 PAGES = ["/", "/configuration/oauth", "/configuration/email-server", "/configuration/api-keys", "/audit",
          "/configuration/administrators", "/account/password", "/account/sessions"]

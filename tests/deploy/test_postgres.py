@@ -10,8 +10,7 @@ from threading import Barrier
 
 import requests
 
-from tests.conftest import ADMIN, CLIENT, MAILBOX
-from tests.deploy.conftest import (
+from tests.deploy.helpers import (
     PREFIX,
     Browser,
     authorize,
@@ -22,6 +21,7 @@ from tests.deploy.conftest import (
     save_email_server,
     send_test_email,
 )
+from tests.helpers import ADMIN, CLIENT, MAILBOX
 
 REQUESTS_PER_INSTANCE = 8
 

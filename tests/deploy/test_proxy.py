@@ -16,8 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import ADMIN, CLIENT, MAILBOX, start_oauth_server
-from tests.deploy.conftest import (
+from tests.deploy.helpers import (
     OTHER_PREFIX,
     PREFIX,
     Browser,
@@ -32,6 +31,7 @@ from tests.deploy.conftest import (
     send_test_email,
     set_cookie_headers,
 )
+from tests.helpers import ADMIN, CLIENT, MAILBOX, start_oauth_server
 from tests.servers.nginx import NginxTestServer
 from tests.servers.smtp_server import SMTPTestServer
 

@@ -4,7 +4,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent, OAuthSettings
-from tests.conftest import ADMIN, CLIENT, submit
+from tests.helpers import ADMIN, CLIENT, submit
 
 PAGE = "/ddenterpriseapi/configuration/oauth"
 

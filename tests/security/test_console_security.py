@@ -5,7 +5,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import Admin, AuditEvent
-from tests.conftest import ADMIN, AuthActions, csrf_from, submit
+from tests.helpers import ADMIN, AuthActions, csrf_from, submit
 
 BASE = "/ddenterpriseapi"
 
