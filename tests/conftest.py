@@ -1,5 +1,7 @@
 """Fixtures: a fresh console per test, its client, the test servers, and the actions of a logged-in administrator."""
 
+import os
+
 import pytest
 
 from ddenterpriseapi import create_app
@@ -26,6 +28,24 @@ def make_app(tmp_path):
         settings = {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "HTTP_TIMEOUT": 3}
         settings.update(config)
         apps.append(prepare(create_app(settings)))
+        return apps[-1]
+
+    yield build
+    dispose(apps)
+
+
+@pytest.fixture
+def make_env_app(tmp_path, monkeypatch):
+    """Build a console as the flask command does, from DDE_* variables: the test's, none of the shell's."""
+    apps = []
+
+    def build(**variables):
+        for name in [name for name in os.environ if name.startswith("DDE_")]:
+            monkeypatch.delenv(name)
+        variables = {"DDE_TESTING": "true", "DDE_INSTANCE_PATH": str(tmp_path / "instance"), **variables}
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        apps.append(prepare(create_app()))
         return apps[-1]
 
     yield build
