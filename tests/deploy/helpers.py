@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 
 from tests.helpers import ADMIN, CLIENT, CSRF_FIELD, MAILBOX
-from tests.servers.process import stop_process
+from tests.servers.process import started, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DOC = REPO_ROOT / "docs" / "deploy.md"
@@ -115,12 +115,7 @@ class GunicornConsole:
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=REPO_ROOT,
             env=self.env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return started(self, self._wait_healthy)
 
     def stop(self) -> None:
         """SIGTERM (graceful), bounded wait; SIGKILL to its own process group if it hangs."""

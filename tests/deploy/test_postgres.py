@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
+import pytest
 import requests
 
 from tests.deploy.helpers import (
@@ -22,6 +23,8 @@ from tests.deploy.helpers import (
     send_test_email,
 )
 from tests.helpers import ADMIN, CLIENT, MAILBOX
+
+pytestmark = pytest.mark.postgres
 
 REQUESTS_PER_INSTANCE = 8
 
