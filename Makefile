@@ -1,12 +1,12 @@
 # make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/.
-# make test: every test, with the servers they need.
+# make test: every test, with the servers they need; make test-fast: those that need no Chromium, nginx or PostgreSQL.
 # make translations: collect the messages, merge them into each language's .po, compile the .mo files.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 LOCALES := ddenterpriseapi/translations
 
-.PHONY: run test bench screenshots translations clean
+.PHONY: run test test-fast bench screenshots translations clean
 
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app ddenterpriseapi db upgrade
@@ -15,6 +15,9 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	scripts/test-system-packages
 	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed-test
+	$(BIN)/pytest -m "not browser and not nginx and not postgres"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/send.py

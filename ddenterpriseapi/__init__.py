@@ -26,10 +26,10 @@ DURATIONS = ("OAUTH_STATE_LIFETIME", "SESSION_IDLE_TIMEOUT")
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the console: config layers, extensions, blueprints, CLI, proxy handling."""
-    instance_path = os.environ.get("DDE_INSTANCE_PATH") or (test_config or {}).get("INSTANCE_PATH")
     app = Flask(
         __name__,
-        instance_path=str(Path(instance_path or PROJECT_ROOT / "instance").resolve()),
+        instance_path=instance_folder(test_config),
+        instance_relative_config=True,  # config.py is the instance folder's, not the package's defaults
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
@@ -44,12 +44,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def instance_folder(test_config: dict | None) -> str:
+    """The tests' INSTANCE_PATH when they pass a config, else DDE_INSTANCE_PATH, else instance/."""
+    path = test_config.get("INSTANCE_PATH") if test_config is not None else os.environ.get("DDE_INSTANCE_PATH")
+    return str(Path(path or PROJECT_ROOT / "instance").resolve())
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
-    """Defaults, then instance/config.py, then DDE_* variables, then the tests' dict."""
+    """Defaults, then instance/config.py and DDE_* variables; a test's dict replaces those two entirely."""
     app.config.from_object(defaults)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("DDE")
-    app.config.update(test_config or {})
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("DDE")
+    else:  # a shell's DDE_* settings must not point a test at a real database
+        app.config.update(test_config)
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the keys: its owner's alone
     if not app.config["SECRET_KEY"]:

@@ -1,4 +1,4 @@
-"""Defaults for every setting; instance/config.py and DDE_* environment variables override them."""
+"""Defaults for every setting; instance/config.py and DDE_* environment variables (or a test's dict) override them."""
 
 from datetime import timedelta
 

@@ -1,17 +1,13 @@
-"""Fixtures: a fresh console per test, its client, and a helper for logging in."""
+"""Fixtures: a fresh console per test, its client, the test servers, and the actions of a logged-in administrator."""
 
-import re
+import os
 
 import pytest
-from alembic.migration import MigrationContext
 
 from ddenterpriseapi import create_app
-from ddenterpriseapi.auth.accounts import create_admin
-from ddenterpriseapi.database import migration_scripts
-from ddenterpriseapi.extensions import db, limiter
+from tests.helpers import AuthActions, MailActions, OAuthActions, dispose, prepare, start_oauth_server
 from tests.servers import loopback
 
-ADMIN = ("admin", "correct horse battery")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -31,19 +27,29 @@ def make_app(tmp_path):
     def build(**config):
         settings = {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "HTTP_TIMEOUT": 3}
         settings.update(config)
-        app = create_app(settings)
-        with app.app_context():
-            db.create_all()
-            limiter.reset()  # the rate limits count per test, not across the suite
-            with db.engine.begin() as connection:  # as `db upgrade` leaves it, so the CLI accepts the database
-                MigrationContext.configure(connection).stamp(migration_scripts(), "heads")
-        apps.append(app)
-        return app
+        apps.append(prepare(create_app(settings)))
+        return apps[-1]
 
     yield build
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
+    dispose(apps)
+
+
+@pytest.fixture
+def make_env_app(tmp_path, monkeypatch):
+    """Build a console as the flask command does, from DDE_* variables: the test's, none of the shell's."""
+    apps = []
+
+    def build(**variables):
+        for name in [name for name in os.environ if name.startswith("DDE_")]:
+            monkeypatch.delenv(name)
+        variables = {"DDE_TESTING": "true", "DDE_INSTANCE_PATH": str(tmp_path / "instance"), **variables}
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        apps.append(prepare(create_app()))
+        return apps[-1]
+
+    yield build
+    dispose(apps)
 
 
 @pytest.fixture
@@ -61,55 +67,11 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(response) -> str:
-    """The CSRF token a page embeds, as a browser would submit it."""
-    match = CSRF_FIELD.search(response.get_data(as_text=True))
-    assert match, "the page has no CSRF token"
-    return match.group(1) or match.group(2)
-
-
-def submit(client, path, data, **kwargs):
-    """GET a page, then POST its form with the page's CSRF token, like a browser."""
-    token = csrf_from(client.get(path))
-    return client.post(path, data={**data, "csrf_token": token}, **kwargs)
-
-
-class AuthActions:
-    """Create the administrator and log in through the real login form."""
-
-    def __init__(self, app, client):
-        self.app, self.client = app, client
-
-    def create(self, username=ADMIN[0], password=ADMIN[1]):
-        with self.app.app_context():
-            create_admin(username, password)
-
-    def login(self, username=ADMIN[0], password=ADMIN[1]):
-        return submit(self.client, "/ddenterpriseapi/login", {"username": username, "password": password})
-
-
 @pytest.fixture
 def auth(app, client):
     actions = AuthActions(app, client)
     actions.create()
     return actions
-
-
-CALLBACK = "http://localhost/ddenterpriseapi/v2/oauth/redirect"  # as the test client addresses the console
-MAILBOX = ("reports@example.com", "mailbox password")
-CLIENT = ("console-client", "console-client-secret-value")
-
-
-def start_oauth_server(shape: str, **options):
-    from tests.servers.oauth_server import OAuthTestServer
-
-    server = OAuthTestServer(shape, **options).start()
-    server.add_user(*MAILBOX)
-    server.register_client(*CLIENT, [CALLBACK])
-    return server
 
 
 @pytest.fixture
@@ -129,50 +91,6 @@ def microsoft_server():
 @pytest.fixture
 def mail(admin_client):
     return MailActions(admin_client)
-
-
-class OAuthActions:
-    """Drive the OAuth parameters page and the provider's pages the way an administrator would."""
-
-    PAGE = "/ddenterpriseapi/configuration/oauth"
-
-    def __init__(self, client, server):
-        self.client, self.server = client, server
-
-    def save(self, provider="google", button="save", **fields):
-        data = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1],
-                "current_password": ADMIN[1], button: "1"}
-        if provider == "microsoft":
-            data["tenant"] = "contoso.onmicrosoft.com"
-        data.update(fields)
-        return submit(self.client, self.PAGE, {k: v for k, v in data.items() if v is not None})
-
-    def authorize(self, provider="google", **fields) -> str:
-        """Save and click Authorize; the provider URL the browser is sent to."""
-        response = self.save(provider, button="authorize", **fields)
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response.headers["Location"]
-
-    def consent(self, url: str, accept=True) -> str:
-        """Sign in and answer the consent page; the console address the provider sends the browser back to."""
-        return self.server.consent(url, *MAILBOX, accept=accept)
-
-    def come_back(self, location: str):
-        """The browser follows the provider's redirect to the console, then to the page it lands on."""
-        assert location.startswith(CALLBACK), location
-        response = self.client.get(location.removeprefix("http://localhost"))
-        assert response.status_code == 302
-        return self.client.get(response.headers["Location"])
-
-    def post(self, path, **data):
-        """Submit one of the page's other forms (CSRF token from the page); the page it lands on."""
-        token = csrf_from(self.client.get(self.PAGE))
-        response = self.client.post(path, data={**data, "csrf_token": token})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return self.client.get(response.headers["Location"])
-
-    def connect(self, provider="google", **fields):
-        return self.come_back(self.consent(self.authorize(provider, **fields)))
 
 
 @pytest.fixture
@@ -227,30 +145,6 @@ def oauth_app(make_app, request, pki):
         if name in request.fixturenames:
             overrides[name.removesuffix("_server")] = request.getfixturevalue(name).provider_override()
     return make_app(OAUTH_PROVIDER_OVERRIDES=overrides, SMTP_CA_BUNDLE=pki.ca_cert_path, SMTP_TIMEOUT=3)
-
-
-class MailActions:
-    """Drive the email server page as an administrator."""
-
-    PAGE = "/ddenterpriseapi/configuration/email-server"
-
-    def __init__(self, client):
-        self.client = client
-
-    def save(self, smtp=None, button="save", **fields):
-        data = {"security": "starttls", "authentication": "oauth", button: "1"}
-        if smtp is not None:
-            data.update(host=smtp.host, port=str(smtp.port), security=smtp.security)
-        data.update(fields)
-        return submit(self.client, self.PAGE, {k: v for k, v in data.items() if v is not None})
-
-    def send_test(self, smtp=None, recipient="boss@example.org", **fields) -> str:
-        """Save, click Send test email; the page text that comes back."""
-        import html
-
-        response = self.save(smtp, button="send_test", test_recipient=recipient, **fields)
-        assert response.status_code == 200, response.status_code
-        return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.conftest import csrf_from, submit
+from tests.helpers import csrf_from, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "ddenterpriseapi" / "translations"

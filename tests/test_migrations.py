@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-NO_TABLES = 'The database has no tables yet: run "flask --app ddenterpriseapi db upgrade" first.'
+from tests.helpers import NO_TABLES
+
 OLDER = 'The database schema is older than this console: run "flask --app ddenterpriseapi db upgrade" first.'
 PASSWORD = "a very long password\n"
 

@@ -7,7 +7,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import ApiKey
-from tests.conftest import MAILBOX, csrf_from
+from tests.helpers import MAILBOX, csrf_from
 
 URL = "/ddenterpriseapi/v2/mail"
 KEYS = "/ddenterpriseapi/configuration/api-keys"

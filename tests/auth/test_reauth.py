@@ -4,7 +4,7 @@ import re
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import Admin, AuditEvent
-from tests.conftest import ADMIN, AuthActions, submit
+from tests.helpers import ADMIN, AuthActions, submit
 
 BASE = "/ddenterpriseapi"
 ADMINS = BASE + "/configuration/administrators"

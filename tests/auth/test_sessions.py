@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import Admin, AdminSession, AuditEvent
-from tests.conftest import ADMIN, AuthActions, csrf_from, submit
+from tests.helpers import ADMIN, AuthActions, csrf_from, submit
 
 BASE = "/ddenterpriseapi"
 COOKIE = "ddenterpriseapi_session"
@@ -112,9 +112,8 @@ def test_last_seen_is_written_at_most_once_a_minute(app, client, auth):
     assert sessions(app)[0].last_seen_at > before.last_seen_at
 
 
-def test_the_idle_timeout_is_set_in_seconds_from_the_environment(make_app, monkeypatch):
-    monkeypatch.setenv("DDE_SESSION_IDLE_TIMEOUT", "60")
-    app = make_app()
+def test_the_idle_timeout_is_set_in_seconds_from_the_environment(make_env_app):
+    app = make_env_app(DDE_SESSION_IDLE_TIMEOUT="60")
     assert app.config["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=1)
     AuthActions(app, app.test_client()).create()
     client = logged_in(app)

@@ -7,7 +7,7 @@ import pytest
 from ddenterpriseapi.auth.throttle import delay_after, rounded_up, wait_left
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent
-from tests.conftest import ADMIN, AuthActions
+from tests.helpers import ADMIN, AuthActions
 
 BASE = "/ddenterpriseapi"
 WRONG = "wrong password!"

@@ -1,13 +1,10 @@
 """A live console on 127.0.0.1 and Debian's Chromium driven by Playwright."""
 
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import ADMIN, CALLBACK, CLIENT, AuthActions
+from tests.browser.helpers import Shots
+from tests.helpers import ADMIN, CALLBACK, CLIENT, AuthActions
 from tests.servers.live import LiveConsole
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 
 @pytest.fixture
@@ -30,21 +27,6 @@ def live(oauth_app, request):
         yield console
 
 
-class Shots:
-    """Screenshots of every page a test visits, kept for people to look at."""
-
-    def __init__(self, page, test_name: str):
-        self.page, self.directory = page, ARTIFACTS / test_name
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.count = 0
-
-    def __call__(self, name: str, full_page: bool = True) -> Path:
-        self.count += 1
-        path = self.directory / f"{self.count:02d}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
-        return path
-
-
 @pytest.fixture
 def shot(page, request):
     return Shots(page, request.node.name)
@@ -60,11 +42,3 @@ def logged_in(page, live):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(live.url + "/")
     return page
-
-
-def assert_accessible(page) -> None:
-    """axe-core finds no violation on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()

@@ -2,10 +2,13 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible
-from tests.conftest import ADMIN, CLIENT, MAILBOX
+from tests.browser.helpers import assert_accessible
+from tests.helpers import ADMIN, CLIENT, MAILBOX
+
+pytestmark = pytest.mark.browser
 
 
 def start_authorization(page, live, provider="google", secret=CLIENT[1]):

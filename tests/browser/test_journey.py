@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from ddenterpriseapi.auth.setup_code import setup_code
-from tests.browser.conftest import assert_accessible
-from tests.conftest import CLIENT, MAILBOX
+from tests.browser.helpers import assert_accessible
+from tests.helpers import CLIENT, MAILBOX
+
+pytestmark = pytest.mark.browser
 
 PASSWORD = "a long admin password"
 

@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from tests.deploy.conftest import GunicornConsole, console_env, prepare_console
-from tests.test_migrations import NO_TABLES
+from tests.deploy.helpers import GunicornConsole, console_env, prepare_console
+from tests.helpers import NO_TABLES
 
 
 def test_unmigrated_database_stops_gunicorn_with_one_line(tmp_path, pki):

@@ -8,10 +8,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
+import pytest
 import requests
 
-from tests.conftest import ADMIN, CLIENT, MAILBOX
-from tests.deploy.conftest import (
+from tests.deploy.helpers import (
     PREFIX,
     Browser,
     authorize,
@@ -22,6 +22,9 @@ from tests.deploy.conftest import (
     save_email_server,
     send_test_email,
 )
+from tests.helpers import ADMIN, CLIENT, MAILBOX
+
+pytestmark = pytest.mark.postgres
 
 REQUESTS_PER_INSTANCE = 8
 

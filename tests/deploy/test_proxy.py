@@ -16,8 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import ADMIN, CLIENT, MAILBOX, start_oauth_server
-from tests.deploy.conftest import (
+from tests.deploy.helpers import (
     OTHER_PREFIX,
     PREFIX,
     Browser,
@@ -32,8 +31,11 @@ from tests.deploy.conftest import (
     send_test_email,
     set_cookie_headers,
 )
+from tests.helpers import ADMIN, CLIENT, MAILBOX, start_oauth_server
 from tests.servers.nginx import NginxTestServer
 from tests.servers.smtp_server import SMTPTestServer
+
+pytestmark = pytest.mark.nginx
 
 
 @dataclass
@@ -200,6 +202,7 @@ def test_request_larger_than_max_content_length_is_refused_by_nginx(stack):
     assert status_line.split()[1] == b"413", status_line
 
 
+@pytest.mark.browser
 def test_real_browser_journey_through_nginx(stack, browser):
     """Chromium through nginx over https: log in, authorize, send a test email; what an administrator does."""
     from playwright.sync_api import expect

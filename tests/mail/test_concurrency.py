@@ -13,8 +13,7 @@ from ddenterpriseapi.mail.message import Draft
 from ddenterpriseapi.mail.sending import send_drafts
 from ddenterpriseapi.models import OAuthConnection
 from ddenterpriseapi.oauth.tokens import get_access_token
-from tests.conftest import AuthActions
-from tests.mail.test_send import age_access_token, connection_row, refreshes
+from tests.helpers import AuthActions, age_access_token, connection_row, refreshes
 
 
 def send_in_thread(app, index: int) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import MailServer
-from tests.conftest import MAILBOX
+from tests.helpers import MAILBOX
 
 
 def page_text(response) -> str:

@@ -1,33 +1,12 @@
 """Sending through a real SMTP server that checks XOAUTH2 tokens with a real authorization server."""
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ddenterpriseapi.extensions import db
-from ddenterpriseapi.models import DeliveryStatus, MailServer, OAuthConnection
-from tests.conftest import MAILBOX
-
-
-def refreshes(oauth) -> list[dict]:
-    return [call for call in oauth.token_requests if call["grant_type"] == "refresh_token"]
-
-
-def connection_row(app):
-    with app.app_context():
-        row = db.session.get(OAuthConnection, 1)
-        return {"refresh_token": row.refresh_token, "access_token": row.access_token,
-                "error": row.reauthorization_error, "last_refresh_at": row.last_refresh_at}
-
-
-def age_access_token(app):
-    """Make the console believe its hour-long access token expires within its refresh margin."""
-    with app.app_context():
-        row = db.session.get(OAuthConnection, 1)
-        row.access_token_expires_at = datetime.now(UTC) + timedelta(seconds=10)
-        row.authorized_at = row.last_refresh_at = datetime.now(UTC) - timedelta(hours=1)
-        db.session.commit()
+from ddenterpriseapi.models import DeliveryStatus, MailServer
+from tests.helpers import MAILBOX, age_access_token, connection_row, refreshes
 
 
 def test_test_email_with_oauth_over_starttls(google, mail, make_smtp):
@@ -162,7 +141,7 @@ def test_smtp_down(mail, make_smtp, google):
 
 
 def test_untrusted_certificate(make_app, make_smtp, google_server, pki):
-    from tests.conftest import AuthActions, MailActions, OAuthActions
+    from tests.helpers import AuthActions, MailActions, OAuthActions
 
     app = make_app(OAUTH_PROVIDER_OVERRIDES={"google": google_server.provider_override()}, SMTP_TIMEOUT=3)
     client = app.test_client()

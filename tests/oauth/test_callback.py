@@ -10,8 +10,7 @@ import requests
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent, OAuthConnection, PendingAuthorization
-from tests.conftest import ADMIN, AuthActions, csrf_from, start_oauth_server
-from tests.oauth.test_flow import flashes, stored_connection
+from tests.helpers import ADMIN, AuthActions, csrf_from, flashes, start_oauth_server, stored_connection
 from tests.servers.live import LiveConsole
 
 REDIRECT = "/ddenterpriseapi/v2/oauth/redirect"

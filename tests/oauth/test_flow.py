@@ -1,6 +1,5 @@
 """The authorization-code flow against real test authorization servers, over real HTTP."""
 
-import html
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -8,21 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection, OAuthSettings, PendingAuthorization
-from tests.conftest import CLIENT, MAILBOX, AuthActions, OAuthActions
-
-
-def stored_connection(app):
-    with app.app_context():
-        connection = db.session.get(OAuthConnection, 1)
-        return None if connection is None else {
-            "refresh_token": connection.refresh_token, "access_token": connection.access_token,
-            "account": connection.account_email, "scopes": connection.granted_scopes,
-            "expires_at": connection.access_token_expires_at,
-        }
-
-
-def flashes(page) -> str:
-    return html.unescape(page.get_data(as_text=True))
+from tests.helpers import CLIENT, MAILBOX, AuthActions, OAuthActions, flashes, stored_connection
 
 
 def test_google_authorization_request_asks_for_offline_access_with_pkce(google):

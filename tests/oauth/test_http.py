@@ -8,7 +8,7 @@ import pytest
 
 from ddenterpriseapi.oauth import flow
 from ddenterpriseapi.oauth.errors import OAuthError
-from tests.conftest import CALLBACK, CLIENT
+from tests.helpers import CALLBACK, CLIENT
 from tests.servers.raw_http import (
     RawHTTPServer,
     huge_body,

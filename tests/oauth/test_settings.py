@@ -4,7 +4,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent, OAuthSettings
-from tests.conftest import ADMIN, CLIENT, submit
+from tests.helpers import ADMIN, CLIENT, submit
 
 PAGE = "/ddenterpriseapi/configuration/oauth"
 
@@ -168,10 +168,9 @@ def test_authorize_without_client_id_says_what_is_missing(page):
     assert "Enter the Client ID and Client Secret" in html
 
 
-def test_provider_overrides_from_the_environment(make_app, monkeypatch):
-    monkeypatch.setenv("DDE_OAUTH_PROVIDER_OVERRIDES",
-                       '{"microsoft": {"token_url": "http://127.0.0.1:9000/{tenant}/token"}}')
-    app = make_app()
+def test_provider_overrides_from_the_environment(make_env_app):
+    app = make_env_app(
+        DDE_OAUTH_PROVIDER_OVERRIDES='{"microsoft": {"token_url": "http://127.0.0.1:9000/{tenant}/token"}}')
     assert app.extensions["dde_providers"]["microsoft"].token_url == "http://127.0.0.1:9000/{tenant}/token"
 
 
@@ -201,10 +200,9 @@ def test_microsoft_admin_consent_link(page):
             "scope=https%3A%2F%2Foutlook.office365.com%2F.default") in html
 
 
-def test_state_lifetime_from_the_environment(make_app, monkeypatch):
-    monkeypatch.setenv("DDE_OAUTH_STATE_LIFETIME", "300")
+def test_state_lifetime_from_the_environment(make_env_app):
     from datetime import timedelta
-    assert make_app().config["OAUTH_STATE_LIFETIME"] == timedelta(minutes=5)
+    assert make_env_app(DDE_OAUTH_STATE_LIFETIME="300").config["OAUTH_STATE_LIFETIME"] == timedelta(minutes=5)
 
 
 def test_changing_the_client_secret_asks_for_your_password(page, app):

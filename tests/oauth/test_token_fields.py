@@ -7,8 +7,7 @@ import logging
 
 import pytest
 
-from tests.conftest import MAILBOX
-from tests.oauth.test_flow import stored_connection
+from tests.helpers import MAILBOX, stored_connection
 
 BAD_FIELDS = [
     ("access_token", 918273645), ("access_token", ""), ("access_token", "a" * 20000), ("access_token", None),

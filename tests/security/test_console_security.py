@@ -5,7 +5,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import Admin, AuditEvent
-from tests.conftest import ADMIN, AuthActions, csrf_from, submit
+from tests.helpers import ADMIN, AuthActions, csrf_from, submit
 
 BASE = "/ddenterpriseapi"
 
@@ -69,8 +69,14 @@ def test_account_throttling(app, client, auth):
 
 
 def test_request_rate_limit(client, auth):
-    codes = [auth.login(password="wrong").status_code for _ in range(12)]
-    assert codes[-1] == 429
+    """Flask-Limiter's 10 logins a minute per address, when no account is guessed at often enough to wait."""
+    for number in range(10):
+        page = auth.login(username=f"guess{number}", password="wrong password!")
+        assert page.status_code == 200 and "Wrong username or password" in page.get_data(as_text=True), number
+    response = auth.login(username="guess10", password="wrong password!")
+    assert response.status_code == 429
+    assert response.headers["X-RateLimit-Limit"] == "10" and response.headers["X-RateLimit-Remaining"] == "0"
+    assert 0 < int(response.headers["Retry-After"]) <= 60
 
 
 def test_size_limit(make_app):

@@ -11,8 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from ddenterpriseapi.crypto import Vault, read_keys
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import MailServer, OAuthSettings
-from tests.conftest import CLIENT
-from tests.mail.test_send import age_access_token, connection_row, refreshes
+from tests.helpers import CLIENT, age_access_token, connection_row, refreshes
 
 
 def raw_secrets(app) -> list[str]:

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.servers.process import stop_process
+from tests.servers.process import started, stop_process
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
 START_TIMEOUT = 15.0
@@ -96,12 +96,7 @@ class NginxTestServer:
         self._output = open(self.directory / "nginx.out", "ab")
         self.process = subprocess.Popen([*base, "-g", "daemon off;"], stdin=subprocess.DEVNULL,
                                         stdout=self._output, stderr=subprocess.STDOUT)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return started(self, self._wait_ready)
 
     def stop(self) -> None:
         """Graceful shutdown (SIGQUIT), then SIGTERM/SIGKILL if it lingers; harmless twice."""

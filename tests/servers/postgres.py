@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from tests.servers.process import stop_process
+from tests.servers.process import started, stop_process
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 OS_USER = "postgres"
@@ -95,14 +95,7 @@ class PostgresTestServer:
         """initdb a new cluster and start postgres; wait (bounded) until it accepts connections."""
         # Not under pytest's tmp_path: that is private to root and the postgres user must reach it.
         self.directory = Path(tempfile.mkdtemp(prefix="dde-pg-"))
-        try:
-            self._initdb()
-            self._start_postgres()
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return started(self, self._initdb, self._start_postgres, self._wait_ready)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT), wait, then remove the cluster directory; harmless twice."""

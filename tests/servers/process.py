@@ -5,6 +5,17 @@ import signal
 import subprocess
 
 
+def started(server, *steps):
+    """Run a server's start-up steps; if one fails, stop what did start (no process left behind) and re-raise."""
+    try:
+        for step in steps:
+            step()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 def stop_process(process: subprocess.Popen, steps, kill_group: bool = False) -> None:
     """Send each (signal, timeout) in turn until the process exits; SIGKILL it (or its group) if none worked."""
     for sig, timeout in steps:

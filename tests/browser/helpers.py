@@ -1,0 +1,28 @@
+"""Screenshots kept for people to look at, and the accessibility check every page passes."""
+
+from pathlib import Path
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+
+class Shots:
+    """Screenshots of every page a test visits, kept for people to look at."""
+
+    def __init__(self, page, test_name: str):
+        self.page, self.directory = page, ARTIFACTS / test_name
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def __call__(self, name: str, full_page: bool = True) -> Path:
+        self.count += 1
+        path = self.directory / f"{self.count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+def assert_accessible(page) -> None:
+    """axe-core finds no violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()

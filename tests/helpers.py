@@ -1,0 +1,171 @@
+"""What the tests share: the accounts they use, CSRF-aware form posts, and the actions an administrator takes."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+from alembic.migration import MigrationContext
+
+from ddenterpriseapi.auth.accounts import create_admin
+from ddenterpriseapi.database import migration_scripts
+from ddenterpriseapi.extensions import db, limiter
+from ddenterpriseapi.models import OAuthConnection
+
+ADMIN = ("admin", "correct horse battery")
+CALLBACK = "http://localhost/ddenterpriseapi/v2/oauth/redirect"  # as the test client addresses the console
+MAILBOX = ("reports@example.com", "mailbox password")
+CLIENT = ("console-client", "console-client-secret-value")
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+NO_TABLES = 'The database has no tables yet: run "flask --app ddenterpriseapi db upgrade" first.'
+
+
+def csrf_from(response) -> str:
+    """The CSRF token a page embeds, as a browser would submit it."""
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def submit(client, path, data, **kwargs):
+    """GET a page, then POST its form with the page's CSRF token, like a browser."""
+    token = csrf_from(client.get(path))
+    return client.post(path, data={**data, "csrf_token": token}, **kwargs)
+
+
+def flashes(page) -> str:
+    return html.unescape(page.get_data(as_text=True))
+
+
+class AuthActions:
+    """Create the administrator and log in through the real login form."""
+
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def create(self, username=ADMIN[0], password=ADMIN[1]):
+        with self.app.app_context():
+            create_admin(username, password)
+
+    def login(self, username=ADMIN[0], password=ADMIN[1]):
+        return submit(self.client, "/ddenterpriseapi/login", {"username": username, "password": password})
+
+
+class OAuthActions:
+    """Drive the OAuth parameters page and the provider's pages the way an administrator would."""
+
+    PAGE = "/ddenterpriseapi/configuration/oauth"
+
+    def __init__(self, client, server):
+        self.client, self.server = client, server
+
+    def save(self, provider="google", button="save", **fields):
+        data = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1],
+                "current_password": ADMIN[1], button: "1"}
+        if provider == "microsoft":
+            data["tenant"] = "contoso.onmicrosoft.com"
+        data.update(fields)
+        return submit(self.client, self.PAGE, {k: v for k, v in data.items() if v is not None})
+
+    def authorize(self, provider="google", **fields) -> str:
+        """Save and click Authorize; the provider URL the browser is sent to."""
+        response = self.save(provider, button="authorize", **fields)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response.headers["Location"]
+
+    def consent(self, url: str, accept=True) -> str:
+        """Sign in and answer the consent page; the console address the provider sends the browser back to."""
+        return self.server.consent(url, *MAILBOX, accept=accept)
+
+    def come_back(self, location: str):
+        """The browser follows the provider's redirect to the console, then to the page it lands on."""
+        assert location.startswith(CALLBACK), location
+        response = self.client.get(location.removeprefix("http://localhost"))
+        assert response.status_code == 302
+        return self.client.get(response.headers["Location"])
+
+    def post(self, path, **data):
+        """Submit one of the page's other forms (CSRF token from the page); the page it lands on."""
+        token = csrf_from(self.client.get(self.PAGE))
+        response = self.client.post(path, data={**data, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self.client.get(response.headers["Location"])
+
+    def connect(self, provider="google", **fields):
+        return self.come_back(self.consent(self.authorize(provider, **fields)))
+
+
+class MailActions:
+    """Drive the email server page as an administrator."""
+
+    PAGE = "/ddenterpriseapi/configuration/email-server"
+
+    def __init__(self, client):
+        self.client = client
+
+    def save(self, smtp=None, button="save", **fields):
+        data = {"security": "starttls", "authentication": "oauth", button: "1"}
+        if smtp is not None:
+            data.update(host=smtp.host, port=str(smtp.port), security=smtp.security)
+        data.update(fields)
+        return submit(self.client, self.PAGE, {k: v for k, v in data.items() if v is not None})
+
+    def send_test(self, smtp=None, recipient="boss@example.org", **fields) -> str:
+        """Save, click Send test email; the page text that comes back."""
+        response = self.save(smtp, button="send_test", test_recipient=recipient, **fields)
+        assert response.status_code == 200, response.status_code
+        return html.unescape(response.get_data(as_text=True))
+
+
+def start_oauth_server(shape: str, **options):
+    from tests.servers.oauth_server import OAuthTestServer
+
+    server = OAuthTestServer(shape, **options).start()
+    server.add_user(*MAILBOX)
+    server.register_client(*CLIENT, [CALLBACK])
+    return server
+
+
+def prepare(app):
+    """The schema as `db upgrade` leaves it (so the CLI accepts the database), rate limits counted from zero."""
+    with app.app_context():
+        db.create_all()
+        limiter.reset()  # the rate limits count per test, not across the suite
+        with db.engine.begin() as connection:
+            MigrationContext.configure(connection).stamp(migration_scripts(), "heads")
+    return app
+
+
+def dispose(apps):
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def stored_connection(app):
+    with app.app_context():
+        connection = db.session.get(OAuthConnection, 1)
+        return None if connection is None else {
+            "refresh_token": connection.refresh_token, "access_token": connection.access_token,
+            "account": connection.account_email, "scopes": connection.granted_scopes,
+            "expires_at": connection.access_token_expires_at,
+        }
+
+
+def refreshes(oauth) -> list[dict]:
+    return [call for call in oauth.token_requests if call["grant_type"] == "refresh_token"]
+
+
+def connection_row(app):
+    with app.app_context():
+        row = db.session.get(OAuthConnection, 1)
+        return {"refresh_token": row.refresh_token, "access_token": row.access_token,
+                "error": row.reauthorization_error, "last_refresh_at": row.last_refresh_at}
+
+
+def age_access_token(app):
+    """Make the console believe its hour-long access token expires within its refresh margin."""
+    with app.app_context():
+        row = db.session.get(OAuthConnection, 1)
+        row.access_token_expires_at = datetime.now(UTC) + timedelta(seconds=10)
+        row.authorized_at = row.last_refresh_at = datetime.now(UTC) - timedelta(hours=1)
+        db.session.commit()
