@@ -60,22 +60,30 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config.update(test_config)
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the keys: its owner's alone
-    if not app.config["SECRET_KEY"]:
-        write_private_file(instance / "secret-key", secrets.token_urlsafe(48))
-        app.config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()
-    if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ddenterpriseapi.db'}"
-    for name in DURATIONS:
-        if not isinstance(app.config[name], timedelta):  # seconds, e.g. from DDE_SESSION_IDLE_TIMEOUT
-            app.config[name] = timedelta(seconds=int(app.config[name]))
-    keys = app.config["ENCRYPTION_KEYS"]
-    if isinstance(keys, str):
-        keys = [key.strip() for key in keys.split(",") if key.strip()]
-    key_file = instance / "encryption-keys"
-    app.extensions["dde_vault"] = Vault(keys) if keys else Vault(instance_keys(key_file), key_file)
+    fill_instance_defaults(app.config, instance)
+    app.extensions["dde_vault"] = vault_for(app.config["ENCRYPTION_KEYS"], instance / "encryption-keys")
     app.extensions["dde_providers"] = build_registry(parse_overrides(app.config["OAUTH_PROVIDER_OVERRIDES"]))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def fill_instance_defaults(config, instance: Path) -> None:
+    """What is not configured lives in the instance folder (secret key, SQLite file); durations given in seconds."""
+    if not config["SECRET_KEY"]:
+        write_private_file(instance / "secret-key", secrets.token_urlsafe(48))
+        config["SECRET_KEY"] = (instance / "secret-key").read_text().strip()
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ddenterpriseapi.db'}"
+    for name in DURATIONS:
+        if not isinstance(config[name], timedelta):  # seconds, e.g. from DDE_SESSION_IDLE_TIMEOUT
+            config[name] = timedelta(seconds=int(config[name]))
+
+
+def vault_for(keys: str | list[str] | None, key_file: Path) -> Vault:
+    """The configured keys (a list, or comma-separated), else the instance folder's key file."""
+    if isinstance(keys, str):
+        keys = [key.strip() for key in keys.split(",") if key.strip()]
+    return Vault(keys) if keys else Vault(instance_keys(key_file), key_file)
 
 
 def init_extensions(app: Flask) -> None:

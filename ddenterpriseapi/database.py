@@ -127,18 +127,19 @@ def apply_changes(row, values: dict, secrets: dict[str, tuple[str, ...]] | None 
     it, so a saved secret never follows a changed endpoint.
     """
     secrets = secrets or {}
-    changed = []
-    for name, value in values.items():
-        if name in secrets and not value:
-            continue
-        if name in secrets or getattr(row, name) != value:
-            changed.append(name)
-            setattr(row, name, value)
-    for name, bound_to in secrets.items():
-        if not values.get(name) and getattr(row, name) and any(field in changed for field in bound_to):
-            changed.append(name)
-            setattr(row, name, None)
-    return changed
+    changed = [name for name, value in values.items()
+               if (value if name in secrets else getattr(row, name) != value)]
+    for name in changed:
+        setattr(row, name, values[name])
+    forgotten = [name for name, bound_to in secrets.items() if _forgotten(row, values, changed, name, bound_to)]
+    for name in forgotten:
+        setattr(row, name, None)
+    return changed + forgotten
+
+
+def _forgotten(row, values: dict, changed: list[str], name: str, bound_to: tuple[str, ...]) -> bool:
+    """A stored secret that no new value replaces, while something it belongs with changed."""
+    return not values.get(name) and bool(getattr(row, name)) and any(field in changed for field in bound_to)
 
 
 def forgotten_secrets(values: dict, changed: list[str], secrets: dict[str, tuple[str, ...]]) -> list[str]:

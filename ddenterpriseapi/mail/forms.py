@@ -68,12 +68,17 @@ class MailServerForm(FlaskForm):
             raise ValidationError(_("Enter the SMTP host, such as smtp.gmail.com."))
         if any(char.isspace() or char in "/@" for char in field.data):
             raise ValidationError(_("Enter a host name or IP address only, such as smtp.office365.com."))
-        if self.block_private_networks and field.data and (problem := private_address_problem(field.data)):
-            raise ValidationError(problem)
-        problem = field.data and self.authentication.data == "oauth" and token_host_problem(
-            field.data, self.provider, self.custom_hosts)
+        problem = field.data and self.destination_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+    def destination_problem(self, host: str) -> str | None:
+        """Why this host may not receive what the chosen authentication sends, or None."""
+        if self.block_private_networks and (problem := private_address_problem(host)):
+            return problem
+        if self.authentication.data == "oauth":
+            return token_host_problem(host, self.provider, self.custom_hosts)
+        return None
 
     def validate_security(self, field):
         problem = plaintext_auth_problem(self.host.data or "", field.data, self.authentication.data)

@@ -71,22 +71,11 @@ def checked_address(address: str, field_name: str) -> str:
 
 def build_message(draft: Draft) -> EmailMessage:
     """The MIME message for a draft; raises InvalidMessage with the offending field."""
-    if not draft.recipients:
-        raise InvalidMessage(_("Give at least one recipient."), "to")
-    if len(draft.recipients) > MAX_RECIPIENTS:
-        raise InvalidMessage(_("At most %(count)s recipients per message.", count=MAX_RECIPIENTS), "to")
-    if not (draft.text or draft.html):
-        raise InvalidMessage(_("Give a text or an HTML body."), "text")
+    check_draft(draft)
     sender = checked_address(draft.sender, "from")
     message = EmailMessage()
     message["From"] = formataddr((no_line_breaks(draft.sender_name or "", "from_name"), sender))
-    for header, addresses in (("To", draft.to), ("Cc", draft.cc)):
-        if addresses:
-            message[header] = ", ".join(checked_address(a, header.lower()) for a in addresses)
-    for address in draft.bcc:
-        checked_address(address, "bcc")
-    if draft.reply_to:
-        message["Reply-To"] = checked_address(draft.reply_to, "reply_to")
+    address_headers(message, draft)
     message["Subject"] = no_line_breaks(draft.subject, "subject")
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
@@ -95,6 +84,27 @@ def build_message(draft: Draft) -> EmailMessage:
         message.add_alternative(draft.html, subtype="html")
     attach(message, draft.attachments)
     return message
+
+
+def check_draft(draft: Draft) -> None:
+    """Refuse a draft that can never be sent: no recipient, too many, no body."""
+    if not draft.recipients:
+        raise InvalidMessage(_("Give at least one recipient."), "to")
+    if len(draft.recipients) > MAX_RECIPIENTS:
+        raise InvalidMessage(_("At most %(count)s recipients per message.", count=MAX_RECIPIENTS), "to")
+    if not (draft.text or draft.html):
+        raise InvalidMessage(_("Give a text or an HTML body."), "text")
+
+
+def address_headers(message: EmailMessage, draft: Draft) -> None:
+    """To, Cc and Reply-To, every address checked (Bcc too, though it is never written)."""
+    for header, addresses in (("To", draft.to), ("Cc", draft.cc)):
+        if addresses:
+            message[header] = ", ".join(checked_address(a, header.lower()) for a in addresses)
+    for address in draft.bcc:
+        checked_address(address, "bcc")
+    if draft.reply_to:
+        message["Reply-To"] = checked_address(draft.reply_to, "reply_to")
 
 
 def attach(message: EmailMessage, attachments: list[Attachment]) -> None:
