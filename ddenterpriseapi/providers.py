@@ -36,6 +36,7 @@ class Provider:
     refresh_with_scopes: bool = False  # Microsoft refuses a refresh that does not name the scopes again
     missing_refresh_token_hint: str = ""
     reauthorization_hint: str = ""  # added when the provider refuses a refresh token
+    guide: str | None = None  # the setup guide's section for this provider (a template)
 
     def endpoint(self, template: str | None, tenant: str | None) -> str | None:
         """An endpoint URL with the tenant filled in."""
@@ -73,6 +74,7 @@ PRESETS = {
             "Google returns a refresh token only on a fresh consent: remove this app's access at "
             "myaccount.google.com/permissions, then authorize again."
         ),
+        guide="oauth/guide/google.html",
         reauthorization_hint=_l(
             "If this Google app is in the \"Testing\" publishing status, its refresh tokens expire after 7 days: "
             "publish the app (or make it Internal), then authorize again."
@@ -81,6 +83,7 @@ PRESETS = {
     "microsoft": Provider(
         key="microsoft",
         label="Microsoft",
+        guide="oauth/guide/microsoft.html",
         authorization_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
         token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
         admin_consent_url="https://login.microsoftonline.com/{tenant}/v2.0/adminconsent",

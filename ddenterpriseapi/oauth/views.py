@@ -70,6 +70,7 @@ def render_settings(form: OAuthSettingsForm, stored):
         form=form,
         stored=stored,
         presets=endpoints_for_script(providers()),
+        guides=[(key, provider.guide) for key, provider in providers().items() if provider.guide],
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
         default_redirect_uri=default_redirect_uri(),
