@@ -1,4 +1,5 @@
-"""Database models: administrators, OAuth parameters and tokens, the mail server, API keys."""
+"""Database models: administrators and their sessions, OAuth parameters, tokens and pending authorizations, the mail
+server, delivery status, API keys and the audit log."""
 
 from datetime import UTC, datetime
 
