@@ -43,13 +43,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ddenterpriseapi import create_app  # noqa: E402
-from ddenterpriseapi.extensions import db  # noqa: E402
+from ddenterpriseapi.extensions import current_runtime, db  # noqa: E402
 from ddenterpriseapi.mail.message import Draft  # noqa: E402
 from ddenterpriseapi.mail.sending import send_drafts  # noqa: E402
 from ddenterpriseapi.mail.server import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
 from ddenterpriseapi.oauth.settings import get_settings  # noqa: E402
-from ddenterpriseapi.providers import providers  # noqa: E402
 from tests.conftest import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
 from tests.servers import loopback  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402
@@ -125,7 +124,7 @@ def use_mode(app, smtp, mode: str) -> None:
     else:
         values.update(username=MAILBOX[0], password=MAILBOX[1])
     with app.app_context():
-        save_mail_server(values, providers()[get_settings().provider])
+        save_mail_server(values, current_runtime().providers[get_settings().provider])
 
 
 def send_one(app, number: int) -> float:
@@ -133,7 +132,7 @@ def send_one(app, number: int) -> float:
     draft = Draft(to=[RECIPIENT], subject=f"Report {number}", text=REPORT_TEXT)
     start = time.perf_counter()
     with app.app_context():
-        send_drafts([draft])
+        send_drafts(current_runtime(), [draft])
     return time.perf_counter() - start
 
 

@@ -14,9 +14,10 @@ from werkzeug.utils import redirect
 
 from . import config as defaults
 from . import errors, logs, security, templating
-from .crypto import Vault, instance_keys, write_private_file
+from .crypto import Vault, bind_vault, instance_keys, write_private_file
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .providers import build_registry, parse_overrides
+from .runtime import Runtime
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 URL_PREFIX = "/ddenterpriseapi"
@@ -61,8 +62,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the keys: its owner's alone
     fill_instance_defaults(app.config, instance)
-    app.extensions["dde_vault"] = vault_for(app.config["ENCRYPTION_KEYS"], instance / "encryption-keys")
-    app.extensions["dde_providers"] = build_registry(parse_overrides(app.config["OAUTH_PROVIDER_OVERRIDES"]))
+    app.extensions["dde_runtime"] = Runtime.from_config(
+        app.config, build_registry(parse_overrides(app.config["OAUTH_PROVIDER_OVERRIDES"])),
+        vault_for(app.config["ENCRYPTION_KEYS"], instance / "encryption-keys"))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -92,7 +94,9 @@ def init_extensions(app: Flask) -> None:
 
     database.configure(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+    with app.app_context():
+        bind_vault(db.engine, app.extensions["dde_runtime"].vault)
+    migrate.init_app(app, db, directory=str(database.MIGRATIONS),
                      render_item=database.render_migration_type)
     csrf.init_app(app)
     limiter.init_app(app)

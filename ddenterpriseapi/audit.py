@@ -3,9 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import distinct, func, select
 
 from .extensions import db
@@ -39,19 +37,22 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
 }
 
 
-def current_actor() -> str:
-    """The administrator behind the request, else the command line."""
-    if has_request_context() and current_user.is_authenticated:
-        return current_user.username
-    return "command line" if not has_request_context() else "anonymous"
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, and from which address, as the audit page shows it."""
+
+    name: str
+    ip: str | None = None
 
 
-def record(action: str, detail: str | None = None, actor: str | None = None, ip: str | None = None) -> None:
-    """Add an event (from the request's address unless given); never pass a secret value in detail."""
-    if ip is None and has_request_context():
-        ip = request.remote_addr
+COMMAND_LINE = Actor("command line")
+SYSTEM = Actor("system")  # the console on its own, e.g. finding a dead refresh token
+
+
+def record(action: str, by: Actor, detail: str | None = None) -> None:
+    """Add an event; never pass a secret value in detail."""
     db.session.add(AuditEvent(action=action, detail=detail and truncated(detail, DETAIL_LIMIT),
-                              actor=(actor or current_actor())[:100], ip=ip))
+                              actor=by.name[:100], ip=by.ip))
     db.session.commit()
 
 

@@ -11,8 +11,8 @@ from . import audit
 from .auth.accounts import create_admin
 from .auth.setup_code import close_setup
 from .console_error import ConsoleError
-from .crypto import current_vault
 from .database import schema_problem
+from .extensions import current_runtime
 from .mail.sending import send_test_email
 from .mail.smtp import Trace
 from .oauth.tokens import refresh_now
@@ -47,7 +47,7 @@ def create_admin_command(username: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     create_admin(username, password)
     close_setup(current_app.instance_path)
-    audit.record("admin_created", username)
+    audit.record("admin_created", audit.COMMAND_LINE, username)
     click.echo(f"Administrator {username} created.")
 
 
@@ -58,13 +58,13 @@ def send_test_email_command(recipient: str) -> None:
     """Send the test email through the configured server, showing each step."""
     trace = Trace()
     try:
-        message_id = send_test_email(recipient, trace)
+        message_id = send_test_email(current_runtime(), recipient, trace)
     except ConsoleError as error:
-        audit.record("test_email_failed", f"to {recipient}: {error.message}")
+        audit.record("test_email_failed", audit.COMMAND_LINE, f"to {recipient}: {error.message}")
         raise
     finally:
         echo_trace(trace)
-    audit.record("test_email_sent", f"to {recipient}")
+    audit.record("test_email_sent", audit.COMMAND_LINE, f"to {recipient}")
     click.echo(f"Sent: {message_id}")
 
 
@@ -72,7 +72,7 @@ def send_test_email_command(recipient: str) -> None:
 @explained
 def refresh_token_command() -> None:
     """Refresh the OAuth access token now; fails (exit 1) when re-authorization is required. For a daily timer."""
-    account, expires_at = refresh_now()
+    account, expires_at = refresh_now(current_runtime())
     click.echo(f"Refreshed for {account or 'the authorized account'}; valid until {expires_at:%Y-%m-%d %H:%M} UTC.")
 
 
@@ -81,9 +81,9 @@ def refresh_token_command() -> None:
 @explained
 def rotate_key_command(reencrypt: bool) -> None:
     """Re-encrypt every secret under a new key; the console may keep running."""
-    vault = current_vault()
+    vault = current_runtime().vault
     count = reencrypt_all(vault) if reencrypt else rotate_key_file(vault)
-    audit.record("encryption_key_rotated", f"{count} secrets re-encrypted")
+    audit.record("encryption_key_rotated", audit.COMMAND_LINE, f"{count} secrets re-encrypted")
     click.echo(f"{count} secrets re-encrypted under the new key.")
 
 

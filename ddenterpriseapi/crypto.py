@@ -4,9 +4,9 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Text
+from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from .console_error import ConsoleError
@@ -82,9 +82,9 @@ def instance_keys(path: Path) -> list[str]:
     return read_keys(path)
 
 
-def current_vault() -> Vault:
-    """The vault of the running app."""
-    return current_app.extensions["dde_vault"]
+def bind_vault(engine: Engine, vault: Vault) -> None:
+    """Encrypted columns on this engine (one per app) read and write through this vault."""
+    engine.dialect.vault = vault
 
 
 class SecretUnreadable(ConsoleError):
@@ -108,12 +108,12 @@ class EncryptedText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else current_vault().encrypt(value)
+        return None if value is None else dialect.vault.encrypt(value)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        vault = current_vault()
+        vault = dialect.vault
         try:
             return vault.decrypt(value)
         except InvalidToken:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -15,6 +15,7 @@ from .crypto import write_private_file
 from .extensions import db
 
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+MIGRATIONS = Path(__file__).parent / "migrations"
 UPGRADE = 'run "flask --app ddenterpriseapi db upgrade" first.'
 
 
@@ -51,7 +52,7 @@ def schema_problem() -> str | None:
 
 def migration_scripts() -> ScriptDirectory:
     """The console's migrations, read without running their env.py (which would reconfigure logging)."""
-    return ScriptDirectory(current_app.extensions["migrate"].directory)
+    return ScriptDirectory(str(MIGRATIONS))
 
 
 @event.listens_for(Engine, "connect")

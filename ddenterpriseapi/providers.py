@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .validation import url_problem
@@ -147,11 +146,6 @@ def build_registry(overrides: dict) -> dict[str, Provider]:
         key: dataclasses.replace(preset, **overrides.get(key, {}))
         for key, preset in PRESETS.items()
     }
-
-
-def providers() -> dict[str, Provider]:
-    """The provider registry of the running app, with the operator's overrides."""
-    return current_app.extensions["dde_providers"]
 
 
 def endpoints_for_script(registry: dict[str, Provider]) -> dict[str, dict]:

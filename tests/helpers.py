@@ -10,6 +10,7 @@ from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
 from ddenterpriseapi.extensions import db, limiter
 from ddenterpriseapi.models import OAuthConnection
+from ddenterpriseapi.runtime import Runtime
 
 ADMIN = ("admin", "correct horse battery")
 CALLBACK = "http://localhost/ddenterpriseapi/v2/oauth/redirect"  # as the test client addresses the console
@@ -17,6 +18,13 @@ MAILBOX = ("reports@example.com", "mailbox password")
 CLIENT = ("console-client", "console-client-secret-value")
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 NO_TABLES = 'The database has no tables yet: run "flask --app ddenterpriseapi db upgrade" first.'
+
+
+def reconfigure(app, **settings) -> None:
+    """Change settings as a restart with them would: the config, and the Runtime the services are given."""
+    app.config.update(settings)
+    runtime = app.extensions["dde_runtime"]
+    app.extensions["dde_runtime"] = Runtime.from_config(app.config, runtime.providers, runtime.vault)
 
 
 def csrf_from(response) -> str:

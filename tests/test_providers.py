@@ -2,15 +2,9 @@
 
 import pytest
 
+from ddenterpriseapi.extensions import current_runtime
 from ddenterpriseapi.mail.errors import fix_for_reply, rejects_token
-from ddenterpriseapi.providers import (
-    PRESETS,
-    build_registry,
-    endpoints_for_script,
-    parse_overrides,
-    providers,
-    smtp_for_script,
-)
+from ddenterpriseapi.providers import PRESETS, build_registry, endpoints_for_script, parse_overrides, smtp_for_script
 
 
 def test_registry_lists_the_presets_in_order_with_their_labels():
@@ -35,8 +29,8 @@ def test_overrides_of_unknown_providers_are_refused():
 def test_the_app_serves_the_registry_with_its_overrides(make_app):
     app = make_app(OAUTH_PROVIDER_OVERRIDES={"google": {"scopes": "https://mail.google.com/"}})
     with app.app_context():
-        assert providers()["google"].scopes == "https://mail.google.com/"
-        assert providers()["microsoft"] == PRESETS["microsoft"]
+        assert current_runtime().providers["google"].scopes == "https://mail.google.com/"
+        assert current_runtime().providers["microsoft"] == PRESETS["microsoft"]
 
 
 def test_endpoints_name_the_tenant_or_common():

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
+from ..auth.guard import requester
 from . import keys_bp
 from .forms import NewKeyForm, RevokeKeyForm
 from .keys import create_key, list_keys, revoke_key
@@ -16,7 +17,7 @@ def index():
     new_key = None
     if form.validate_on_submit():
         record, new_key = create_key(form.name.data, current_user.username)
-        audit.record("api_key_created", f"{record.name} ({record.prefix}…)")
+        audit.record("api_key_created", requester(), f"{record.name} ({record.prefix}…)")
         form = NewKeyForm(formdata=None)
     return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key)
 
@@ -26,7 +27,7 @@ def revoke(key_id: int):
     if RevokeKeyForm().validate_on_submit():
         record = revoke_key(key_id)
         if record is not None:
-            audit.record("api_key_revoked", f"{record.name} ({record.prefix}…)")
+            audit.record("api_key_revoked", requester(), f"{record.name} ({record.prefix}…)")
             flash(_("The key %(name)s is revoked: requests with it are refused from now on.", name=record.name),
                   "success")
     return redirect(url_for(".index"))

@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth.guard import login_exempt
 from ..console_error import ConsoleError
-from ..extensions import csrf
+from ..extensions import csrf, current_runtime
 from ..mail.sending import send_drafts
 from . import bp
 from .keys import find_active_key
@@ -48,7 +48,7 @@ def send_mail():
     body = request.get_json(silent=True)
     if body is None:
         return error(400, "The request body must be JSON (Content-Type: application/json).")
-    message_ids = send_drafts(parse_request(body, current_app.config["MAX_ATTACHMENTS"]))
+    message_ids = send_drafts(current_runtime(), parse_request(body, current_app.config["MAX_ATTACHMENTS"]))
     if len(message_ids) == 1 and "messages" not in body:
         return jsonify({"message_id": message_ids[0]})
     return jsonify({"message_ids": message_ids})

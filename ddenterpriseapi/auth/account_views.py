@@ -9,7 +9,7 @@ from .. import audit
 from . import bp
 from .accounts import AccountError, change_password
 from .forms import ChangePasswordForm, EndOtherSessionsForm
-from .guard import session_limits
+from .guard import requester, session_limits
 from .sessions import end_other_sessions, list_sessions, token_hash
 
 
@@ -22,7 +22,7 @@ def password():
         except AccountError as error:
             form.new_password.errors.append(str(error))
         else:
-            audit.record("password_changed")
+            audit.record("password_changed", requester())
             flash(_("Password changed. Your other sessions are logged out."), "success")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form)
@@ -39,6 +39,6 @@ def sessions():
 def end_others():
     if EndOtherSessionsForm().validate_on_submit():
         count = end_other_sessions(current_user._get_current_object())
-        audit.record("sessions_ended", f"other sessions logged out: {count}")
+        audit.record("sessions_ended", requester(), f"other sessions logged out: {count}")
         flash(ngettext("%(num)s other session logged out.", "%(num)s other sessions logged out.", count), "success")
     return redirect(url_for(".sessions"))

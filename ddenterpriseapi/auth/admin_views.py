@@ -7,6 +7,7 @@ from .. import audit
 from . import bp
 from .accounts import AccountError, create_admin, list_admins, remove_admin
 from .forms import NewAdminForm, RemoveAdminForm
+from .guard import requester
 
 
 @bp.route("/configuration/administrators", methods=["GET", "POST"])
@@ -18,7 +19,7 @@ def admins():
         except AccountError as error:
             form.username.errors.append(str(error))
         else:
-            audit.record("admin_created", admin.username)
+            audit.record("admin_created", requester(), admin.username)
             flash(_("Administrator %(name)s added.", name=admin.username), "success")
             return redirect(url_for(".admins"))
     return render_template("auth/admins.html", form=form, admins=list_admins())
@@ -32,6 +33,6 @@ def remove(admin_id: int):
         except AccountError as error:
             flash(str(error), "error")
         else:
-            audit.record("admin_removed", admin.username)
+            audit.record("admin_removed", requester(), admin.username)
             flash(_("Administrator %(name)s removed.", name=admin.username), "success")
     return redirect(url_for(".admins"))

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 
+from ..audit import Actor
 from ..extensions import login_manager
 from ..models import Admin
 from .sessions import Limits, resume_session
@@ -35,6 +36,11 @@ def require_login():
     if current_user.is_authenticated:
         return None
     return redirect(url_for("auth.login", next=request.script_root + request.full_path.rstrip("?")))
+
+
+def requester() -> Actor:
+    """Who this request acts for in the audit log: the logged-in administrator (else anonymous), and the address."""
+    return Actor(current_user.username if current_user.is_authenticated else "anonymous", request.remote_addr)
 
 
 def safe_next(target: str | None) -> str | None:

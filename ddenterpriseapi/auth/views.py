@@ -5,11 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
+from ..audit import Actor
 from ..extensions import limiter
 from . import bp
 from .accounts import AccountError, admin_count, authenticate, create_admin
 from .forms import LoginForm, SetupForm
-from .guard import login_exempt, require_login, safe_next, session_limits
+from .guard import login_exempt, requester, require_login, safe_next, session_limits
 from .sessions import end_session, open_session
 from .setup_code import check_setup_code, close_setup
 from .throttle import failed_logins_notice, refusal
@@ -48,7 +49,8 @@ def setup():
                 form.username.errors.append(str(error))
             else:
                 close_setup(current_app.instance_path)
-                audit.record("admin_created", f"first administrator {admin.username}", actor=admin.username)
+                audit.record("admin_created", Actor(admin.username, request.remote_addr),
+                             f"first administrator {admin.username}")
                 start_session(admin)
                 flash(_("Welcome, %(name)s. Configure OAuth to start sending mail.", name=admin.username), "success")
                 return redirect(url_for("oauth.settings"))
@@ -66,13 +68,13 @@ def login():
         if admin is not None:
             notice = failed_logins_notice(admin)
             start_session(admin)
-            audit.record("login", actor=admin.username)
+            audit.record("login", Actor(admin.username, request.remote_addr))
             if notice:
                 flash(notice, "warning")
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
         # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
-        audit.record("login_refused" if refused else "login_failed", refused or "wrong username or password",
-                     actor=form.username.data.strip()[:100])
+        audit.record("login_refused" if refused else "login_failed",
+                     Actor(form.username.data.strip(), request.remote_addr), refused or "wrong username or password")
         form.password.errors.append(refused or _("Wrong username or password."))
         return render_template("auth/login.html", form=form), 429 if refused else 200
     return render_template("auth/login.html", form=form)
@@ -80,7 +82,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    audit.record("logout")
+    audit.record("logout", requester())
     end_session(current_user.get_id())
     logout_user()
     clear_session()

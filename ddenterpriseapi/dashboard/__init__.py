@@ -3,26 +3,27 @@
 from flask import Blueprint, render_template, request
 
 from ..audit import action_label, recent_events
+from ..extensions import current_runtime
 from ..mail.server import get_mail_server
 from ..mail.status import get_delivery_status
-from ..oauth.settings import default_redirect_uri, get_settings
+from ..oauth.settings import get_settings, redirect_uri
 from ..oauth.tokens import get_connection
-from ..providers import providers
+from ..oauth.views import seen_from
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.route("/")
 def index():
-    settings = get_settings()
+    settings, runtime = get_settings(), current_runtime()
     return render_template(
         "dashboard/index.html",
         settings=settings,
-        provider=providers()[settings.provider],
+        provider=runtime.providers[settings.provider],
         connection=get_connection(),
         mail=get_mail_server(),
         status=get_delivery_status(),
-        redirect_uri=settings.redirect_uri or default_redirect_uri(),
+        redirect_uri=redirect_uri(settings, runtime, seen_from()),
     )
 
 

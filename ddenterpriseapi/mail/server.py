@@ -1,12 +1,12 @@
 """The saved email server: reading and saving it, and where it may be used with the console's credentials."""
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import MailServer
 from ..providers import Provider
+from ..runtime import Runtime
 from ..validation import private_address_problem
 from .errors import MailNotConfigured
 from .policy import plaintext_auth_problem
@@ -31,20 +31,19 @@ def save_mail_server(values: dict, provider: Provider) -> tuple[MailServer, list
     return mail, changed
 
 
-def server_settings(mail: MailServer) -> ServerSettings:
+def server_settings(mail: MailServer, runtime: Runtime) -> ServerSettings:
     """Where to connect, or MailNotConfigured when the email server was never configured or may not be used."""
     if not mail.host:
         raise MailNotConfigured(_("Configure the email server first: SMTP host, port and security."))
-    problem = destination_problem(mail)
+    problem = destination_problem(mail, runtime.block_private_networks)
     if problem:
         raise MailNotConfigured(problem)
-    return ServerSettings(mail.host, mail.port, mail.security, current_app.config["SMTP_TIMEOUT"],
-                          current_app.config["SMTP_CA_BUNDLE"])
+    return ServerSettings(mail.host, mail.port, mail.security, runtime.smtp_timeout, runtime.smtp_ca_bundle)
 
 
-def destination_problem(mail: MailServer) -> str | None:
+def destination_problem(mail: MailServer, block_private_networks: bool) -> str | None:
     """Why the saved server may not get the credentials, checked again at every send: the settings may predate
     these rules, and a host name may resolve elsewhere since it was saved."""
     return (plaintext_auth_problem(mail.host, mail.security, mail.authentication)
-            or (current_app.config["BLOCK_PRIVATE_NETWORKS"] and private_address_problem(mail.host))
+            or (block_private_networks and private_address_problem(mail.host))
             or None)

@@ -10,7 +10,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField, Submi
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.forms import IsCurrentPassword
-from ..providers import Provider, providers
+from ..providers import Provider
 from ..validation import TENANT_HELP, is_valid_tenant, private_address_problem, url_problem
 
 URL_MAX = 2048
@@ -43,9 +43,10 @@ class OAuthSettingsForm(FlaskForm):
     save = SubmitField(_l("Save"))
     authorize = SubmitField(_l("Authorize"))
 
-    def __init__(self, *args, stored_token_url: str | None = None, block_private_networks: bool = False, **kwargs):
+    def __init__(self, *args, registry: dict[str, Provider], stored_token_url: str | None = None,
+                 block_private_networks: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.registry = providers()
+        self.registry = registry
         self.provider.choices = [SelectChoice(key, preset.label) for key, preset in self.registry.items()]
         self.stored_token_url = stored_token_url
         self.block_private_networks = block_private_networks

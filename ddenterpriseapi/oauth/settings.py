@@ -2,13 +2,13 @@
 
 from urllib.parse import urlencode
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import OAuthSettings
-from ..providers import providers
+from ..providers import Provider
+from ..runtime import Runtime
 from .errors import OAuthError
 from .flow import ClientParameters
 
@@ -31,9 +31,9 @@ def save_settings(values: dict) -> tuple[OAuthSettings, list[str]]:
     return settings, changed
 
 
-def endpoints(settings: OAuthSettings) -> dict[str, str | None]:
+def endpoints(settings: OAuthSettings, registry: dict[str, Provider]) -> dict[str, str | None]:
     """Authorization URL, token URL and scopes in force: the preset's for Google and Microsoft."""
-    provider = providers()[settings.provider]
+    provider = registry[settings.provider]
     if provider.editable_endpoints:
         return {"authorization_url": settings.authorization_url, "token_url": settings.token_url,
                 "scopes": settings.scopes}
@@ -44,20 +44,23 @@ def endpoints(settings: OAuthSettings) -> dict[str, str | None]:
     }
 
 
-def default_redirect_uri() -> str:
-    """This console's public callback address: configured, else as the request (through trusted proxies) sees it."""
-    public_url = current_app.config.get("PUBLIC_URL")
+def default_redirect_uri(public_url: str | None, seen_from: str | None = None) -> str:
+    """This console's public callback address: from PUBLIC_URL, else as a request (through trusted proxies) saw
+    it, else the local address the run command serves."""
     if public_url:
         return public_url.rstrip("/") + CALLBACK_PATH
-    if has_request_context():
-        return url_for("oauth.callback", _external=True)
-    return LOCAL_REDIRECT_URI
+    return seen_from or LOCAL_REDIRECT_URI
 
 
-def client_parameters(settings: OAuthSettings) -> ClientParameters:
+def redirect_uri(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str:
+    """The redirect URI in force: the saved one, else the default."""
+    return settings.redirect_uri or default_redirect_uri(runtime.public_url, seen_from)
+
+
+def client_parameters(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> ClientParameters:
     """What the flow needs, or an OAuthError naming what is missing."""
-    provider = providers()[settings.provider]
-    urls = endpoints(settings)
+    provider = runtime.providers[settings.provider]
+    urls = endpoints(settings, runtime.providers)
     missing = [label for label, value in (
         (_("Client ID"), settings.client_id), (_("Client Secret"), settings.client_secret),
         (_("Authorization URL"), urls["authorization_url"]), (_("Token URL"), urls["token_url"]),
@@ -69,21 +72,21 @@ def client_parameters(settings: OAuthSettings) -> ClientParameters:
         token_url=urls["token_url"],
         client_id=settings.client_id,
         client_secret=settings.client_secret,
-        redirect_uri=settings.redirect_uri or default_redirect_uri(),
+        redirect_uri=redirect_uri(settings, runtime, seen_from),
         scopes=urls["scopes"] or "",
         revocation_url=provider.endpoint(provider.revocation_url, settings.tenant),
         userinfo_url=provider.endpoint(provider.userinfo_url, settings.tenant),
         extra_authorization_params=provider.extra_authorization_params,
         refresh_with_scopes=provider.refresh_with_scopes,
-        timeout=current_app.config["HTTP_TIMEOUT"],
+        timeout=runtime.http_timeout,
     )
 
 
-def admin_consent_link(settings: OAuthSettings) -> str | None:
+def admin_consent_link(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str | None:
     """Where a tenant administrator grants consent for the whole organisation (Microsoft), once a client is set."""
-    provider = providers()[settings.provider]
+    provider = runtime.providers[settings.provider]
     if not provider.admin_consent_url or not settings.client_id:
         return None
-    query = urlencode({"client_id": settings.client_id, "redirect_uri": settings.redirect_uri or default_redirect_uri(),
+    query = urlencode({"client_id": settings.client_id, "redirect_uri": redirect_uri(settings, runtime, seen_from),
                        "scope": provider.admin_consent_scope})
     return f"{provider.endpoint(provider.admin_consent_url, settings.tenant)}?{query}"

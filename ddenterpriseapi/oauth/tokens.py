@@ -3,16 +3,17 @@ and processes), re-authorization and disconnection."""
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from .. import audit
 from ..database import locked, locked_singleton
 from ..extensions import db
 from ..models import OAuthConnection
-from ..providers import Provider, providers
+from ..providers import Provider
+from ..runtime import Runtime
 from . import flow
 from .errors import OAuthError
 from .flow import ClientParameters, TokenGrant
@@ -20,6 +21,15 @@ from .settings import client_parameters, get_settings
 
 LEASE_POLL_SECONDS = 0.05  # how often a thread waiting for another refresher looks at the row
 LEASE_SPARE_SECONDS = 5  # a lease outlives the refresh call's deadline by this much
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A bearer token, the mailbox it acts for, and the provider that issued it (whose servers alone may see it)."""
+
+    value: str
+    mailbox: str
+    provider: str
 
 
 class NotAuthorized(OAuthError):
@@ -35,13 +45,13 @@ class ReauthorizationRequired(NotAuthorized):
     """The refresh token is dead: only an administrator clicking Authorize can revive sending."""
 
 
-def _usable(connection: OAuthConnection, rejected: str | None) -> bool:
+def _usable(connection: OAuthConnection, rejected: str | None, runtime: Runtime) -> bool:
     """The stored access token is good for a while yet, and is not the one the SMTP server just refused."""
     if not connection.access_token or connection.access_token == rejected:
         return False
     if connection.access_token_expires_at is None:
         return True
-    margin = timedelta(seconds=current_app.config["ACCESS_TOKEN_MARGIN"])
+    margin = timedelta(seconds=runtime.access_token_margin)
     issued = connection.last_refresh_at or connection.authorized_at
     margin = min(margin, (connection.access_token_expires_at - issued) / 2)  # short-lived tokens get used too
     return connection.access_token_expires_at - margin > datetime.now(UTC)
@@ -55,49 +65,53 @@ def _check(connection: OAuthConnection | None) -> OAuthConnection:
     return connection
 
 
-def get_access_token(rejected: str | None = None) -> tuple[str, str | None]:
-    """A valid access token and the account it belongs to; refreshes when needed, one refresher at a time across
-    threads and processes, without holding a database lock while the provider answers."""
+def _token(connection: OAuthConnection) -> AccessToken:
+    return AccessToken(connection.access_token, connection.account_email or "", connection.provider)
+
+
+def get_access_token(runtime: Runtime, rejected: str | None = None) -> AccessToken:
+    """A valid access token; refreshes when needed, one refresher at a time across threads and processes,
+    without holding a database lock while the provider answers."""
     while True:
         connection = _check(get_connection())
-        if _usable(connection, rejected):
-            return connection.access_token, connection.account_email
-        lease = _take_lease(rejected)
+        if _usable(connection, rejected, runtime):
+            return _token(connection)
+        lease = _take_lease(rejected, runtime)
         if lease is None:  # another thread or process is refreshing: wait for its token, or for its lease to end
             db.session.rollback()  # the next look sees what the other refresher stored
             time.sleep(LEASE_POLL_SECONDS)
             continue
-        refreshed = _refresh_under_lease(*lease)
+        refreshed = _refresh_under_lease(runtime, *lease)
         if refreshed is not None:
             return refreshed
 
 
-def _take_lease(rejected: str | None) -> tuple[str, str] | None:
+def _take_lease(rejected: str | None, runtime: Runtime) -> tuple[str, str] | None:
     """Become the one refresher until the lease ends: (lease owner, refresh token used), or None while another
     refresher's lease runs or its token has arrived."""
     connection = _check(locked(OAuthConnection, id=1))
     now = datetime.now(UTC)
     leased = connection.refresh_lease_until is not None and connection.refresh_lease_until > now
-    if leased or _usable(connection, rejected):
+    if leased or _usable(connection, rejected, runtime):
         db.session.commit()
         return None
     owner = secrets.token_hex(16)
-    seconds = current_app.config["HTTP_TIMEOUT"] + LEASE_SPARE_SECONDS  # the refresh call's whole deadline, and some
+    seconds = runtime.http_timeout + LEASE_SPARE_SECONDS  # the refresh call's whole deadline, and some
     connection.refresh_lease_owner, connection.refresh_lease_until = owner, now + timedelta(seconds=seconds)
     refresh_token = connection.refresh_token
     db.session.commit()
     return owner, refresh_token
 
 
-def _refresh_under_lease(owner: str, refresh_token: str) -> tuple[str, str | None] | None:
+def _refresh_under_lease(runtime: Runtime, owner: str, refresh_token: str) -> AccessToken | None:
     """Call the token endpoint with no lock held, then store the answer if the refresh token is still the one
     used (compare-and-set); None when the connection changed meanwhile and must be looked at again."""
-    params = client_parameters(get_settings())
+    params = client_parameters(get_settings(), runtime)
     db.session.rollback()  # no transaction open while the provider answers
     try:
         grant = flow.refresh(params, refresh_token)
     except OAuthError as error:
-        raise _recorded_failure(owner, refresh_token, error) from None
+        raise _recorded_failure(owner, refresh_token, error, runtime.providers) from None
     connection = _unchanged(refresh_token)
     if connection is None:
         return None
@@ -107,9 +121,9 @@ def _refresh_under_lease(owner: str, refresh_token: str) -> tuple[str, str | Non
         connection.refresh_token = grant.refresh_token
     connection.last_refresh_at = datetime.now(UTC)
     _end_lease(connection, owner)
-    token, account = connection.access_token, connection.account_email
+    token = _token(connection)
     db.session.commit()
-    return token, account
+    return token
 
 
 def _unchanged(refresh_token: str) -> OAuthConnection | None:
@@ -126,7 +140,8 @@ def _end_lease(connection: OAuthConnection, owner: str) -> None:
         connection.refresh_lease_owner = connection.refresh_lease_until = None
 
 
-def _recorded_failure(owner: str, refresh_token: str, error: OAuthError) -> OAuthError:
+def _recorded_failure(owner: str, refresh_token: str, error: OAuthError,
+                      registry: dict[str, Provider]) -> OAuthError:
     """End the lease; a refused refresh token (invalid_grant) means only a new authorization can help."""
     connection = _unchanged(refresh_token)
     if connection is None:
@@ -136,19 +151,19 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError) -> OAut
         db.session.commit()
         return error
     message = _("The provider refused to refresh the access token.") + " " + error.message
-    hint = providers()[connection.provider].reauthorization_hint
+    hint = registry[connection.provider].reauthorization_hint
     if hint:
         message += " " + hint
     connection.reauthorization_error = message
     db.session.commit()
-    audit.record("reauthorization_required", message, actor="system")
+    audit.record("reauthorization_required", audit.SYSTEM, message)
     return ReauthorizationRequired(message, code=error.code)
 
 
-def refresh_now() -> tuple[str | None, datetime | None]:
+def refresh_now(runtime: Runtime) -> tuple[str | None, datetime | None]:
     """Refresh whatever the expiry: proves the refresh token is alive and keeps it from ageing out unused."""
     connection = _check(get_connection())
-    get_access_token(rejected=connection.access_token)
+    get_access_token(runtime, rejected=connection.access_token)
     connection = get_connection()
     return connection.account_email, connection.access_token_expires_at
 

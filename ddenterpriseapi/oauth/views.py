@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit
-from ..auth.guard import login_exempt
+from ..auth.guard import login_exempt, requester
 from ..database import forgotten_secrets
-from ..extensions import limiter
+from ..extensions import current_runtime, limiter
 from ..models import OAuthSettings
-from ..providers import endpoints_for_script, providers
+from ..providers import endpoints_for_script
 from . import bp
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer
@@ -24,6 +24,7 @@ from .settings import (
     default_redirect_uri,
     endpoints,
     get_settings,
+    redirect_uri,
     save_settings,
 )
 from .tokens import disconnect, get_connection, masked, require_reauthorization_after
@@ -32,18 +33,29 @@ BINDING_KEY = "oauth_binding"
 CALLBACK_RATE_LIMIT = "30 per minute"  # per address: an administrator comes back a few times, a flood does not
 
 
+def seen_from() -> str:
+    """The callback address as this request (through trusted proxies) sees the console."""
+    return url_for("oauth.callback", _external=True)
+
+
+def console_redirect_uri() -> str:
+    """The redirect URI the console defaults to when none is saved, for this request."""
+    return default_redirect_uri(current_runtime().public_url, seen_from())
+
+
 @bp.route("/configuration/oauth", methods=["GET", "POST"])
 def settings():
     stored = get_settings()
-    form = OAuthSettingsForm(obj=stored, stored_token_url=stored.token_url,
-                             block_private_networks=current_app.config["BLOCK_PRIVATE_NETWORKS"])
+    runtime = current_runtime()
+    form = OAuthSettingsForm(obj=stored, registry=runtime.providers, stored_token_url=stored.token_url,
+                             block_private_networks=runtime.block_private_networks)
     if form.validate_on_submit():
         values = form.values()
-        if values["redirect_uri"] == default_redirect_uri():
+        if values["redirect_uri"] == console_redirect_uri():
             values["redirect_uri"] = None  # follow the console's address if it moves
         stored, changed = save_settings(values)
         if changed:
-            audit.record("oauth_settings_changed", ", ".join(changed))
+            audit.record("oauth_settings_changed", requester(), ", ".join(changed))
             require_reauthorization_after(changed)
         if forgotten_secrets(values, changed, SECRETS):
             flash(_("The stored client secret was forgotten: it belongs to the provider, tenant, token URL and "
@@ -58,23 +70,24 @@ def settings():
 
 def render_settings(form: OAuthSettingsForm, stored):
     """The page, with the chosen preset's endpoints in the greyed fields (the server's fill when JS is off)."""
+    runtime = current_runtime()
     if not form.is_submitted():
-        form.redirect_uri.data = stored.redirect_uri or default_redirect_uri()
+        form.redirect_uri.data = redirect_uri(stored, runtime, seen_from())
     shown = OAuthSettings(provider=form.provider.data, tenant=form.tenant.data, scopes=form.scopes.data,
                           authorization_url=form.authorization_url.data, token_url=form.token_url.data)
-    for name, value in endpoints(shown).items():
+    for name, value in endpoints(shown, runtime.providers).items():
         getattr(form, name).data = value
     connection = get_connection()
     return render_template(
         "oauth/settings.html",
         form=form,
         stored=stored,
-        presets=endpoints_for_script(providers()),
-        guides=[(key, provider.guide) for key, provider in providers().items() if provider.guide],
+        presets=endpoints_for_script(runtime.providers),
+        guides=[(key, provider.guide) for key, provider in runtime.providers.items() if provider.guide],
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
-        default_redirect_uri=default_redirect_uri(),
-        admin_consent_link=admin_consent_link(stored),
+        default_redirect_uri=console_redirect_uri(),
+        admin_consent_link=admin_consent_link(stored, runtime, seen_from()),
         disconnect_form=DisconnectForm(),
         paste_form=PastedAnswerForm(formdata=None),
     )
@@ -82,13 +95,14 @@ def render_settings(form: OAuthSettingsForm, stored):
 
 def authorize_with(stored):
     """Send the browser to the provider, bound to this session."""
+    runtime = current_runtime()
     try:
-        params = client_parameters(stored)
+        params = client_parameters(stored, runtime, seen_from())
     except OAuthError as error:
         flash(error.message, "error")
         return redirect(url_for(".settings"))
     session.setdefault(BINDING_KEY, secrets.token_urlsafe(32))
-    url = start_authorization(params, providers()[stored.provider], session[BINDING_KEY],
+    url = start_authorization(params, runtime.providers[stored.provider], session[BINDING_KEY],
                               current_app.config["OAUTH_STATE_LIFETIME"])
     return redirect(url)
 
@@ -126,7 +140,9 @@ def finish(answer) -> None:
     binding = session.get(BINDING_KEY)
     try:
         find_pending(answer.get("state"), binding)  # before anything else: an answer nobody expects costs nothing
-        connection = complete_authorization(answer, binding, client_parameters(get_settings()), providers(),
+        runtime = current_runtime()
+        params = client_parameters(get_settings(), runtime, seen_from())
+        connection = complete_authorization(answer, binding, params, runtime.providers,
                                             current_app.config["OAUTH_STATE_LIFETIME"])
     except UnmatchedAnswer as error:
         current_app.logger.warning("OAuth redirect matching no authorization of its session, from %s: %s",
@@ -134,10 +150,10 @@ def finish(answer) -> None:
         flash(_("Authorization failed.") + " " + error.message, "error")
         return
     except OAuthError as error:
-        audit.record("authorization_failed", error.message)
+        audit.record("authorization_failed", requester(), error.message)
         flash(_("Authorization failed.") + " " + error.message, "error")
         return
-    audit.record("authorized", f"as {connection.account_email or 'an unnamed account'}")
+    audit.record("authorized", requester(), f"as {connection.account_email or 'an unnamed account'}")
     flash(_("Authorized as %(account)s. The refresh token is stored.",
             account=connection.account_email or _("an unnamed account")), "success")
 
@@ -147,11 +163,11 @@ def disconnect_account():
     if DisconnectForm().validate_on_submit():
         stored = get_settings()
         try:
-            params = client_parameters(stored)
+            params = client_parameters(stored, current_runtime(), seen_from())
         except OAuthError:
             params = None
         warning = disconnect(params)
-        audit.record("disconnected", warning)
+        audit.record("disconnected", requester(), warning)
         flash(_("Disconnected: the tokens are forgotten.") + (f" {warning}" if warning else ""),
               "warning" if warning else "success")
     return redirect(url_for(".settings"))

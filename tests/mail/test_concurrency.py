@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from threading import Thread
 
-from ddenterpriseapi.extensions import db
+from ddenterpriseapi.extensions import current_runtime, db
 from ddenterpriseapi.mail.message import Draft
 from ddenterpriseapi.mail.sending import send_drafts
 from ddenterpriseapi.models import OAuthConnection
@@ -18,7 +18,8 @@ from tests.helpers import AuthActions, age_access_token, connection_row, refresh
 
 def send_in_thread(app, index: int) -> str:
     with app.app_context():
-        return send_drafts([Draft(to=[f"user{index}@example.org"], subject=f"n{index}", text="hello")])[0]
+        draft = Draft(to=[f"user{index}@example.org"], subject=f"n{index}", text="hello")
+        return send_drafts(current_runtime(), [draft])[0]
 
 
 def assert_refresh_token_still_works(oauth, app, mail, smtp):
@@ -92,7 +93,7 @@ def test_refresh_holds_no_database_lock_while_the_provider_answers(microsoft, oa
 
     def refresh():
         with oauth_app.app_context():
-            tokens.append(get_access_token())
+            tokens.append(get_access_token(current_runtime()))
 
     refresher = Thread(target=refresh)
     refresher.start()
@@ -103,7 +104,7 @@ def test_refresh_holds_no_database_lock_while_the_provider_answers(microsoft, oa
     refresher.join()
     assert tokens and len(refreshes(microsoft.server)) == 1
     with oauth_app.app_context():
-        assert connection_row(oauth_app)["access_token"] == tokens[0][0]
+        assert connection_row(oauth_app)["access_token"] == tokens[0].value
 
 
 def refreshing(app) -> bool:
@@ -119,7 +120,7 @@ def test_waiting_refresher_takes_over_an_abandoned_lease(microsoft, oauth_app):
         row = db.session.get(OAuthConnection, 1)
         row.refresh_lease_owner, row.refresh_lease_until = "dead", datetime.now(UTC) + timedelta(seconds=1)
         db.session.commit()
-        token, account = get_access_token()
+        token = get_access_token(current_runtime())
         row = db.session.get(OAuthConnection, 1)
-        assert token == row.access_token and row.refresh_lease_owner is None
+        assert token.value == row.access_token and row.refresh_lease_owner is None
     assert len(refreshes(microsoft.server)) == 1

@@ -7,7 +7,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import MailServer
-from tests.helpers import MAILBOX
+from tests.helpers import MAILBOX, reconfigure
 
 
 def page_text(response) -> str:
@@ -88,6 +88,6 @@ def test_private_hosts_are_refused_at_send_time_once_blocked(google, mail, oauth
     guard fails any attempt to reach 10.0.0.1)."""
     assert mail.save(host="10.0.0.1", port="587", authentication="password", username=MAILBOX[0],
                      password=MAILBOX[1]).status_code == 302
-    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    reconfigure(oauth_app, BLOCK_PRIVATE_NETWORKS=True)
     result = oauth_app.test_cli_runner().invoke(args=["send-test-email", "boss@example.org"])
     assert result.exit_code == 1 and "10.0.0.1 leads to 10.0.0.1, a private" in result.output

@@ -6,7 +6,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import DeliveryStatus, MailServer
-from tests.helpers import MAILBOX, age_access_token, connection_row, refreshes
+from tests.helpers import MAILBOX, age_access_token, connection_row, reconfigure, refreshes
 
 
 def test_test_email_with_oauth_over_starttls(google, mail, make_smtp):
@@ -212,18 +212,18 @@ def test_test_recipient_at_a_reserved_domain_says_why(mail, make_smtp):
 @pytest.mark.parametrize("host", ["10.0.0.1", "169.254.169.254", "192.168.1.1", "224.0.0.1", "fd00::1"])
 def test_private_smtp_hosts_are_refused_when_blocked(mail, oauth_app, host):
     server = {"port": "25", "security": "none", "authentication": "none"}
-    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    reconfigure(oauth_app, BLOCK_PRIVATE_NETWORKS=True)
     refused = mail.save(host=host, **server)
     explained = f"{host} leads to {host}, a private, link-local, reserved or multicast address"
     assert refused.status_code == 200 and explained in refused.get_data(as_text=True)
-    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = False
+    reconfigure(oauth_app, BLOCK_PRIVATE_NETWORKS=False)
     assert mail.save(host=host, **server).status_code == 302
     with oauth_app.app_context():
         assert db.session.get(MailServer, 1).host == host
 
 
 def test_loopback_smtp_host_is_allowed_when_private_networks_are_blocked(mail, make_smtp, oauth_app):
-    oauth_app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    reconfigure(oauth_app, BLOCK_PRIVATE_NETWORKS=True)
     smtp = make_smtp(passwords={"relay@example.com": "pw"})
     page = mail.send_test(smtp, authentication="password", username="relay@example.com", password="pw")
     assert "Test email accepted by the server" in page

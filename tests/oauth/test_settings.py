@@ -4,7 +4,8 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent, OAuthSettings
-from tests.helpers import ADMIN, CLIENT, submit
+from ddenterpriseapi.oauth.settings import LOCAL_REDIRECT_URI, default_redirect_uri
+from tests.helpers import ADMIN, CLIENT, reconfigure, submit
 
 PAGE = "/ddenterpriseapi/configuration/oauth"
 
@@ -129,12 +130,12 @@ def test_http_is_accepted_on_loopback(page, url):
 def test_private_provider_urls_are_refused_when_blocked(page, app, host):
     urls = {"provider": "custom", "authorization_url": "http://127.0.0.1:9000/auth", "scopes": "s",
             "token_url": f"https://{host}/token"}
-    app.config["BLOCK_PRIVATE_NETWORKS"] = True
+    reconfigure(app, BLOCK_PRIVATE_NETWORKS=True)
     response = page(**urls)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="token_url-error"' in html and 'id="authorization_url-error"' not in html
     assert "a private, link-local, reserved or multicast address" in html
-    app.config["BLOCK_PRIVATE_NETWORKS"] = False
+    reconfigure(app, BLOCK_PRIVATE_NETWORKS=False)
     assert page(**urls).status_code == 302 and stored(app).token_url == f"https://{host}/token"
 
 
@@ -147,11 +148,12 @@ def test_redirect_uri_rules(page, app):
     assert stored(app).redirect_uri is None  # the default follows the console's own address
 
 
-def test_public_url_sets_the_default_redirect_uri(make_app):
-    app = make_app(PUBLIC_URL="https://mail.example.com/ddenterpriseapi/")
-    with app.test_request_context():
-        from ddenterpriseapi.oauth.settings import default_redirect_uri
-        assert default_redirect_uri() == "https://mail.example.com/ddenterpriseapi/v2/oauth/redirect"
+def test_public_url_sets_the_default_redirect_uri():
+    seen = "http://127.0.0.1:8080/ddenterpriseapi/v2/oauth/redirect"
+    assert default_redirect_uri("https://mail.example.com/ddenterpriseapi/", seen) == (
+        "https://mail.example.com/ddenterpriseapi/v2/oauth/redirect")
+    assert default_redirect_uri(None, seen) == seen
+    assert default_redirect_uri(None) == LOCAL_REDIRECT_URI  # the command line, where no request saw an address
 
 
 @pytest.mark.parametrize("field", ["client_id", "tenant", "client_secret", "redirect_uri"])
@@ -171,7 +173,7 @@ def test_authorize_without_client_id_says_what_is_missing(page):
 def test_provider_overrides_from_the_environment(make_env_app):
     app = make_env_app(
         DDE_OAUTH_PROVIDER_OVERRIDES='{"microsoft": {"token_url": "http://127.0.0.1:9000/{tenant}/token"}}')
-    assert app.extensions["dde_providers"]["microsoft"].token_url == "http://127.0.0.1:9000/{tenant}/token"
+    assert app.extensions["dde_runtime"].providers["microsoft"].token_url == "http://127.0.0.1:9000/{tenant}/token"
 
 
 def test_unknown_override_fields_are_refused(make_app):
@@ -189,7 +191,7 @@ def test_override_urls_on_loopback_or_https_are_accepted(make_app):
     app = make_app(OAUTH_PROVIDER_OVERRIDES={"google": {"token_url": "https://oauth2.example.com/token",
                                                        "revocation_url": "http://[::1]:9000/revoke",
                                                        "userinfo_url": None}})
-    assert app.extensions["dde_providers"]["google"].revocation_url == "http://[::1]:9000/revoke"
+    assert app.extensions["dde_runtime"].providers["google"].revocation_url == "http://[::1]:9000/revoke"
 
 
 def test_microsoft_admin_consent_link(page):

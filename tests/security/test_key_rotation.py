@@ -8,7 +8,6 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from ddenterpriseapi.crypto import Vault, read_keys
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import MailServer, OAuthSettings
 from tests.helpers import CLIENT, age_access_token, connection_row, refreshes
@@ -72,7 +71,7 @@ def test_a_missing_key_is_an_error_that_says_so(google, oauth_app):
     google.connect()
     key_file = Path(oauth_app.instance_path) / "encryption-keys"
     key_file.write_text(Fernet.generate_key().decode() + "\n")  # the key the secrets were encrypted with is gone
-    oauth_app.extensions["dde_vault"] = Vault(read_keys(key_file), key_file)  # as the console reads it at a restart
+    oauth_app.extensions["dde_runtime"].vault.reload()  # as the console reads the file at a restart
     page = google.client.get(google.PAGE)
     text = page.get_data(as_text=True)
     assert page.status_code == 500 and "A stored secret cannot be decrypted" in text and str(key_file) in text

@@ -1,0 +1,89 @@
+"""SMTP as a transport: one connection per batch, signed in with a password or with an access token from the
+credential source; a refused token is refreshed and tried once more."""
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+
+from ..oauth.source import CredentialSource
+from ..providers import Provider
+from . import smtp
+from .errors import MailError, MailNotConfigured
+from .policy import token_host_problem
+from .smtp import Credentials, ServerSettings, Trace
+from .transport import Envelope
+
+
+@dataclass(frozen=True)
+class SmtpLogin:
+    """How to sign in: no AUTH, the stored password, or a token from the credential source, which goes only to
+    the SMTP servers of the provider that issued it (Custom: the listed ones)."""
+
+    mechanism: str  # "none", "password" or "oauth"
+    username: str = ""
+    password: str | None = None
+    source: CredentialSource | None = None
+    host: str = ""
+    registry: dict[str, Provider] = field(default_factory=dict)
+    custom_hosts: str | None = None
+
+    def credentials(self, rejected: str | None = None) -> Credentials:
+        """The credentials of the moment; for OAuth, a valid access token other than `rejected`."""
+        if self.mechanism == "password":
+            if not self.password:
+                raise MailNotConfigured(_("No SMTP password is stored: type it on the email server page."))
+            return Credentials("password", self.username, self.password)
+        if self.mechanism != "oauth":
+            return Credentials("none")
+        token = self.source.access_token(rejected)
+        provider = self.registry[token.provider]
+        problem = token_host_problem(self.host, provider, self.custom_hosts if provider.editable_endpoints else None)
+        if problem:
+            raise MailNotConfigured(problem)
+        return Credentials("oauth", self.username or token.mailbox, token.value)
+
+
+@dataclass
+class SmtpTransport:
+    """Delivers a batch over one authenticated SMTP connection."""
+
+    server: ServerSettings
+    login: SmtpLogin
+    first: Credentials | None = None  # fetched once: the mailbox decides the sender before anything connects
+
+    def credentials(self) -> Credentials:
+        if self.first is None:
+            self.first = self.login.credentials()
+        return self.first
+
+    def mailbox(self) -> str:
+        return self.credentials().username
+
+    def deliver(self, envelopes: list[Envelope], trace: Trace) -> None:
+        client = self.open_client(trace)
+        try:
+            for envelope in envelopes:
+                smtp.deliver(client, envelope.message, envelope.sender, envelope.recipients, trace)
+        finally:
+            smtp.close(client)
+
+    def open_client(self, trace: Trace):
+        """An authenticated SMTP client; a refused OAuth token is refreshed and tried once more."""
+        creds = self.credentials()
+        client = smtp.connect(self.server, trace)
+        try:
+            smtp.authenticate(client, creds, trace)
+            return client
+        except MailError as error:
+            smtp.close(client)
+            if not error.token_rejected:
+                raise
+            trace.failed(error)
+        creds = self.first = self.login.credentials(rejected=creds.secret)
+        client = smtp.connect(self.server, trace)
+        try:
+            smtp.authenticate(client, creds, trace)
+        except MailError:
+            smtp.close(client)
+            raise
+        return client
