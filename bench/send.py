@@ -11,7 +11,7 @@ checked against a password), and the console itself built with create_app on a t
 The OAuth connection is made through the real authorization flow (login form, OAuth page, provider consent,
 callback).
 
-Each message is one call of send_drafts([draft]) in its own application context, as when a reporting server
+Each message is one call of send_drafts(runtime, [draft]) in its own application context, as when a reporting server
 mails one report at a time: reading the settings, getting credentials, connecting, STARTTLS, AUTH, sending and
 recording the outcome are all timed. After a short warm-up of each mode, the access token is made to look
 expired, then the two modes run in short interleaved batches (10 by default, alternating which goes first) so
