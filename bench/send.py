@@ -49,7 +49,7 @@ from ddenterpriseapi.mail.sending import send_drafts  # noqa: E402
 from ddenterpriseapi.mail.server import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
 from ddenterpriseapi.oauth.settings import get_settings  # noqa: E402
-from tests.conftest import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
+from tests.helpers import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
 from tests.servers import loopback  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402
 from tests.servers.tls import make_pki  # noqa: E402
