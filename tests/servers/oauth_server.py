@@ -50,6 +50,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, redirect, render_template_string, request, session
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.servers.serving import Serving
+
 SHAPES = ("google", "microsoft")
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 SMTP_SCOPES = {
@@ -496,8 +498,7 @@ class OAuthTestServer:
         self.refresh_index: dict[str, Token] = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._httpd = None
-        self._thread = None
+        self._serving: Serving | None = None
         self.app = self._create_app()
         self.authorization = self._create_authorization_server()
 
@@ -505,31 +506,22 @@ class OAuthTestServer:
 
     def start(self) -> OAuthTestServer:
         """Bind a free port on 127.0.0.1 and serve in a background thread."""
-        self._stopping.clear()
-        self._httpd = make_server("127.0.0.1", 0, self.app, threaded=True,
-                                  request_handler=_QuietHandler)
-        port = self._httpd.server_port
+        httpd = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler)
+        port = httpd.server_port
         self.base_url = f"http://127.0.0.1:{port}"
         self.app.config["SESSION_COOKIE_NAME"] = f"oauth_test_{self.shape}_{port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"oauth-test-{self.shape}-{port}", daemon=True)
-        self._thread.start()
+        self._serving = Serving(httpd, self._stopping, name=f"oauth-test-{self.shape}-{port}")
         return self
 
     def stop(self) -> None:
         """Shut down, wake delayed token requests, join the thread and close the socket."""
-        if self._httpd is None:
-            return
-        self._stopping.set()
-        self._httpd.shutdown()
-        self._thread.join()
-        self._httpd.server_close()
-        self._httpd = self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     def __enter__(self) -> OAuthTestServer:
         """Start (unless already started) on entering a with block."""
-        return self if self._httpd is not None else self.start()
+        return self if self._serving is not None else self.start()
 
     def __exit__(self, *exc_info) -> None:
         """Stop on leaving a with block."""

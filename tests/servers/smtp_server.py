@@ -2,16 +2,22 @@
 
 XOAUTH2 failures are answered the way Google or Microsoft answer them (see /work/shared/PROTOCOL.md),
 and everything the server receives is kept for assertions.
+
+Faults a provider shows can be injected while it runs: a 421 greeting, replies to DATA, refused
+recipients, a rate limit, a slow DATA reply, an outage on the same port. heal() ends them all.
 """
 
 import asyncio
 import binascii
 import email.policy
+import itertools
 import re
 import socket
 import threading
+import time
 import weakref
 from base64 import b64decode
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -30,6 +36,7 @@ GOOGLE_FAILURE = (
     "535 5.7.8  https://support.google.com/mail/?p=BadCredentials"
 )
 AUTH_REQUIRED = "530 5.7.0 Authentication required"
+THROTTLED = "421 4.7.0 Too many messages, slow down"
 XOAUTH2_RE = re.compile(rb"user=([^\x01]+)\x01auth=Bearer ([^\x01]+)\x01\x01")
 SECURITIES = ("starttls", "ssl", "none")
 STYLES = ("google", "microsoft")
@@ -45,6 +52,7 @@ class ReceivedMessage:
     message: EmailMessage
     auth_login: str | None
     auth_mechanism: str | None
+    connection: int  # the id of the TCP connection that carried it, shared by its other messages
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,9 @@ class SMTPTestServer:
     """aiosmtpd in a thread, requiring AUTH (XOAUTH2, optionally PLAIN/LOGIN) before MAIL FROM.
 
     messages, auth_attempts and connections record what clients did; connections counts TCP
-    connections accepted, a failed implicit-TLS handshake included.
+    connections accepted, a failed implicit-TLS handshake included; accepted_times holds the
+    time.monotonic() of each message accepted. Setting fail_next_auth_with answers the next AUTH
+    with that reply.
     """
 
     host = "127.0.0.1"
@@ -82,28 +92,84 @@ class SMTPTestServer:
         self.passwords = passwords
         self.style = style
         self.shared_mailboxes: dict[str, set[str]] = {}
-        self.fail_next_auth_with: str | None = None
         self.port = 0
         self.messages: list[ReceivedMessage] = []
         self.auth_attempts: list[dict] = []
         self.connections = 0
+        self.accepted_times: list[float] = []
+        self._connection_ids = itertools.count(1)
         self._condition = threading.Condition()
         self._controller: Controller | None = None
+        self._outage = False
+        self.heal()
 
     def start(self) -> "SMTPTestServer":
         """Start listening on a free port of 127.0.0.1 and return self."""
         self.port = _free_port(self.host)
-        self._controller = _Controller(self)
-        self._controller.start()
         with self._condition:
-            self.connections = 0  # forget the controller's own readiness probe
+            self.connections = 0
+        self.resume()
         return self
 
     def stop(self) -> None:
         """Stop the server and join its thread; stopping twice is harmless."""
+        self._outage = False
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def stop_listening(self) -> None:
+        """Play an outage: drop the open connections and refuse new ones until resume() or heal()."""
+        self.stop()
+        self._outage = True
+
+    def resume(self) -> None:
+        """Listen again on the same port after stop_listening() or stop(); harmless while listening."""
+        self._outage = False
+        if self._controller is not None:
+            return
+        controller = _Controller(self)
+        controller.start()  # asyncio binds with SO_REUSEADDR, so the port's old connections don't block it
+        with self._condition:
+            self.connections -= 1  # forget the controller's own readiness probe
+        self._controller = controller
+
+    def reply_at_connect(self, reply: str) -> None:
+        """Greet every new connection with reply (a 421, say) and close it, until heal()."""
+        with self._condition:
+            self._connect_reply = reply
+
+    def reply_to_data(self, *replies: str) -> None:
+        """Answer the next DATA commands with these replies, one each, without recording the messages."""
+        with self._condition:
+            self._data_replies.extend(replies)
+
+    def refuse_recipients(self, replies: dict[str, str]) -> None:
+        """Refuse RCPT TO for each address with its reply, until heal(); other recipients pass."""
+        with self._condition:
+            self._recipient_replies.update({address.lower(): reply for address, reply in replies.items()})
+
+    def throttle(self, limit: int, window: float = 60.0, reply: str = THROTTLED) -> None:
+        """Answer MAIL FROM with reply while limit messages were accepted in the last window seconds."""
+        with self._condition:
+            self._rate_limit = (limit, window, reply)
+
+    def hang_after_data(self, seconds: float) -> None:
+        """Hold every DATA reply this long, until heal(); a message is kept only if its client waited."""
+        with self._condition:
+            self._data_delay = seconds
+
+    def heal(self) -> None:
+        """End every injected fault, stop_listening() included: the provider is well again."""
+        with self._condition:
+            self.fail_next_auth_with: str | None = None
+            self._connect_reply: str | None = None
+            self._data_replies: deque[str] = deque()
+            self._recipient_replies: dict[str, str] = {}
+            self._rate_limit: tuple[int, float, str] | None = None
+            self._data_delay = 0.0
+        if self._outage:
+            self.resume()
 
     def __enter__(self) -> "SMTPTestServer":
         return self.start()
@@ -134,14 +200,39 @@ class SMTPTestServer:
             getattr(self, attribute).append(item)
             self._condition.notify_all()
 
-    def _count_connection(self) -> None:
+    def _count_connection(self) -> tuple[int, str | None]:
+        """Count an accepted connection; return its id and the reply to turn it away with, if any."""
         with self._condition:
             self.connections += 1
+            return next(self._connection_ids), self._connect_reply
 
     def _take_forced_reply(self) -> str | None:
         with self._condition:
             reply, self.fail_next_auth_with = self.fail_next_auth_with, None
             return reply
+
+    def _recipient_reply(self, address: str) -> str | None:
+        with self._condition:
+            return self._recipient_replies.get(address.lower())
+
+    def _throttle_reply(self) -> str | None:
+        """The rate limit's reply when the last window already holds limit accepted messages."""
+        with self._condition:
+            if self._rate_limit is None:
+                return None
+            limit, window, reply = self._rate_limit
+            since = time.monotonic() - window
+            return reply if sum(accepted > since for accepted in self.accepted_times) >= limit else None
+
+    def _data_fault(self) -> str | None:
+        with self._condition:
+            return self._data_replies.popleft() if self._data_replies else None
+
+    def _accept(self, message: ReceivedMessage) -> None:
+        with self._condition:
+            self.messages.append(message)
+            self.accepted_times.append(time.monotonic())
+            self._condition.notify_all()
 
 
 class _Controller(Controller):
@@ -167,9 +258,12 @@ class _Controller(Controller):
         )
 
     def factory(self):
-        """Create the SMTP protocol for one accepted connection."""
-        self._test_server._count_connection()
+        """Create the protocol for one accepted connection: SMTP, or a greeting that turns it away."""
+        connection_id, connect_reply = self._test_server._count_connection()
+        if connect_reply is not None:
+            return _TurnAway(connect_reply)
         protocol = super().factory()
+        protocol.connection_id = connection_id
         self._protocols.add(protocol)
         return protocol
 
@@ -186,8 +280,20 @@ class _Controller(Controller):
         await asyncio.sleep(0)
 
 
+class _TurnAway(asyncio.Protocol):
+    """A connection the server will not serve: it gets the reply as its greeting, then is closed."""
+
+    def __init__(self, reply: str):
+        self._reply = reply
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Send the reply and close."""
+        transport.write(self._reply.encode() + b"\r\n")
+        transport.close()
+
+
 class _Handler:
-    """aiosmtpd handler: AUTH mechanisms, the AUTH-before-MAIL rule and message recording."""
+    """aiosmtpd handler: AUTH mechanisms, the AUTH-before-MAIL rule, injected faults and message recording."""
 
     def __init__(self, server: SMTPTestServer):
         self._server = server
@@ -212,23 +318,43 @@ class _Handler:
     async def handle_MAIL(
         self, smtp, session, envelope, address: str, mail_options: list[str]
     ) -> str:
-        """Refuse MAIL FROM before AUTH (done here, not with auth_required, to work without TLS too)."""
+        """Refuse MAIL FROM before AUTH (here, not with auth_required, to work without TLS too) and when throttled."""
         if not session.authenticated:
             return AUTH_REQUIRED
+        throttled = self._server._throttle_reply()
+        if throttled:
+            return _fault(smtp, throttled)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
+    async def handle_RCPT(
+        self, smtp, session, envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        """Refuse the recipients the test named, accept the others."""
+        refused = self._server._recipient_reply(address)
+        if refused:
+            return _fault(smtp, refused)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, smtp, session, envelope) -> str:
-        """Record the message, then accept it."""
+        """After any delay asked for, answer an injected reply or record the message and accept it."""
+        # A client hanging up during the delay cancels this coroutine, so its message is not kept.
+        await asyncio.sleep(self._server._data_delay)
+        fault = self._server._data_fault()
+        if fault:
+            return _fault(smtp, fault)
         identity = session.auth_data
-        self._server._record("messages", ReceivedMessage(
+        self._server._accept(ReceivedMessage(
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
             data=envelope.original_content,
             message=BytesParser(policy=email.policy.default).parsebytes(envelope.original_content),
             auth_login=identity.login if identity else None,
             auth_mechanism=identity.mechanism if identity else None,
+            connection=smtp.connection_id,
         ))
         return "250 2.0.0 OK"
 
@@ -250,6 +376,13 @@ class _Handler:
         if await smtp.challenge_auth(GOOGLE_CHALLENGE) is MISSING:
             return AuthResult(success=False, handled=True)
         return AuthResult(success=False, handled=False, message=GOOGLE_FAILURE)
+
+
+def _fault(smtp, reply: str) -> str:
+    """Return an injected reply for aiosmtpd to send; after a 421 the server closes, as RFC 5321 says."""
+    if reply.startswith("421"):
+        smtp.loop.call_soon(smtp.transport.close)
+    return reply
 
 
 async def _client_response(smtp, args: list[str]):

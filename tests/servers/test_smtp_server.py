@@ -4,6 +4,7 @@ import json
 import smtplib
 import ssl
 import threading
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -15,6 +16,10 @@ TOKENS = {"token-alice": "alice@example.com"}
 TENANT_DISABLED = (
     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
 )
+UNAVAILABLE = "421 4.3.2 Service not available"
+TEMPORARY = "451 4.3.0 Temporary failure"
+REJECTED = "554 5.6.0 Message rejected"
+UNKNOWN_USER = "550 5.1.1 User unknown"
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +70,9 @@ def xoauth2(client: smtplib.SMTP, mailbox: str, token: str, challenges: list | N
     return client.auth("XOAUTH2", answer, initial_response_ok=True)
 
 
-def message(subject: str = "Hello") -> EmailMessage:
+def message(subject: str = "Hello", to: str = "bob@example.net") -> EmailMessage:
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "alice@example.com", "bob@example.net", subject
+    msg["From"], msg["To"], msg["Subject"] = "alice@example.com", to, subject
     msg.set_content("Body text.\n")
     return msg
 
@@ -188,6 +193,7 @@ def test_two_messages_on_one_connection(start_server, pki):
     received = server.wait_for_messages(2)
     assert [m.message["Subject"] for m in received] == ["First", "Second"]
     assert server.connections == 1
+    assert received[0].connection == received[1].connection
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl", "none"])
@@ -198,3 +204,126 @@ def test_stop_with_a_client_still_connected(pki, security):
     server.stop()
     client.close()
     assert threading.active_count() == threads
+
+
+def send(server: SMTPTestServer, cafile: str, *subjects: str) -> None:
+    """Send one message per subject over one new authenticated connection."""
+    with connect(server, cafile) as client:
+        xoauth2(client, "alice@example.com", "token-alice")
+        for subject in subjects:
+            client.send_message(message(subject))
+
+
+def subjects(server: SMTPTestServer) -> list[str]:
+    """The subjects of the messages the server kept, in order of arrival."""
+    return [received.message["Subject"] for received in server.messages]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_reply_at_connect_until_heal(start_server, pki, security):
+    server = start_server(security=security)
+    server.reply_at_connect(UNAVAILABLE)
+    for _ in range(2):
+        with pytest.raises(smtplib.SMTPConnectError) as error:
+            connect(server, pki.ca_cert_path)
+        assert f"{error.value.smtp_code} {error.value.smtp_error.decode()}" == UNAVAILABLE
+    server.heal()
+    send(server, pki.ca_cert_path, "After")
+    assert subjects(server) == ["After"]
+    assert server.connections == 3
+
+
+def test_reply_to_data_answers_each_reply_once(start_server, pki):
+    server = start_server()
+    server.reply_to_data(TEMPORARY, REJECTED)
+    with connect(server, pki.ca_cert_path) as client:
+        xoauth2(client, "alice@example.com", "token-alice")
+        for expected in (TEMPORARY, REJECTED):
+            with pytest.raises(smtplib.SMTPDataError) as error:
+                client.send_message(message("Refused"))
+            assert f"{error.value.smtp_code} {error.value.smtp_error.decode()}" == expected
+        client.send_message(message("Accepted"))
+    assert subjects(server) == ["Accepted"]
+    assert len(server.accepted_times) == 1
+
+
+def test_refused_recipients_until_heal(start_server, pki):
+    server = start_server()
+    server.refuse_recipients({"Bob@Example.net": UNKNOWN_USER})
+    with connect(server, pki.ca_cert_path) as client:
+        xoauth2(client, "alice@example.com", "token-alice")
+        refused = client.send_message(message(to="bob@example.net, carol@example.net"))
+        assert refused == {"bob@example.net": (550, b"5.1.1 User unknown")}
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.send_message(message())
+        server.heal()
+        assert client.send_message(message()) == {}
+    assert [received.rcpt_tos for received in server.messages] == [["carol@example.net"], ["bob@example.net"]]
+
+
+def test_throttle_refuses_mail_from_and_closes_until_the_window_slides(start_server, pki):
+    server = start_server()
+    server.throttle(2, window=1.0)
+    with connect(server, pki.ca_cert_path) as client:
+        xoauth2(client, "alice@example.com", "token-alice")
+        client.send_message(message("First"))
+        client.send_message(message("Second"))
+        assert client.mail("alice@example.com") == (421, b"4.7.0 Too many messages, slow down")
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.noop()
+    time.sleep(max(0.0, server.accepted_times[0] + 1.0 - time.monotonic()))
+    send(server, pki.ca_cert_path, "Third")
+    assert subjects(server) == ["First", "Second", "Third"]
+    assert server.accepted_times == sorted(server.accepted_times)
+    assert server.accepted_times[2] - server.accepted_times[0] >= 1.0
+
+
+def test_hang_after_data_keeps_only_messages_whose_client_waited(start_server, pki):
+    server = start_server()
+    server.hang_after_data(0.3)
+    started = time.monotonic()
+    send(server, pki.ca_cert_path, "Waited")
+    assert time.monotonic() - started >= 0.3
+    with connect(server, pki.ca_cert_path) as client:
+        xoauth2(client, "alice@example.com", "token-alice")
+        client.sock.settimeout(0.1)
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.send_message(message("Abandoned"))
+    abandoned = time.monotonic()
+    server.heal()
+    send(server, pki.ca_cert_path, "Healed")
+    time.sleep(max(0.0, abandoned + 0.5 - time.monotonic()))
+    assert subjects(server) == ["Waited", "Healed"]
+
+
+@pytest.mark.parametrize("recover", ["resume", "heal"])
+def test_outage_refuses_connections_then_recovers_on_the_same_port(start_server, pki, recover):
+    server = start_server()
+    port = server.port
+    with connect(server, pki.ca_cert_path) as client:
+        xoauth2(client, "alice@example.com", "token-alice")
+        client.send_message(message("Before"))
+        server.stop_listening()
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.noop()
+    with pytest.raises(ConnectionRefusedError):
+        smtplib.SMTP(server.host, port, timeout=5)
+    getattr(server, recover)()
+    send(server, pki.ca_cert_path, "After")
+    assert server.port == port
+    assert subjects(server) == ["Before", "After"]
+    assert server.messages[0].connection != server.messages[1].connection
+    assert server.connections == 2
+
+
+def test_heal_ends_every_fault(start_server, pki):
+    server = start_server()
+    server.fail_next_auth_with = TENANT_DISABLED
+    server.reply_at_connect(UNAVAILABLE)
+    server.reply_to_data(REJECTED)
+    server.refuse_recipients({"bob@example.net": UNKNOWN_USER})
+    server.throttle(0)
+    server.hang_after_data(30)
+    server.heal()
+    send(server, pki.ca_cert_path, "Healed")
+    assert subjects(server) == ["Healed"]
