@@ -28,15 +28,21 @@ class Vault:
         self._fernet = MultiFernet([Fernet(key) for key in self.keys])
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self.encrypt_bytes(plaintext.encode())
 
     def decrypt(self, ciphertext: str) -> str:
+        return self.decrypt_bytes(ciphertext).decode()
+
+    def encrypt_bytes(self, plaintext: bytes) -> str:
+        return self._fernet.encrypt(plaintext).decode()
+
+    def decrypt_bytes(self, ciphertext: str) -> bytes:
         try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
+            return self._fernet.decrypt(ciphertext.encode())
         except InvalidToken:
             if not self.reload():
                 raise
-            return self._fernet.decrypt(ciphertext.encode()).decode()
+            return self._fernet.decrypt(ciphertext.encode())
 
     def reload(self) -> bool:
         """Take up the key file's keys if they changed; whether they did."""
@@ -101,20 +107,38 @@ class SecretUnreadable(ConsoleError):
             "instance folder), or enter the secrets again.", count=len(vault.keys), source=source))
 
 
-class EncryptedText(TypeDecorator):
-    """A text column stored encrypted; reads and writes plaintext."""
+class EncryptedBytes(TypeDecorator):
+    """A column of bytes stored encrypted (a Fernet token, as text); reads and writes plaintext bytes."""
 
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else dialect.vault.encrypt(value)
+        return None if value is None else dialect.vault.encrypt_bytes(self.to_bytes(value))
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         vault = dialect.vault
         try:
-            return vault.decrypt(value)
+            return self.from_bytes(vault.decrypt_bytes(value))
         except InvalidToken:
             raise SecretUnreadable(vault) from None
+
+    def to_bytes(self, value) -> bytes:
+        return value
+
+    def from_bytes(self, value: bytes):
+        return value
+
+
+class EncryptedText(EncryptedBytes):
+    """A text column stored encrypted; reads and writes plaintext."""
+
+    cache_ok = True
+
+    def to_bytes(self, value: str) -> bytes:
+        return value.encode()
+
+    def from_bytes(self, value: bytes) -> str:
+        return value.decode()

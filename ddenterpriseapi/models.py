@@ -1,14 +1,15 @@
 """Database models: administrators and their sessions, OAuth parameters, tokens and pending authorizations, the mail
-server, delivery status, API keys and the audit log."""
+server, delivery status, API keys, the audit log, and the outbox with its attempts, idempotent requests and worker
+heartbeats."""
 
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from .crypto import EncryptedText
+from .crypto import EncryptedBytes, EncryptedText
 from .extensions import db
 
 
@@ -178,3 +179,74 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(50), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class OutboxMessage(db.Model):
+    """A message accepted for delivery: committed (its body encrypted) before the client hears "accepted", and
+    kept as a record of what happened to it once sent or failed."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    origin: Mapped[str] = mapped_column(String(10), default="api")  # api, relay, alert
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"), index=True)
+    submitted_by: Mapped[str] = mapped_column(String(100), default="")
+    message_id: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(default=0)
+    body: Mapped[bytes | None] = mapped_column(EncryptedBytes)  # the MIME message; deleted once sent
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_reply: Mapped[str | None] = mapped_column(Text)
+    refused_recipients: Mapped[dict | None] = mapped_column(JSON)  # address: the server's reply
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # sent, failed or cancelled
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempt_log: Mapped[list["OutboxAttempt"]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="OutboxAttempt.id")
+
+
+class OutboxAttempt(db.Model):
+    """One delivery attempt of an outbox message, with the server's reply."""
+
+    __tablename__ = "outbox_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(10))  # sent, deferred, held, failed
+    detail: Mapped[str] = mapped_column(Text, default="")
+    worker: Mapped[str] = mapped_column(String(64), default="")
+    message: Mapped[OutboxMessage] = relationship(back_populates="attempt_log")
+
+
+class IdempotentRequest(db.Model):
+    """An API request sent with an Idempotency-Key: the same key and body within a day get the first answer."""
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WorkerHeartbeat(db.Model):
+    """A delivery worker's sign of life, written every few seconds, so the pages can say when none runs."""
+
+    __tablename__ = "worker_heartbeat"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # host:pid
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -35,6 +35,9 @@ class Provider:
     refresh_with_scopes: bool = False  # Microsoft refuses a refresh that does not name the scopes again
     missing_refresh_token_hint: str = ""
     reauthorization_hint: str = ""  # added when the provider refuses a refresh token
+    sending_rate: int | None = None  # messages per minute the outbox paces itself to (None: unpaced)
+    max_recipients: int = 100  # per message, envelope recipients (To, Cc and Bcc)
+    max_message_bytes: int = 25 * 1024 * 1024
     guide: str | None = None  # the setup guide's section for this provider (a template)
 
     def endpoint(self, template: str | None, tenant: str | None) -> str | None:
@@ -74,6 +77,8 @@ PRESETS = {
             "myaccount.google.com/permissions, then authorize again."
         ),
         guide="oauth/guide/google.html",
+        sending_rate=60,  # Gmail has no published rate but throttles bursts (421 4.7.0)
+        max_recipients=100,  # through SMTP
         reauthorization_hint=_l(
             "If this Google app is in the \"Testing\" publishing status, its refresh tokens expire after 7 days: "
             "publish the app (or make it Internal), then authorize again."
@@ -94,6 +99,9 @@ PRESETS = {
         smtp_hosts=("smtp-mail.outlook.com", "smtp.office365.us", "smtp.partner.outlook.cn"),
         uses_tenant=True,
         refresh_with_scopes=True,
+        sending_rate=30,  # Exchange Online's limit per mailbox for SMTP submission
+        max_recipients=500,
+        max_message_bytes=35 * 1024 * 1024,
         missing_refresh_token_hint=_l(
             "Microsoft returns a refresh token only when the offline_access permission is granted: "
             "add it to the app registration's API permissions, then authorize again."
@@ -112,7 +120,7 @@ PRESETS = {
 
 OVERRIDABLE_FIELDS = {
     "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "issuer", "scopes",
-    "smtp_host", "smtp_port", "smtp_security",
+    "smtp_host", "smtp_port", "smtp_security", "sending_rate", "max_recipients", "max_message_bytes",
 }
 URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url")
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 
 from .console_error import ConsoleError
-from .crypto import EncryptedText, Vault, read_keys, write_keys
+from .crypto import EncryptedBytes, Vault, read_keys, write_keys
 from .extensions import db
 
 
@@ -20,7 +20,7 @@ def encrypted_columns() -> list[tuple[str, str, str]]:
         table = mapper.local_table
         (primary_key,) = table.primary_key.columns
         found += [(table.name, primary_key.name, column.name)
-                  for column in table.columns if isinstance(column.type, EncryptedText)]
+                  for column in table.columns if isinstance(column.type, EncryptedBytes)]
     return sorted(found)
 
 

@@ -54,10 +54,12 @@ class MailError(ConsoleError):
 
     api_status = 502
 
-    def __init__(self, message: str, step: str = "send", reply: str | None = None, token_rejected: bool = False):
+    def __init__(self, message: str, step: str = "send", reply: str | None = None, token_rejected: bool = False,
+                 refused: dict[str, str] | None = None):
         super().__init__(message, step=step)
         self.reply = reply
         self.token_rejected = token_rejected
+        self.refused = refused or {}  # recipient: the server's reply, when every recipient was refused
 
     def api_details(self) -> dict:
         return {"step": self.step, "smtp_reply": self.reply}

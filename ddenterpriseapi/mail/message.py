@@ -3,8 +3,10 @@
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from io import BytesIO
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
@@ -84,6 +86,20 @@ def build_message(draft: Draft) -> EmailMessage:
         message.add_alternative(draft.html, subtype="html")
     attach(message, draft.attachments)
     return message
+
+
+def international(addresses: list[str]) -> bool:
+    """Whether an envelope needs SMTPUTF8: an address outside ASCII."""
+    return not all(address.isascii() for address in addresses)
+
+
+def message_bytes(message: EmailMessage, envelope: list[str]) -> bytes:
+    """The message as it goes on the wire (CRLF line ends; UTF-8 headers only when the envelope needs SMTPUTF8),
+    as smtplib's send_message would write it."""
+    policy = message.policy.clone(utf8=True) if international(envelope) else message.policy
+    buffer = BytesIO()
+    BytesGenerator(buffer, policy=policy).flatten(message, linesep="\r\n")
+    return buffer.getvalue()
 
 
 def check_draft(draft: Draft) -> None:

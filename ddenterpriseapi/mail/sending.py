@@ -12,12 +12,12 @@ from ..oauth.settings import get_settings
 from ..oauth.source import credential_source
 from ..runtime import Runtime
 from .errors import MailError
-from .message import Draft, build_message
+from .message import Draft, build_message, message_bytes
 from .server import get_mail_server, server_settings
 from .smtp import Trace
 from .smtp_transport import SmtpLogin, SmtpTransport
 from .status import record_outcome
-from .transport import Envelope, Transport
+from .transport import Envelope, Transport, deliver_all
 
 
 def transport_for(mail: MailServer, runtime: Runtime) -> Transport:
@@ -39,6 +39,13 @@ def with_server_sender(draft: Draft, mail: MailServer, mailbox: str) -> Draft:
                    sender_name=draft.sender_name or mail.sender_name)
 
 
+def envelope_for(draft: Draft) -> Envelope:
+    """The draft built into a message (InvalidMessage when it cannot be), ready for the wire."""
+    message = build_message(draft)
+    envelope = [draft.sender, *draft.recipients]
+    return Envelope(message_bytes(message, envelope), draft.sender, draft.recipients, message["Message-ID"])
+
+
 def send_drafts(runtime: Runtime, drafts: list[Draft], trace: Trace | None = None, test: bool = False) -> list[str]:
     """Send messages in one batch of the transport; their Message-IDs. Records the outcome for the dashboard."""
     trace = trace or Trace()
@@ -46,17 +53,16 @@ def send_drafts(runtime: Runtime, drafts: list[Draft], trace: Trace | None = Non
     transport = transport_for(mail, runtime)
     try:
         drafts = [with_server_sender(draft, mail, transport.mailbox()) for draft in drafts]
-        messages = [build_message(draft) for draft in drafts]  # refuse bad input before connecting
+        envelopes = [envelope_for(draft) for draft in drafts]  # refuse bad input before connecting
         db.session.rollback()  # hold no database transaction open while talking to the provider
-        transport.deliver([Envelope(message, draft.sender, draft.recipients)
-                           for draft, message in zip(drafts, messages)], trace)
+        deliver_all(transport, envelopes, trace)
     except (MailError, OAuthError) as error:
         if isinstance(error, MailError):
             trace.failed(error)
         record_outcome(error.message, test)
         raise
     record_outcome(None, test)
-    return [message["Message-ID"] for message in messages]
+    return [envelope.message_id for envelope in envelopes]
 
 
 def send_test_email(runtime: Runtime, recipient: str, trace: Trace, requested_by: str = "the command line") -> str:

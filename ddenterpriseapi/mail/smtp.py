@@ -5,11 +5,11 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 
 from flask_babel import gettext as _
 
 from .errors import MailError, fix_for_reply, mismatch_hint, rejects_token
+from .message import international
 
 
 @dataclass(frozen=True)
@@ -166,14 +166,26 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
         raise MailError(_("Authentication failed: %(error)s", error=error), "auth") from None
 
 
-def deliver(smtp: smtplib.SMTP, message: EmailMessage, envelope_from: str, recipients: list[str],
-            trace: Trace) -> None:
-    """MAIL FROM, RCPT TO, DATA for one message on an open connection."""
+def mail_options(smtp: smtplib.SMTP, data: bytes, envelope: list[str]) -> list[str]:
+    """SMTPUTF8 for an international envelope, BODY=8BITMIME for 8-bit content when the server offers it."""
+    options = ["SMTPUTF8"] if international(envelope) else []
+    if not data.isascii() and smtp.has_extn("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
+
+
+def deliver(smtp: smtplib.SMTP, data: bytes, envelope_from: str, recipients: list[str], message_id: str,
+            trace: Trace) -> dict[str, str]:
+    """MAIL FROM, RCPT TO, DATA for one message on an open connection, its bytes untouched; the recipients the
+    server refused while accepting the others, with its replies."""
     try:
-        refused = smtp.send_message(message, from_addr=envelope_from, to_addrs=recipients)
+        refused = smtp.sendmail(envelope_from, recipients, data,
+                                mail_options=mail_options(smtp, data, [envelope_from, *recipients]))
     except smtplib.SMTPRecipientsRefused as error:
-        details = "; ".join(f"{rcpt}: {reply_text(*reply)}" for rcpt, reply in error.recipients.items())
-        raise MailError(_("Every recipient was refused: %(details)s", details=details), "rcpt", details) from None
+        replies = {rcpt: reply_text(*reply) for rcpt, reply in error.recipients.items()}
+        details = "; ".join(f"{rcpt}: {reply}" for rcpt, reply in replies.items())
+        raise MailError(_("Every recipient was refused: %(details)s", details=details), "rcpt", details,
+                        refused=replies) from None
     except smtplib.SMTPSenderRefused as error:
         reply = reply_text(error.smtp_code, error.smtp_error)
         raise MailError(_("The sender %(sender)s was refused: %(reply)s. The authenticated account may not send as "
@@ -189,7 +201,8 @@ def deliver(smtp: smtplib.SMTP, message: EmailMessage, envelope_from: str, recip
     accepted = [rcpt for rcpt in recipients if rcpt not in refused]
     trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)
              + ("; " + _("refused: %(recipients)s", recipients=", ".join(refused)) if refused else ""))
-    trace.ok("data", _("message accepted (%(message_id)s)", message_id=message["Message-ID"]))
+    trace.ok("data", _("message accepted (%(message_id)s)", message_id=message_id))
+    return {rcpt: reply_text(*reply) for rcpt, reply in refused.items()}
 
 
 def close(smtp: smtplib.SMTP) -> None:

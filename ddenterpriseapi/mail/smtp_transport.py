@@ -1,6 +1,8 @@
 """SMTP as a transport: one connection per batch, signed in with a password or with an access token from the
 credential source; a refused token is refreshed and tried once more."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -11,7 +13,7 @@ from . import smtp
 from .errors import MailError, MailNotConfigured
 from .policy import token_host_problem
 from .smtp import Credentials, ServerSettings, Trace
-from .transport import Envelope
+from .transport import Send
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,12 @@ class SmtpTransport:
     def mailbox(self) -> str:
         return self.credentials().username
 
-    def deliver(self, envelopes: list[Envelope], trace: Trace) -> None:
+    @contextmanager
+    def session(self, trace: Trace) -> Iterator[Send]:
         client = self.open_client(trace)
         try:
-            for envelope in envelopes:
-                smtp.deliver(client, envelope.message, envelope.sender, envelope.recipients, trace)
+            yield lambda envelope: smtp.deliver(client, envelope.data, envelope.sender, envelope.recipients,
+                                                envelope.message_id, trace)
         finally:
             smtp.close(client)
 

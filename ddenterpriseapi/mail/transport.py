@@ -1,8 +1,9 @@
 """Transports: what carries built messages to the provider. Today SMTP (XOAUTH2 or a password); the providers'
 HTTPS APIs join it when SMTP is closed."""
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Protocol
 
 from .smtp import Trace
@@ -10,18 +11,29 @@ from .smtp import Trace
 
 @dataclass(frozen=True)
 class Envelope:
-    """A built message with the sender and recipients it is delivered for."""
+    """A message as it goes on the wire, with the sender and recipients it is delivered for."""
 
-    message: EmailMessage
+    data: bytes
     sender: str
     recipients: list[str]
+    message_id: str
+
+
+Send = Callable[[Envelope], dict[str, str]]  # delivers one message; the recipients refused, with the replies
 
 
 class Transport(Protocol):
-    """Delivers built messages for one authenticated mailbox."""
+    """Delivers messages for one authenticated mailbox, several per session (an SMTP connection, say)."""
 
     def mailbox(self) -> str:
         """The mailbox messages go out as, for drafts that name no sender ("" when unknown)."""
 
-    def deliver(self, envelopes: list[Envelope], trace: Trace) -> None:
-        """Deliver every envelope, or raise MailError or OAuthError at the first that cannot go."""
+    def session(self, trace: Trace) -> AbstractContextManager[Send]:
+        """An open, authenticated session; MailError or OAuthError when it cannot be had."""
+
+
+def deliver_all(transport: Transport, envelopes: list[Envelope], trace: Trace) -> None:
+    """Deliver every envelope in one session, or raise at the first that cannot go."""
+    with transport.session(trace) as send:
+        for envelope in envelopes:
+            send(envelope)

@@ -3,7 +3,6 @@ caller (as the command line, the API and a delivery worker call them)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 import pytest
 from flask import has_request_context
@@ -12,7 +11,7 @@ from ddenterpriseapi.extensions import db
 from ddenterpriseapi.mail.errors import MailNotConfigured
 from ddenterpriseapi.mail.smtp import ServerSettings, Trace
 from ddenterpriseapi.mail.smtp_transport import SmtpLogin, SmtpTransport
-from ddenterpriseapi.mail.transport import Envelope
+from ddenterpriseapi.mail.transport import Envelope, deliver_all
 from ddenterpriseapi.models import AuditEvent, OAuthConnection
 from ddenterpriseapi.oauth.source import RefreshTokenSource
 from ddenterpriseapi.oauth.tokens import ReauthorizationRequired, get_access_token, refresh_now
@@ -87,11 +86,9 @@ def test_a_dead_refresh_token_needs_reauthorization_and_the_system_says_so(runti
 
 
 def message(subject: str) -> Envelope:
-    built = EmailMessage()
-    built["From"], built["To"], built["Subject"] = MAILBOX[0], "boss@example.org", subject
-    built["Message-ID"] = f"<{subject}@example.com>"
-    built.set_content("Report attached.\n")
-    return Envelope(built, MAILBOX[0], ["boss@example.org"])
+    data = (f"From: {MAILBOX[0]}\r\nTo: boss@example.org\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject}@example.com>\r\n\r\nReport attached.\r\n").encode()
+    return Envelope(data, MAILBOX[0], ["boss@example.org"], f"<{subject}@example.com>")
 
 
 def oauth_transport(runtime, smtp, **login) -> SmtpTransport:
@@ -104,7 +101,7 @@ def test_the_smtp_transport_delivers_a_batch_over_one_connection(runtime, contex
     smtp = make_smtp(google_server, style="google")
     transport = oauth_transport(runtime, smtp)
     assert transport.mailbox() == MAILBOX[0]
-    transport.deliver([message("one"), message("two")], Trace())
+    deliver_all(transport, [message("one"), message("two")], Trace())
     received = smtp.wait_for_messages(2)
     assert [m.message["Subject"] for m in received] == ["one", "two"]
     assert smtp.connections == 1 and [a["mechanism"] for a in smtp.auth_attempts] == ["XOAUTH2"]
@@ -114,7 +111,7 @@ def test_a_refused_token_is_refreshed_once_and_tried_again(runtime, context, mak
     smtp = make_smtp(google_server, style="google")
     google_server.expire_access_tokens()  # the stored token looks fresh to the console, the server refuses it
     trace = Trace()
-    oauth_transport(runtime, smtp).deliver([message("after refresh")], trace)
+    deliver_all(oauth_transport(runtime, smtp), [message("after refresh")], trace)
     assert [a["ok"] for a in smtp.auth_attempts] == [False, True]
     assert len(refreshes(google_server)) == 1 and smtp.connections == 2
     assert [step["step"] for step in trace.steps if not step["ok"]] == ["auth"]
