@@ -1,7 +1,9 @@
 """Command-line administration: flask --app ddenterpriseapi COMMAND."""
 
 import functools
+import signal
 import sys
+import threading
 
 import click
 from flask import Flask, current_app
@@ -16,6 +18,8 @@ from .extensions import current_runtime
 from .mail.sending import send_test_email
 from .mail.smtp import Trace
 from .oauth.tokens import refresh_now
+from .outbox.policy import OutboxPolicy
+from .outbox.worker import Worker, worker_name
 from .rotation import reencrypt_all, rotate_key_file
 
 
@@ -87,6 +91,19 @@ def rotate_key_command(reencrypt: bool) -> None:
     click.echo(f"{count} secrets re-encrypted under the new key.")
 
 
+@click.command("worker")
+@explained
+def worker_command() -> None:
+    """Deliver the outbox until stopped; SIGTERM or Ctrl-C lets the message in flight finish first."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    name = worker_name()
+    click.echo(f"Worker {name} delivering the outbox; stop it with Ctrl-C or SIGTERM.")
+    Worker(current_runtime(), OutboxPolicy.from_config(current_app.config), stop, name).run()
+    click.echo(f"Worker {name} stopped.")
+
+
 def echo_trace(trace) -> None:
     """Each SMTP step on a line."""
     for step in trace.steps:
@@ -95,5 +112,6 @@ def echo_trace(trace) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    for command in (create_admin_command, send_test_email_command, refresh_token_command, rotate_key_command):
+    for command in (create_admin_command, send_test_email_command, refresh_token_command, rotate_key_command,
+                    worker_command):
         app.cli.add_command(command)

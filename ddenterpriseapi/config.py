@@ -16,6 +16,15 @@ DATABASE_LOCK_TIMEOUT = 10  # seconds a writer waits for another one before the 
 BLOCK_PRIVATE_NETWORKS = False  # True: refuse SMTP hosts and provider URLs in private networks (loopback allowed)
 ACCESS_TOKEN_MARGIN = 300  # refresh this many seconds before the access token expires
 MAX_ATTACHMENTS = 100  # per message sent through the API
+OUTBOX_RETRY_FIRST = 60  # seconds before the first retry of a temporary failure; doubles at each attempt ...
+OUTBOX_RETRY_MAX = 3600  # ... up to this
+OUTBOX_MAX_AGE = 2 * 24 * 3600  # seconds: a message still failing temporarily after this long fails for good
+OUTBOX_KEEP_SENT = 0  # seconds the body of a sent message is kept (the record stays, without the body)
+OUTBOX_RETENTION_DAYS = 30  # then the records of sent, failed and cancelled messages go too
+OUTBOX_BATCH_SIZE = 50  # messages per SMTP connection ...
+OUTBOX_CONNECTION_MAX_AGE = 300  # ... and seconds one connection is used at most
+WORKER_POLL_INTERVAL = 1  # seconds between looks at the outbox when it is empty
+REFRESH_INTERVAL = 24 * 3600  # seconds: the worker refreshes the token at least this often, mail or not
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"
 SESSION_COOKIE_HTTPONLY = True

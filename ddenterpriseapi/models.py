@@ -201,7 +201,7 @@ class OutboxMessage(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     body: Mapped[bytes | None] = mapped_column(EncryptedBytes)  # the MIME message; deleted once sent
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)  # None: held for a fix
     last_error: Mapped[str | None] = mapped_column(Text)
     last_reply: Mapped[str | None] = mapped_column(Text)
     refused_recipients: Mapped[dict | None] = mapped_column(JSON)  # address: the server's reply

@@ -1,15 +1,24 @@
-"""POST /v2/mail: send mail as JSON, authenticated by an API key."""
+"""POST /v2/mail: messages accepted into the outbox as JSON; GET /v2/mail/<id>: where one stands. Both
+authenticated by an API key."""
 
-from flask import current_app, jsonify, request
+import hashlib
+import time
+
+from flask import current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..auth.guard import login_exempt
 from ..console_error import ConsoleError
-from ..extensions import csrf, current_runtime
-from ..mail.sending import send_drafts
+from ..extensions import csrf, current_runtime, db
+from ..models import OutboxMessage
+from ..outbox.statuses import FINAL
 from . import bp
 from .keys import find_active_key
 from .payload import parse_request
+from .submission import status_of, submit
+
+MAX_WAIT_SECONDS = 60
+WAIT_POLL_SECONDS = 0.25
 
 
 def error(status: int, message: str, **details):
@@ -22,6 +31,18 @@ def presented_key() -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return request.headers.get("X-API-Key") or None
+
+
+@bp.before_request
+def require_api_key():
+    """Every API call names an active key; it is kept in g for the view."""
+    key = presented_key()
+    if key is None:
+        return error(401, "Missing API key: send it as 'Authorization: Bearer <key>'.")
+    g.api_key = find_active_key(key)
+    if g.api_key is None:
+        return error(401, "Unknown or revoked API key.")
+    return None
 
 
 @bp.errorhandler(ConsoleError)
@@ -40,15 +61,29 @@ def http_error(exception: HTTPException):
 @login_exempt
 @csrf.exempt
 def send_mail():
-    key = presented_key()
-    if key is None:
-        return error(401, "Missing API key: send it as 'Authorization: Bearer <key>'.")
-    if find_active_key(key) is None:
-        return error(401, "Unknown or revoked API key.")
     body = request.get_json(silent=True)
     if body is None:
         return error(400, "The request body must be JSON (Content-Type: application/json).")
-    message_ids = send_drafts(current_runtime(), parse_request(body, current_app.config["MAX_ATTACHMENTS"]))
-    if len(message_ids) == 1 and "messages" not in body:
-        return jsonify({"message_id": message_ids[0]})
-    return jsonify({"message_ids": message_ids})
+    drafts = parse_request(body, current_app.config["MAX_ATTACHMENTS"])
+    answer = submit(current_runtime(), drafts, g.api_key, batch="messages" in body,
+                    idempotency_key=request.headers.get("Idempotency-Key"),
+                    request_hash=hashlib.sha256(request.get_data()).hexdigest())
+    response = jsonify(answer)
+    if isinstance(answer, dict):
+        response.headers["Location"] = url_for(".mail_status", message_id=answer["id"])
+    return response, 202
+
+
+@bp.route("/mail/<int:message_id>")
+@login_exempt
+def mail_status(message_id: int):
+    """The message's status; ?wait=N waits up to N seconds (60 at most) for a final one."""
+    deadline = time.monotonic() + min(max(request.args.get("wait", 0, type=float), 0), MAX_WAIT_SECONDS)
+    while True:
+        row = db.session.get(OutboxMessage, message_id)
+        if row is None or row.api_key_id != g.api_key.id:
+            return error(404, "No message with this id was submitted with this API key.")
+        if row.status in FINAL or time.monotonic() >= deadline:
+            return jsonify(status_of(row))
+        db.session.rollback()  # the next look sees what the worker committed
+        time.sleep(WAIT_POLL_SECONDS)

@@ -32,6 +32,32 @@ class Credentials:
     secret: str = ""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What the server said to one message: its reply to DATA, and the recipients it refused (with replies)."""
+
+    reply: str
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+class RepliesKept:
+    """Keeps the server's reply to DATA, which smtplib's sendmail reads and drops (it names the queue id)."""
+
+    data_reply: tuple[int, bytes] = (0, b"")
+
+    def data(self, msg):
+        self.data_reply = super().data(msg)
+        return self.data_reply
+
+
+class Client(RepliesKept, smtplib.SMTP):
+    """A plain or STARTTLS connection."""
+
+
+class SSLClient(RepliesKept, smtplib.SMTP_SSL):
+    """An implicit-TLS connection."""
+
+
 @dataclass
 class Trace:
     """The steps of one SMTP conversation, shown after a test send."""
@@ -69,19 +95,18 @@ def local_hostname() -> str:
     return socket.getfqdn()
 
 
-def connect(server: ServerSettings, trace: Trace) -> smtplib.SMTP:
+def connect(server: ServerSettings, trace: Trace) -> Client | SSLClient:
     """An open, greeted, EHLO'd and (as configured) encrypted connection."""
     context = tls_context(server.ca_bundle)
     step = "connect"
     try:
         if server.security == "ssl":
             step = "tls"
-            smtp = smtplib.SMTP_SSL(server.host, server.port, local_hostname(), timeout=server.timeout,
-                                    context=context)
+            smtp = SSLClient(server.host, server.port, local_hostname(), timeout=server.timeout, context=context)
             trace.ok("connect", f"{server.host}:{server.port}")
             trace.ok("tls", _("SSL/TLS, certificate verified"))
         else:
-            smtp = smtplib.SMTP(server.host, server.port, local_hostname(), timeout=server.timeout)
+            smtp = Client(server.host, server.port, local_hostname(), timeout=server.timeout)
             trace.ok("connect", f"{server.host}:{server.port}")
         step = "ehlo"
         smtp.ehlo()
@@ -174,10 +199,10 @@ def mail_options(smtp: smtplib.SMTP, data: bytes, envelope: list[str]) -> list[s
     return options
 
 
-def deliver(smtp: smtplib.SMTP, data: bytes, envelope_from: str, recipients: list[str], message_id: str,
-            trace: Trace) -> dict[str, str]:
-    """MAIL FROM, RCPT TO, DATA for one message on an open connection, its bytes untouched; the recipients the
-    server refused while accepting the others, with its replies."""
+def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipients: list[str], message_id: str,
+            trace: Trace) -> Delivery:
+    """MAIL FROM, RCPT TO, DATA for one message on an open connection, its bytes untouched; the server's answer,
+    with the recipients it refused while accepting the others."""
     try:
         refused = smtp.sendmail(envelope_from, recipients, data,
                                 mail_options=mail_options(smtp, data, [envelope_from, *recipients]))
@@ -201,8 +226,9 @@ def deliver(smtp: smtplib.SMTP, data: bytes, envelope_from: str, recipients: lis
     accepted = [rcpt for rcpt in recipients if rcpt not in refused]
     trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)
              + ("; " + _("refused: %(recipients)s", recipients=", ".join(refused)) if refused else ""))
-    trace.ok("data", _("message accepted (%(message_id)s)", message_id=message_id))
-    return {rcpt: reply_text(*reply) for rcpt, reply in refused.items()}
+    reply = reply_text(*smtp.data_reply)
+    trace.ok("data", _("message accepted (%(message_id)s): %(reply)s", message_id=message_id, reply=reply))
+    return Delivery(reply, {rcpt: reply_text(*answer) for rcpt, answer in refused.items()})
 
 
 def close(smtp: smtplib.SMTP) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from ..oauth.source import CredentialSource
+from ..oauth.tokens import authorized_connection
 from ..providers import Provider
 from . import smtp
 from .errors import MailError, MailNotConfigured
@@ -29,11 +30,18 @@ class SmtpLogin:
     registry: dict[str, Provider] = field(default_factory=dict)
     custom_hosts: str | None = None
 
+    def check_ready(self) -> None:
+        """Raise what an administrator must fix first (no password stored, nobody authorized), without asking
+        the provider anything."""
+        if self.mechanism == "password" and not self.password:
+            raise MailNotConfigured(_("No SMTP password is stored: type it on the email server page."))
+        if self.mechanism == "oauth":
+            authorized_connection()
+
     def credentials(self, rejected: str | None = None) -> Credentials:
         """The credentials of the moment; for OAuth, a valid access token other than `rejected`."""
         if self.mechanism == "password":
-            if not self.password:
-                raise MailNotConfigured(_("No SMTP password is stored: type it on the email server page."))
+            self.check_ready()
             return Credentials("password", self.username, self.password)
         if self.mechanism != "oauth":
             return Credentials("none")
@@ -60,6 +68,9 @@ class SmtpTransport:
 
     def mailbox(self) -> str:
         return self.credentials().username
+
+    def check_ready(self) -> None:
+        self.login.check_ready()
 
     @contextmanager
     def session(self, trace: Trace) -> Iterator[Send]:

@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from .smtp import Trace
+from .smtp import Delivery, Trace
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Envelope:
     message_id: str
 
 
-Send = Callable[[Envelope], dict[str, str]]  # delivers one message; the recipients refused, with the replies
+Send = Callable[[Envelope], Delivery]  # delivers one message; MailError when it cannot go
 
 
 class Transport(Protocol):
@@ -27,6 +27,10 @@ class Transport(Protocol):
 
     def mailbox(self) -> str:
         """The mailbox messages go out as, for drafts that name no sender ("" when unknown)."""
+
+    def check_ready(self) -> None:
+        """Raise MailNotConfigured or NotAuthorized when only an administrator can make sending possible; asks no
+        server anything."""
 
     def session(self, trace: Trace) -> AbstractContextManager[Send]:
         """An open, authenticated session; MailError or OAuthError when it cannot be had."""

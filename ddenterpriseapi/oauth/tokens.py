@@ -58,6 +58,7 @@ def _usable(connection: OAuthConnection, rejected: str | None, runtime: Runtime)
 
 
 def _check(connection: OAuthConnection | None) -> OAuthConnection:
+    """The connection if it can yield tokens; NotAuthorized or ReauthorizationRequired if not."""
     if connection is None:
         raise NotAuthorized(_("OAuth is not authorized yet: open the OAuth page and click Authorize."))
     if connection.needs_reauthorization:
@@ -73,7 +74,7 @@ def get_access_token(runtime: Runtime, rejected: str | None = None) -> AccessTok
     """A valid access token; refreshes when needed, one refresher at a time across threads and processes,
     without holding a database lock while the provider answers."""
     while True:
-        connection = _check(get_connection())
+        connection = authorized_connection()
         if _usable(connection, rejected, runtime):
             return _token(connection)
         lease = _take_lease(rejected, runtime)
@@ -162,10 +163,15 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError,
 
 def refresh_now(runtime: Runtime) -> tuple[str | None, datetime | None]:
     """Refresh whatever the expiry: proves the refresh token is alive and keeps it from ageing out unused."""
-    connection = _check(get_connection())
+    connection = authorized_connection()
     get_access_token(runtime, rejected=connection.access_token)
     connection = get_connection()
     return connection.account_email, connection.access_token_expires_at
+
+
+def authorized_connection() -> OAuthConnection:
+    """The connection, checked without asking the provider: NotAuthorized or ReauthorizationRequired if unusable."""
+    return _check(get_connection())
 
 
 def get_connection() -> OAuthConnection | None:

@@ -1,0 +1,75 @@
+"""Accepting messages: each built and checked now, so what can never be sent is refused at once, then committed
+with its body encrypted before the caller hears "accepted"."""
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..mail.errors import InvalidMessage
+from ..mail.message import Draft, build_message, message_bytes
+from ..mail.sending import with_server_sender
+from ..mail.server import get_mail_server
+from ..models import MailServer, OutboxMessage
+from ..oauth.settings import get_settings
+from ..oauth.tokens import get_connection
+from ..providers import Provider
+from ..runtime import Runtime
+from ..text import truncated
+from .statuses import QUEUED
+
+SUBJECT_CHARS = 255  # kept for the Outbox page; the message itself keeps the whole subject
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who handed the messages in: the API (with its key), the relay (with its user), or the console's alerts."""
+
+    origin: str
+    label: str
+    api_key_id: int | None = None
+
+
+def sending_limits(runtime: Runtime) -> Provider:
+    """The preset whose limits (recipients, size) apply: the authorized provider's with OAuth, else Custom's."""
+    if get_mail_server().authentication == "oauth":
+        return runtime.providers[get_settings().provider]
+    return runtime.providers["custom"]
+
+
+def known_mailbox(mail: MailServer) -> str:
+    """The mailbox that will authenticate, known without asking the provider (it may be down): the username,
+    else the authorized account."""
+    connection = get_connection() if mail.authentication == "oauth" and not mail.username else None
+    return mail.username or (connection.account_email if connection else None) or ""
+
+
+def outbox_message(draft: Draft, limits: Provider, submitter: Submitter) -> OutboxMessage:
+    """The draft as an outbox row, or InvalidMessage naming what can never be sent."""
+    if len(draft.recipients) > limits.max_recipients:
+        raise InvalidMessage(_("At most %(count)s recipients per message with %(provider)s.",
+                               count=limits.max_recipients, provider=limits.label), "to")
+    message = build_message(draft)
+    data = message_bytes(message, [draft.sender, *draft.recipients])
+    if len(data) > limits.max_message_bytes:
+        raise InvalidMessage(_("The message is %(size)s MB; %(provider)s accepts at most %(limit)s MB.",
+                               size=round(len(data) / 2**20, 1), provider=limits.label,
+                               limit=limits.max_message_bytes // 2**20), "attachments")
+    return OutboxMessage(status=QUEUED, origin=submitter.origin, submitted_by=submitter.label[:100],
+                         api_key_id=submitter.api_key_id, message_id=message["Message-ID"], sender=draft.sender,
+                         recipients=draft.recipients, subject=truncated(draft.subject, SUBJECT_CHARS),
+                         size=len(data), body=data)
+
+
+def accept(runtime: Runtime, drafts: list[Draft], submitter: Submitter) -> list[OutboxMessage]:
+    """Build every draft (all are refused if one cannot be sent) and add them to the session; the caller commits,
+    with whatever else belongs to the same answer."""
+    mail = get_mail_server()
+    drafts = [with_server_sender(draft, mail, known_mailbox(mail)) for draft in drafts]
+    if any(not draft.sender for draft in drafts):
+        raise InvalidMessage(_("Name a sender (from), or set the Sender address on the Email server page: no "
+                               "account is authorized yet to send as."), "from")
+    limits = sending_limits(runtime)
+    rows = [outbox_message(draft, limits, submitter) for draft in drafts]
+    db.session.add_all(rows)
+    return rows

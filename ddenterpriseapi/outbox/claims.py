@@ -1,0 +1,83 @@
+"""Which worker delivers which message: due messages are claimed in one transaction under a lease (SKIP LOCKED on
+PostgreSQL, the write lock on SQLite), so two workers never take the same one and a killed worker's come back."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+
+from ..extensions import db
+from ..mail.transport import Envelope
+from ..models import OutboxMessage
+from .statuses import DEFERRED, HELD, QUEUED, SENDING
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message this worker holds the lease of, ready for the wire."""
+
+    id: int
+    envelope: Envelope
+    created_at: datetime
+    attempts: int
+
+
+def due(now: datetime):
+    """Waiting messages whose time has come, and messages whose worker's lease ran out (it died)."""
+    return or_(
+        and_(OutboxMessage.status.in_((QUEUED, DEFERRED, HELD)), OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
+    )
+
+
+def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    """Take up to `limit` due messages, the longest waiting first, for this worker until the lease ends."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+    rows = db.session.scalars(
+        select(OutboxMessage).where(due(now)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit).with_for_update(skip_locked=True)).all()
+    claimed = []
+    for row in rows:
+        row.status, row.lease_owner, row.lease_until = SENDING, owner, now + lease
+        claimed.append(Claimed(row.id, Envelope(row.body, row.sender, list(row.recipients), row.message_id),
+                               row.created_at, row.attempts))
+    db.session.commit()
+    return claimed
+
+
+def mine(owner: str, message_id: int | None = None):
+    """This worker's claimed messages (or one of them): a lease lost to another worker writes nothing."""
+    condition = and_(OutboxMessage.lease_owner == owner, OutboxMessage.status == SENDING)
+    return condition if message_id is None else and_(condition, OutboxMessage.id == message_id)
+
+
+def renew(owner: str, until: datetime) -> None:
+    """Extend the lease of the messages still waiting in this worker's batch (in the caller's transaction)."""
+    db.session.execute(update(OutboxMessage).where(mine(owner)).values(lease_until=until))
+
+
+def release(owner: str, ids: list[int], now: datetime) -> None:
+    """Give back claimed messages that were not tried (the worker stops, or the connection ended)."""
+    if ids:
+        db.session.execute(update(OutboxMessage).where(mine(owner), OutboxMessage.id.in_(ids))
+                           .values(status=QUEUED, next_attempt_at=now, lease_owner=None, lease_until=None))
+        db.session.commit()
+
+
+def hold_all(reason: str) -> None:
+    """Only an administrator can make sending possible: every waiting message is held until then."""
+    waiting = or_(OutboxMessage.status.in_((QUEUED, DEFERRED)),
+                  and_(OutboxMessage.status == HELD, OutboxMessage.next_attempt_at.is_not(None)))
+    if db.session.scalar(select(exists().where(waiting))):
+        db.session.execute(update(OutboxMessage).where(waiting)
+                           .values(status=HELD, next_attempt_at=None, last_error=reason))
+    db.session.commit()
+
+
+def release_held(now: datetime) -> None:
+    """The administrator fixed it: the held messages go, without anyone submitting them again."""
+    held = and_(OutboxMessage.status == HELD, OutboxMessage.next_attempt_at.is_(None))
+    if db.session.scalar(select(exists().where(held))):
+        db.session.execute(update(OutboxMessage).where(held).values(status=QUEUED, next_attempt_at=now))
+    db.session.commit()

@@ -1,0 +1,121 @@
+"""Delivering a claimed batch over one session of the transport, and writing down what became of each message."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import update
+
+from ..extensions import db
+from ..mail.errors import MailError, MailNotConfigured
+from ..mail.sending import transport_for
+from ..mail.server import get_mail_server
+from ..mail.smtp import Delivery, Trace
+from ..models import OutboxAttempt, OutboxMessage
+from ..oauth.errors import OAuthError
+from ..oauth.tokens import NotAuthorized
+from ..runtime import Runtime
+from .claims import Claimed, mine, release, renew
+from .outcomes import Outcome, outcome_of
+from .pacing import Pacer
+from .policy import OutboxPolicy
+from .statuses import DEFERRED, FAILED, HELD, SENT
+
+HELD_RECHECK_MAX = 900  # seconds: a refusal only an administrator can fix is retried at least this often
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record_sent(owner: str, item: Claimed, delivery: Delivery, policy: OutboxPolicy) -> None:
+    """The server accepted it: sent, with its reply; the body goes unless OUTBOX_KEEP_SENT keeps it a while."""
+    moment = now()
+    values = dict(status=SENT, sent_at=moment, finished_at=moment, last_reply=delivery.reply, last_error=None,
+                  refused_recipients=delivery.refused or None, attempts=OutboxMessage.attempts + 1,
+                  next_attempt_at=None, lease_owner=None, lease_until=None)
+    if not policy.keep_sent:
+        values["body"] = None
+    detail = delivery.reply + "".join(f"; {rcpt} refused: {reply}" for rcpt, reply in delivery.refused.items())
+    finish(owner, item, values, SENT, detail, policy)
+
+
+def record_failure(owner: str, item: Claimed, outcome: Outcome, policy: OutboxPolicy) -> None:
+    """Deferred with backoff (failed once too old), held for an administrator, or failed for good."""
+    moment, status, detail = now(), outcome.status, outcome.detail
+    attempts = item.attempts + 1
+    values = dict(last_error=detail, last_reply=outcome.reply, attempts=OutboxMessage.attempts + 1,
+                  refused_recipients=outcome.refused or None, lease_owner=None, lease_until=None)
+    if status == DEFERRED and moment - item.created_at > policy.max_age:
+        status = FAILED
+        detail = _("Gave up after %(count)s attempts over %(hours)s hours; the last error: %(error)s",
+                   count=attempts, hours=round(policy.max_age.total_seconds() / 3600), error=detail)
+        values["last_error"] = detail
+    if status == FAILED:
+        values.update(finished_at=moment, next_attempt_at=None)
+    elif status == HELD and outcome.waits_for_fix:
+        values["next_attempt_at"] = None  # released as soon as the administrator fixes it
+    elif status == HELD:
+        values["next_attempt_at"] = moment + min(policy.retry_delay(attempts), timedelta(seconds=HELD_RECHECK_MAX))
+    else:
+        delay = policy.retry_delay(1) if outcome.throttled else policy.retry_delay(attempts)
+        values["next_attempt_at"] = moment + delay
+    finish(owner, item, dict(values, status=status), status, detail, policy)
+
+
+def finish(owner: str, item: Claimed, values: dict, outcome: str, detail: str, policy: OutboxPolicy) -> None:
+    """Write one attempt's result, and extend the lease of the rest of the batch, in one transaction."""
+    written = db.session.execute(update(OutboxMessage).where(mine(owner, item.id)).values(**values)).rowcount
+    if written:
+        db.session.add(OutboxAttempt(message_id=item.id, outcome=outcome, detail=detail, worker=owner))
+    renew(owner, now() + policy.lease)
+    db.session.commit()
+
+
+def deliver_batch(runtime: Runtime, policy: OutboxPolicy, owner: str, batch: list[Claimed], pacer: Pacer,
+                  stop: threading.Event) -> None:
+    """Send the batch over one session; a message the session could not reach goes back to the queue."""
+    done: set[int] = set()
+    try:
+        transport = transport_for(get_mail_server(), runtime)
+        db.session.rollback()  # no transaction open while the provider answers
+        opened = time.monotonic()
+        with transport.session(Trace()) as send:
+            for item in batch:
+                if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
+                    break
+                done.add(item.id)
+                if not attempt(owner, item, send, pacer, policy):
+                    break
+    except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
+        outcome = outcome_of(error)
+        for item in batch:
+            if item.id not in done:
+                done.add(item.id)
+                record_failure(owner, item, outcome, policy)
+    release(owner, [item.id for item in batch if item.id not in done], now())
+
+
+def attempt(owner: str, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> bool:
+    """Deliver one message and record the outcome; whether the session can carry the next one."""
+    try:
+        delivery = send(item.envelope)
+    except MailError as error:
+        outcome = outcome_of(error)
+        record_failure(owner, item, outcome, policy)
+        if outcome.throttled:
+            pacer.throttled()
+        return not outcome.session_over
+    record_sent(owner, item, delivery, policy)
+    return True
+
+
+def blocker(runtime: Runtime) -> str | None:
+    """Why nothing can be sent until an administrator acts (no usable email server, nobody authorized), found
+    without asking any server; None when sending can be tried."""
+    try:
+        transport_for(get_mail_server(), runtime).check_ready()
+    except (MailNotConfigured, NotAuthorized) as error:
+        return error.message
+    return None
