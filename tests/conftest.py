@@ -5,7 +5,7 @@ import os
 import pytest
 
 from ddenterpriseapi import create_app
-from tests.helpers import AuthActions, MailActions, OAuthActions, dispose, prepare, start_oauth_server
+from tests.helpers import AuthActions, MailActions, OAuthActions, RunningWorker, dispose, prepare, start_oauth_server
 from tests.servers import loopback
 
 CHROMIUM = "/usr/bin/chromium"
@@ -135,6 +135,14 @@ def make_smtp(pki):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def worker(oauth_app):
+    """A delivery worker running for the test (retries within a second, unpaced)."""
+    running = RunningWorker(oauth_app).start()
+    yield running
+    running.halt()
 
 
 @pytest.fixture

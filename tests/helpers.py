@@ -2,6 +2,9 @@
 
 import html
 import re
+import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic.migration import MigrationContext
@@ -9,7 +12,9 @@ from alembic.migration import MigrationContext
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
 from ddenterpriseapi.extensions import db, limiter
-from ddenterpriseapi.models import OAuthConnection
+from ddenterpriseapi.models import OAuthConnection, OutboxMessage
+from ddenterpriseapi.outbox.policy import OutboxPolicy
+from ddenterpriseapi.outbox.worker import Worker
 from ddenterpriseapi.runtime import Runtime
 
 ADMIN = ("admin", "correct horse battery")
@@ -177,3 +182,57 @@ def age_access_token(app):
         row.access_token_expires_at = datetime.now(UTC) + timedelta(seconds=10)
         row.authorized_at = row.last_refresh_at = datetime.now(UTC) - timedelta(hours=1)
         db.session.commit()
+
+
+FAST_OUTBOX = OutboxPolicy(retry_first=0.2, retry_max=1, poll_interval=0.05, lease=timedelta(seconds=5))
+
+
+class RunningWorker:
+    """A delivery worker in a thread of the test process, retrying within a second, unpaced unless told."""
+
+    def __init__(self, app, policy: OutboxPolicy = FAST_OUTBOX, paced: bool = False, name: str = "test-worker"):
+        self.app, self.policy, self.paced, self.name = app, policy, paced, name
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        runtime = self.app.extensions["dde_runtime"]
+        if not self.paced:
+            runtime = replace(runtime, providers={key: replace(provider, sending_rate=None)
+                                                  for key, provider in runtime.providers.items()})
+        with self.app.app_context():
+            try:
+                Worker(runtime, self.policy, self.stop, self.name).run()
+            except BaseException as error:  # surfaced by stop(), so a crash fails the test that caused it
+                self.failure = error
+                raise
+
+    def start(self) -> "RunningWorker":
+        self.thread.start()
+        return self
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "the worker did not stop"
+        if self.failure is not None:
+            raise self.failure
+
+
+def outbox_row(app, message_id: int) -> dict:
+    """An outbox message's columns, read in a fresh context."""
+    with app.app_context():
+        row = db.session.get(OutboxMessage, message_id)
+        return {column.name: getattr(row, column.name) for column in OutboxMessage.__table__.columns}
+
+
+def wait_for_status(app, message_id: int, *statuses: str, timeout: float = 10) -> dict:
+    """Wait until the message reaches one of these statuses; its columns then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        row = outbox_row(app, message_id)
+        if row["status"] in statuses:
+            return row
+        assert time.monotonic() < deadline, f"message {message_id} is {row['status']}, expected {statuses}"
+        time.sleep(0.05)

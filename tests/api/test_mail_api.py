@@ -1,4 +1,4 @@
-"""POST /v2/mail: keys, payloads, errors, and one connection for several messages."""
+"""The mail API: messages accepted into the outbox (202), their status, keys, payloads, idempotency."""
 
 import base64
 import re
@@ -6,8 +6,8 @@ import re
 import pytest
 
 from ddenterpriseapi.extensions import db
-from ddenterpriseapi.models import ApiKey
-from tests.helpers import MAILBOX, csrf_from
+from ddenterpriseapi.models import ApiKey, OutboxMessage
+from tests.helpers import MAILBOX, csrf_from, outbox_row, wait_for_status
 
 URL = "/ddenterpriseapi/v2/mail"
 KEYS = "/ddenterpriseapi/configuration/api-keys"
@@ -21,7 +21,7 @@ def create_key(client, name="reporting-server") -> str:
 
 
 @pytest.fixture
-def ready(google, mail, make_smtp, admin_client):
+def ready(google, mail, make_smtp, admin_client, worker):
     """Authorized with Google, email server configured, one API key."""
     google.connect()
     smtp = make_smtp(google.server, style="google")
@@ -29,8 +29,8 @@ def ready(google, mail, make_smtp, admin_client):
     return smtp, create_key(admin_client)
 
 
-def post(client, key, body, **kwargs):
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+def post(client, key, body, headers=None, **kwargs):
+    headers = ({"Authorization": f"Bearer {key}"} if key else {}) | (headers or {})
     return client.post(URL, json=body, headers=headers, **kwargs)
 
 
@@ -43,7 +43,8 @@ def test_send_with_attachment_cc_and_bcc(ready, admin_client):
         "attachments": [{"filename": "report.csv", "content_type": "text/csv",
                          "content": base64.b64encode(b"a,b\n1,2\n").decode()}],
     })
-    assert response.status_code == 200, response.json
+    assert response.status_code == 202, response.json
+    assert response.json["status"] == "queued" and response.headers["Location"].endswith(f"/mail/{response.json['id']}")
     (received,) = smtp.wait_for_messages(1)
     message = received.message
     assert response.json["message_id"] == message["Message-ID"]
@@ -62,9 +63,9 @@ def test_several_messages_share_one_connection(ready, admin_client):
     before = smtp.connections
     body = {"messages": [{"to": [f"user{i}@example.org"], "subject": f"n{i}", "text": "x"} for i in range(5)]}
     response = post(admin_client, key, body)
-    assert response.status_code == 200 and len(response.json["message_ids"]) == 5
-    assert len(smtp.wait_for_messages(5)) == 5
-    assert smtp.connections - before == 1
+    assert response.status_code == 202 and [answer["status"] for answer in response.json] == ["queued"] * 5
+    received = smtp.wait_for_messages(5)
+    assert smtp.connections - before == 1 and len({message.connection for message in received}) == 1
 
 
 def test_missing_unknown_and_revoked_keys(ready, admin_client):
@@ -121,12 +122,12 @@ def test_invalid_payloads(ready, admin_client, body, field):
 
 def test_attachments_per_message_follow_max_attachments(ready, admin_client, oauth_app):
     smtp, key = ready
-    oauth_app.config["MAX_ATTACHMENTS"] = 2
+    oauth_app.config["MAX_ATTACHMENTS"] = 2  # read by the view at each request
     body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
     refused = post(admin_client, key, body | {"attachments": [ATTACHMENT] * 3})
     assert refused.status_code == 422 and refused.json["field"] == "attachments"
     assert "At most 2 attachments" in refused.json["error"]
-    assert post(admin_client, key, body | {"attachments": [ATTACHMENT] * 2}).status_code == 200
+    assert post(admin_client, key, body | {"attachments": [ATTACHMENT] * 2}).status_code == 202
     (received,) = smtp.wait_for_messages(1)
     assert len(list(received.message.iter_attachments())) == 2
 
@@ -145,29 +146,89 @@ def test_oversized_request(ready, admin_client, oauth_app):
     assert smtp.messages == []
 
 
-def test_smtp_refusal_is_502(ready, admin_client):
+def test_accepted_while_the_server_is_down_and_delivered_when_it_is_back(ready, admin_client, oauth_app):
     smtp, key = ready
-    smtp.stop()
-    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
-    assert response.status_code == 502 and "refused the connection" in response.json["error"]
+    smtp.stop_listening()
+    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
+    row = wait_for_status(oauth_app, accepted["id"], "deferred")
+    assert "refused the connection" in row["last_error"] and row["next_attempt_at"] is not None
+    status = get_status(admin_client, key, accepted["id"]).json
+    assert status["status"] == "deferred" and status["attempts"] >= 1 and status["next_attempt_at"]
+    smtp.resume()
+    row = wait_for_status(oauth_app, accepted["id"], "sent")
+    assert row["last_reply"].startswith("250") and row["body"] is None
+    assert smtp.wait_for_messages(1)[0].message["Message-ID"] == accepted["message_id"]
 
 
-def test_reauthorization_required_is_503(ready, admin_client, google_server, oauth_app):
+def test_status_waits_for_a_final_answer(ready, admin_client):
+    smtp, key = ready
+    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
+    status = get_status(admin_client, key, accepted["id"], wait=30).json
+    assert status["status"] == "sent" and status["reply"].startswith("250") and status["sent_at"]
+    assert status["attempts"] == 1 and status["message_id"] == accepted["message_id"]
+
+
+def test_a_key_sees_only_its_own_messages(ready, admin_client):
     _, key = ready
-    google_server.revoke_all()
-    google_server.expire_access_tokens()
-    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
-    assert response.status_code == 503 and response.json["reauthorization_required"] is True
-    assert "Token has been expired or revoked" in response.json["error"]
+    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
+    other = create_key(admin_client, "another-program")
+    assert get_status(admin_client, other, accepted["id"]).status_code == 404
+    assert get_status(admin_client, key, 999999).status_code == 404
+    assert get_status(admin_client, None, accepted["id"]).status_code == 401
+
+
+def test_the_same_idempotency_key_creates_one_message(ready, admin_client, oauth_app):
+    smtp, key = ready
+    body = {"to": ["a@example.org"], "subject": "once", "text": "t"}
+    first = post(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-01"})
+    again = post(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-01"})
+    assert first.status_code == again.status_code == 202 and first.json == again.json
+    changed = post(admin_client, key, body | {"subject": "twice"}, headers={"Idempotency-Key": "report-2026-12-01"})
+    assert changed.status_code == 409 and "another request body" in changed.json["error"]
+    other = post(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-02"})
+    assert other.status_code == 202 and other.json["id"] != first.json["id"]
+    with oauth_app.app_context():
+        assert db.session.query(OutboxMessage).count() == 2
+
+
+def test_an_unusable_idempotency_key_is_refused(ready, admin_client):
+    _, key = ready
+    body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
+    response = post(admin_client, key, body, headers={"Idempotency-Key": "x" * 300})
+    assert response.status_code == 400 and response.json["field"] == "Idempotency-Key"
+
+
+def test_accepted_means_stored_encrypted(ready, admin_client, oauth_app):
+    _, key = ready
+    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "A secret report"}).json
+    with oauth_app.app_context():
+        raw = db.session.execute(db.text("SELECT body FROM outbox_message WHERE id = :id"),
+                                 {"id": accepted["id"]}).scalar()
+    assert raw is None or b"A secret report" not in raw.encode()  # sent and dropped, or still there, encrypted
+
+
+def test_too_many_recipients_for_the_provider_are_refused_at_once(ready, admin_client):
+    smtp, key = ready
+    body = {"to": [f"user{i}@example.org" for i in range(101)], "subject": "s", "text": "t"}
+    response = post(admin_client, key, body)
+    assert response.status_code == 422 and response.json["field"] == "to" and "At most 100" in response.json["error"]
 
 
 def test_api_needs_no_session_or_csrf(ready, oauth_app):
     smtp, key = ready
     response = post(oauth_app.test_client(), key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
-    assert response.status_code == 200
+    assert response.status_code == 202
 
 
-def test_unconfigured_server_is_503(admin_client):
+def test_without_a_sender_or_an_authorized_account_the_from_field_is_asked_for(admin_client, oauth_app):
     key = create_key(admin_client)
     response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
-    assert response.status_code == 503 and "Configure the email server first" in response.json["error"]
+    assert response.status_code == 422 and response.json["field"] == "from"
+    accepted = post(admin_client, key, {"from": "reports@example.com", "to": ["a@example.org"], "subject": "s",
+                                        "text": "t"})
+    assert accepted.status_code == 202 and outbox_row(oauth_app, accepted.json["id"])["status"] == "queued"
+
+
+def get_status(client, key, message_id, **query):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.get(f"{URL}/{message_id}", headers=headers, query_string=query)
