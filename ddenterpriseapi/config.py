@@ -24,6 +24,7 @@ OUTBOX_RETENTION_DAYS = 30  # then the records of sent, failed and cancelled mes
 OUTBOX_BATCH_SIZE = 50  # messages per SMTP connection ...
 OUTBOX_CONNECTION_MAX_AGE = 300  # ... and seconds one connection is used at most
 WORKER_POLL_INTERVAL = 1  # seconds between looks at the outbox when it is empty
+OUTBOX_LEASE = 120  # seconds a worker's claim lasts without news: then its messages go to another worker
 REFRESH_INTERVAL = 24 * 3600  # seconds: the worker refreshes the token at least this often, mail or not
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"

@@ -5,7 +5,16 @@ import os
 import pytest
 
 from ddenterpriseapi import create_app
-from tests.helpers import AuthActions, MailActions, OAuthActions, RunningWorker, dispose, prepare, start_oauth_server
+from tests.helpers import (
+    AuthActions,
+    MailActions,
+    OAuthActions,
+    RunningWorker,
+    create_api_key,
+    dispose,
+    prepare,
+    start_oauth_server,
+)
 from tests.servers import loopback
 
 CHROMIUM = "/usr/bin/chromium"
@@ -135,6 +144,15 @@ def make_smtp(pki):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def sending(google, mail, make_smtp, admin_client):
+    """Authorized with Google, the email server configured (sender name Reports), one API key: (smtp, key)."""
+    google.connect()
+    smtp = make_smtp(google.server, style="google")
+    mail.save(smtp, sender_name="Reports")
+    return smtp, create_api_key(admin_client)
 
 
 @pytest.fixture

@@ -236,3 +236,27 @@ def wait_for_status(app, message_id: int, *statuses: str, timeout: float = 10) -
             return row
         assert time.monotonic() < deadline, f"message {message_id} is {row['status']}, expected {statuses}"
         time.sleep(0.05)
+
+
+API_KEYS_PAGE = "/ddenterpriseapi/configuration/api-keys"
+MAIL_API = "/ddenterpriseapi/v2/mail"
+
+
+def create_api_key(client, name="reporting-server") -> str:
+    """Create a key on the API keys page; the key as shown once."""
+    page = client.get(API_KEYS_PAGE)
+    created = client.post(API_KEYS_PAGE, data={"name": name, "csrf_token": csrf_from(page)}).get_data(as_text=True)
+    return re.search(r'id="new-key" type="text" readonly value="([^"]+)"', created).group(1)
+
+
+def post_mail(client, key, body, headers=None, **kwargs):
+    """POST a message (or {"messages": [...]}) to the mail API with this key."""
+    headers = ({"Authorization": f"Bearer {key}"} if key else {}) | (headers or {})
+    return client.post(MAIL_API, json=body, headers=headers, **kwargs)
+
+
+def queue_mail(client, key, subject="Daily report", to="boss@example.org", **fields) -> int:
+    """Hand one message to the API; its outbox id."""
+    response = post_mail(client, key, {"to": [to], "subject": subject, "text": "See attachment.", **fields})
+    assert response.status_code == 202, response.get_data(as_text=True)
+    return response.json["id"]

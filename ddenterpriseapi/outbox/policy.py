@@ -33,7 +33,7 @@ class OutboxPolicy:
             connection_max_age=float(config["OUTBOX_CONNECTION_MAX_AGE"]),
             poll_interval=float(config["WORKER_POLL_INTERVAL"]),
             refresh_interval=timedelta(seconds=float(config["REFRESH_INTERVAL"])),
-            lease=timedelta(seconds=60 + 3 * float(config["SMTP_TIMEOUT"])),
+            lease=timedelta(seconds=float(config["OUTBOX_LEASE"])),
         )
 
     def retry_delay(self, attempts: int) -> timedelta:

@@ -7,37 +7,22 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import ApiKey, OutboxMessage
-from tests.helpers import MAILBOX, csrf_from, outbox_row, wait_for_status
+from tests.helpers import MAILBOX, create_api_key, csrf_from, outbox_row, post_mail, wait_for_status
 
 URL = "/ddenterpriseapi/v2/mail"
 KEYS = "/ddenterpriseapi/configuration/api-keys"
 ATTACHMENT = {"filename": "report.txt", "content_type": "text/plain", "content": base64.b64encode(b"hi").decode()}
 
 
-def create_key(client, name="reporting-server") -> str:
-    page = client.get(KEYS)
-    html = client.post(KEYS, data={"name": name, "csrf_token": csrf_from(page)}).get_data(as_text=True)
-    return re.search(r'id="new-key" type="text" readonly value="([^"]+)"', html).group(1)
-
-
 @pytest.fixture
-def ready(google, mail, make_smtp, admin_client, worker):
-    """Authorized with Google, email server configured, one API key."""
-    google.connect()
-    smtp = make_smtp(google.server, style="google")
-    mail.save(smtp, sender_name="Reports")
-    return smtp, create_key(admin_client)
-
-
-def post(client, key, body, headers=None, **kwargs):
-    headers = ({"Authorization": f"Bearer {key}"} if key else {}) | (headers or {})
-    return client.post(URL, json=body, headers=headers, **kwargs)
+def ready(sending, worker):
+    return sending
 
 
 def test_send_with_attachment_cc_and_bcc(ready, admin_client):
     smtp, key = ready
     anon = admin_client.application.test_client()
-    response = post(anon, key, {
+    response = post_mail(anon, key, {
         "to": ["a@example.org"], "cc": ["b@example.org"], "bcc": ["hidden@example.org"],
         "subject": "Rapport trimestriel – été", "text": "Bonjour", "html": "<p>Bonjour</p>",
         "attachments": [{"filename": "report.csv", "content_type": "text/csv",
@@ -62,7 +47,7 @@ def test_several_messages_share_one_connection(ready, admin_client):
     smtp, key = ready
     before = smtp.connections
     body = {"messages": [{"to": [f"user{i}@example.org"], "subject": f"n{i}", "text": "x"} for i in range(5)]}
-    response = post(admin_client, key, body)
+    response = post_mail(admin_client, key, body)
     assert response.status_code == 202 and [answer["status"] for answer in response.json] == ["queued"] * 5
     received = smtp.wait_for_messages(5)
     assert smtp.connections - before == 1 and len({message.connection for message in received}) == 1
@@ -71,12 +56,12 @@ def test_several_messages_share_one_connection(ready, admin_client):
 def test_missing_unknown_and_revoked_keys(ready, admin_client):
     _, key = ready
     body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
-    assert post(admin_client, None, body).status_code == 401
-    assert post(admin_client, "dde_not-a-key", body).json["error"] == "Unknown or revoked API key."
+    assert post_mail(admin_client, None, body).status_code == 401
+    assert post_mail(admin_client, "dde_not-a-key", body).json["error"] == "Unknown or revoked API key."
     page = admin_client.get(KEYS)
     key_id = re.search(r'api-keys/(\d+)/revoke', page.get_data(as_text=True)).group(1)
     admin_client.post(f"{KEYS}/{key_id}/revoke", data={"csrf_token": csrf_from(page)})
-    assert post(admin_client, key, body).status_code == 401
+    assert post_mail(admin_client, key, body).status_code == 401
 
 
 def test_keys_are_shown_once_and_stored_hashed(ready, admin_client, oauth_app):
@@ -115,7 +100,7 @@ def test_keys_are_shown_once_and_stored_hashed(ready, admin_client, oauth_app):
 ])
 def test_invalid_payloads(ready, admin_client, body, field):
     smtp, key = ready
-    response = post(admin_client, key, body)
+    response = post_mail(admin_client, key, body)
     assert response.status_code == 422 and response.json["field"] == field and response.json["error"]
     assert smtp.messages == []
 
@@ -124,10 +109,10 @@ def test_attachments_per_message_follow_max_attachments(ready, admin_client, oau
     smtp, key = ready
     oauth_app.config["MAX_ATTACHMENTS"] = 2  # read by the view at each request
     body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
-    refused = post(admin_client, key, body | {"attachments": [ATTACHMENT] * 3})
+    refused = post_mail(admin_client, key, body | {"attachments": [ATTACHMENT] * 3})
     assert refused.status_code == 422 and refused.json["field"] == "attachments"
     assert "At most 2 attachments" in refused.json["error"]
-    assert post(admin_client, key, body | {"attachments": [ATTACHMENT] * 2}).status_code == 202
+    assert post_mail(admin_client, key, body | {"attachments": [ATTACHMENT] * 2}).status_code == 202
     (received,) = smtp.wait_for_messages(1)
     assert len(list(received.message.iter_attachments())) == 2
 
@@ -141,7 +126,7 @@ def test_not_json(ready, admin_client):
 def test_oversized_request(ready, admin_client, oauth_app):
     smtp, key = ready
     oauth_app.config["MAX_CONTENT_LENGTH"] = 1000
-    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "x" * 2000})
+    response = post_mail(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "x" * 2000})
     assert response.status_code == 413 and "error" in response.json
     assert smtp.messages == []
 
@@ -149,7 +134,7 @@ def test_oversized_request(ready, admin_client, oauth_app):
 def test_accepted_while_the_server_is_down_and_delivered_when_it_is_back(ready, admin_client, oauth_app):
     smtp, key = ready
     smtp.stop_listening()
-    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
+    accepted = post_mail(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
     row = wait_for_status(oauth_app, accepted["id"], "deferred")
     assert "refused the connection" in row["last_error"] and row["next_attempt_at"] is not None
     status = get_status(admin_client, key, accepted["id"]).json
@@ -162,7 +147,7 @@ def test_accepted_while_the_server_is_down_and_delivered_when_it_is_back(ready, 
 
 def test_status_waits_for_a_final_answer(ready, admin_client):
     smtp, key = ready
-    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
+    accepted = post_mail(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
     status = get_status(admin_client, key, accepted["id"], wait=30).json
     assert status["status"] == "sent" and status["reply"].startswith("250") and status["sent_at"]
     assert status["attempts"] == 1 and status["message_id"] == accepted["message_id"]
@@ -170,8 +155,8 @@ def test_status_waits_for_a_final_answer(ready, admin_client):
 
 def test_a_key_sees_only_its_own_messages(ready, admin_client):
     _, key = ready
-    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
-    other = create_key(admin_client, "another-program")
+    accepted = post_mail(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"}).json
+    other = create_api_key(admin_client, "another-program")
     assert get_status(admin_client, other, accepted["id"]).status_code == 404
     assert get_status(admin_client, key, 999999).status_code == 404
     assert get_status(admin_client, None, accepted["id"]).status_code == 401
@@ -180,12 +165,13 @@ def test_a_key_sees_only_its_own_messages(ready, admin_client):
 def test_the_same_idempotency_key_creates_one_message(ready, admin_client, oauth_app):
     smtp, key = ready
     body = {"to": ["a@example.org"], "subject": "once", "text": "t"}
-    first = post(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-01"})
-    again = post(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-01"})
+    first = post_mail(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-01"})
+    again = post_mail(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-01"})
     assert first.status_code == again.status_code == 202 and first.json == again.json
-    changed = post(admin_client, key, body | {"subject": "twice"}, headers={"Idempotency-Key": "report-2026-12-01"})
+    changed = post_mail(admin_client, key, body | {"subject": "twice"},
+                        headers={"Idempotency-Key": "report-2026-12-01"})
     assert changed.status_code == 409 and "another request body" in changed.json["error"]
-    other = post(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-02"})
+    other = post_mail(admin_client, key, body, headers={"Idempotency-Key": "report-2026-12-02"})
     assert other.status_code == 202 and other.json["id"] != first.json["id"]
     with oauth_app.app_context():
         assert db.session.query(OutboxMessage).count() == 2
@@ -194,13 +180,14 @@ def test_the_same_idempotency_key_creates_one_message(ready, admin_client, oauth
 def test_an_unusable_idempotency_key_is_refused(ready, admin_client):
     _, key = ready
     body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
-    response = post(admin_client, key, body, headers={"Idempotency-Key": "x" * 300})
+    response = post_mail(admin_client, key, body, headers={"Idempotency-Key": "x" * 300})
     assert response.status_code == 400 and response.json["field"] == "Idempotency-Key"
 
 
 def test_accepted_means_stored_encrypted(ready, admin_client, oauth_app):
     _, key = ready
-    accepted = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "A secret report"}).json
+    body = {"to": ["a@example.org"], "subject": "s", "text": "A secret report"}
+    accepted = post_mail(admin_client, key, body).json
     with oauth_app.app_context():
         raw = db.session.execute(db.text("SELECT body FROM outbox_message WHERE id = :id"),
                                  {"id": accepted["id"]}).scalar()
@@ -210,21 +197,21 @@ def test_accepted_means_stored_encrypted(ready, admin_client, oauth_app):
 def test_too_many_recipients_for_the_provider_are_refused_at_once(ready, admin_client):
     smtp, key = ready
     body = {"to": [f"user{i}@example.org" for i in range(101)], "subject": "s", "text": "t"}
-    response = post(admin_client, key, body)
+    response = post_mail(admin_client, key, body)
     assert response.status_code == 422 and response.json["field"] == "to" and "At most 100" in response.json["error"]
 
 
 def test_api_needs_no_session_or_csrf(ready, oauth_app):
     smtp, key = ready
-    response = post(oauth_app.test_client(), key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
+    response = post_mail(oauth_app.test_client(), key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
     assert response.status_code == 202
 
 
 def test_without_a_sender_or_an_authorized_account_the_from_field_is_asked_for(admin_client, oauth_app):
-    key = create_key(admin_client)
-    response = post(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
+    key = create_api_key(admin_client)
+    response = post_mail(admin_client, key, {"to": ["a@example.org"], "subject": "s", "text": "t"})
     assert response.status_code == 422 and response.json["field"] == "from"
-    accepted = post(admin_client, key, {"from": "reports@example.com", "to": ["a@example.org"], "subject": "s",
+    accepted = post_mail(admin_client, key, {"from": "reports@example.com", "to": ["a@example.org"], "subject": "s",
                                         "text": "t"})
     assert accepted.status_code == 202 and outbox_row(oauth_app, accepted.json["id"])["status"] == "queued"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.deploy.helpers import GunicornConsole
+from tests.deploy.helpers import GunicornConsole, WorkerProcess
 from tests.servers.postgres import PostgresTestServer
 from tests.servers.tls import make_pki
 
@@ -20,6 +20,21 @@ def start_console(tmp_path):
     yield start
     for console in consoles:
         console.stop()
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    """Start delivery worker processes; all are stopped at teardown."""
+    workers = []
+
+    def start(env: dict, name: str = "worker") -> WorkerProcess:
+        worker = WorkerProcess(env, tmp_path / f"{name}-{len(workers)}.log")
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in workers:
+        worker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -156,6 +156,54 @@ class GunicornConsole:
                            f"{self.log_text()}")
 
 
+# -- the delivery worker ----------------------------------------------------------------------
+
+FAST_WORKER = {"DDE_OUTBOX_RETRY_FIRST": "0.5", "DDE_OUTBOX_RETRY_MAX": "2", "DDE_WORKER_POLL_INTERVAL": "0.1",
+               "DDE_OUTBOX_LEASE": "5"}
+
+
+class WorkerProcess:
+    """`flask --app ddenterpriseapi worker` as production runs it, output captured to a file."""
+
+    def __init__(self, env: dict, log_path: Path):
+        self.env, self.log_path = {**env, **FAST_WORKER}, log_path
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> WorkerProcess:
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "ddenterpriseapi", "worker"], cwd=REPO_ROOT, env=self.env,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        return started(self, self._wait_started)
+
+    def _wait_started(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while "delivering the outbox" not in self.log_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.log_text()}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything, as a crash or the OOM killer would."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int | None:
+        """SIGTERM, bounded wait; the exit code."""
+        code = None
+        if self.process is not None:
+            stop_process(self.process, ((signal.SIGTERM, STOP_TIMEOUT),), kill_group=True)
+            code, self.process = self.process.returncode, None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
 # -- nginx with the documented configuration ----------------------------------------------------
 
 def documented_nginx_blocks() -> list[str]:
