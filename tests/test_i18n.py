@@ -113,8 +113,9 @@ def test_json_api_answers_in_english_whatever_the_browser(auth, client):
     response = client.application.test_client().post(
         "/ddenterpriseapi/v2/mail", json={"to": ["a@example.org"], "subject": "s", "text": "t"},
         headers={"Authorization": f"Bearer {key}", **FRENCH})
-    assert response.status_code == 503
-    assert response.json["error"] == "Configure the email server first: SMTP host, port and security."
+    assert response.status_code == 422
+    assert response.json["error"] == ("Name a sender (from), or set the Sender address on the Email server page: no "
+                                      "account is authorized yet to send as.")
 
 
 def forms(text: str | tuple) -> tuple:

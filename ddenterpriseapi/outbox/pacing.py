@@ -25,8 +25,7 @@ class Pacer:
 
     def wait(self, stop: threading.Event) -> bool:
         """Wait for this worker's next slot; False if told to stop meanwhile."""
-        delay = self.next_slot - time.monotonic()
-        if delay > 0 and stop.wait(delay):
+        if stop.wait(max(self.next_slot - time.monotonic(), 0)):
             return False
         self.next_slot = max(self.next_slot, time.monotonic()) + self.interval()
         return True

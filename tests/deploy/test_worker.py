@@ -1,0 +1,109 @@
+"""The delivery worker as production runs it (`flask --app ddenterpriseapi worker`), killed and stopped for real:
+accepted mail is never lost, and several workers never send a message twice."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.deploy.helpers import Browser, console_env, create_api_key, prepare_console, save_email_server
+
+RELAY = ("relay@example.com", "relay password")
+
+
+def set_up(env: dict, start_console, smtp) -> tuple[str, str]:
+    """A console sending through the test server with a password; its API address and a key."""
+    prepare_console(env)
+    console = start_console(env)
+    with Browser(console.origin) as browser:
+        browser.login()
+        saved = save_email_server(browser, smtp, authentication="password", username=RELAY[0], password=RELAY[1],
+                                  sender_address="reports@example.com", save="1")
+        assert saved.status_code == 302, saved.text[:2000]
+        return console.url, create_api_key(browser)
+
+
+def submit(url: str, key: str, count: int) -> list[str]:
+    """Hand `count` messages to the API, fifty per request; their Message-IDs."""
+    message_ids = []
+    with requests.Session() as http:
+        http.trust_env = False
+        for start in range(0, count, 50):
+            body = {"messages": [{"to": [f"user{n}@example.org"], "subject": f"report {n}", "text": "See attachment."}
+                                 for n in range(start, min(start + 50, count))]}
+            answer = http.post(f"{url}/v2/mail", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            assert answer.status_code == 202, answer.text
+            message_ids += [receipt["message_id"] for receipt in answer.json()]
+    return message_ids
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def received_ids(smtp) -> list[str]:
+    return [message.message["Message-ID"] for message in list(smtp.messages)]
+
+
+def statuses(instance: Path) -> dict[str, int]:
+    with sqlite3.connect(instance / "ddenterpriseapi.db") as database:
+        return dict(database.execute("SELECT status, count(*) FROM outbox_message GROUP BY status").fetchall())
+
+
+def test_a_worker_killed_mid_drain_loses_nothing(tmp_path, start_console, start_worker, make_smtp, pki):
+    smtp = make_smtp(passwords=dict([RELAY]))
+    env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path)
+    url, key = set_up(env, start_console, smtp)
+    expected = submit(url, key, 200)
+    smtp.hang_after_data(0.05)  # a slow server: the drain takes seconds, and the kill lands mid-batch
+    first = start_worker(env, "first")
+    wait_until(lambda: len(smtp.messages) >= 40, 30, "the first worker delivered nothing")
+    first.kill()
+    start_worker(env, "second")  # takes over once the dead worker's lease runs out
+    wait_until(lambda: set(received_ids(smtp)) >= set(expected), 90, "messages were lost")
+    delivered = received_ids(smtp)
+    duplicates = len(delivered) - len(set(delivered))
+    print(f"SIGKILL mid-drain: {len(expected)} messages, {duplicates} delivered twice")
+    assert duplicates <= 1  # only one whose DATA the server accepted in the instant before the kill
+    wait_until(lambda: statuses(tmp_path / "instance") == {"sent": 200}, 10, "not every message is recorded sent")
+
+
+def test_sigterm_finishes_the_message_in_flight_and_gives_back_the_rest(tmp_path, start_console, start_worker,
+                                                                         make_smtp, pki):
+    smtp = make_smtp(passwords=dict([RELAY]))
+    env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path)
+    url, key = set_up(env, start_console, smtp)
+    submit(url, key, 5)
+    smtp.hang_after_data(2)
+    worker = start_worker(env)
+    wait_until(lambda: smtp.connections >= 1, 10, "the worker did not connect")
+    time.sleep(0.5)  # signed in, and waiting for the reply to the first DATA
+    assert worker.stop() == 0
+    assert len(smtp.messages) == 1
+    assert statuses(tmp_path / "instance") == {"sent": 1, "queued": 4}
+
+
+@pytest.mark.postgres
+def test_two_workers_deliver_a_thousand_messages_exactly_once(tmp_path, postgres_db, start_console, start_worker,
+                                                              make_smtp, pki):
+    smtp = make_smtp(passwords=dict([RELAY]))
+    env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path,
+                      database_url=postgres_db.url, DDE_OUTBOX_BATCH_SIZE="20")
+    url, key = set_up(env, start_console, smtp)
+    expected = submit(url, key, 1000)
+    start_worker(env, "first"), start_worker(env, "second")
+    wait_until(lambda: len(smtp.messages) >= 1000, 180, "not every message arrived")
+    time.sleep(1)  # anything sent twice would arrive by now
+    delivered = received_ids(smtp)
+    assert len(delivered) == 1000 and set(delivered) == set(expected)
+    with postgres_db.connect() as connection:
+        workers = connection.execute("SELECT count(DISTINCT worker) FROM outbox_attempt").fetchone()[0]
+        sent = connection.execute("SELECT count(*) FROM outbox_message WHERE status = 'sent'").fetchone()[0]
+    assert workers == 2 and sent == 1000
