@@ -12,6 +12,7 @@ from ..mail.errors import MailError, MailNotConfigured
 from ..mail.sending import transport_for
 from ..mail.server import get_mail_server
 from ..mail.smtp import Delivery, Trace
+from ..mail.status import record_outcome
 from ..models import OutboxAttempt, OutboxMessage
 from ..oauth.errors import OAuthError
 from ..oauth.tokens import NotAuthorized
@@ -75,8 +76,10 @@ def finish(owner: str, item: Claimed, values: dict, outcome: str, detail: str, p
 
 def deliver_batch(runtime: Runtime, policy: OutboxPolicy, owner: str, batch: list[Claimed], pacer: Pacer,
                   stop: threading.Event) -> None:
-    """Send the batch over one session; a message the session could not reach goes back to the queue."""
+    """Send the batch over one session; a message the session could not reach goes back to the queue. The
+    dashboard's latest success and failure are written once per batch."""
     done: set[int] = set()
+    outcomes: list[Outcome | None] = []  # None: sent
     try:
         transport = transport_for(get_mail_server(), runtime)
         db.session.rollback()  # no transaction open while the provider answers
@@ -86,19 +89,30 @@ def deliver_batch(runtime: Runtime, policy: OutboxPolicy, owner: str, batch: lis
                 if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
                     break
                 done.add(item.id)
-                if not attempt(owner, item, send, pacer, policy):
+                outcomes.append(attempt(owner, item, send, pacer, policy))
+                if outcomes[-1] is not None and outcomes[-1].session_over:
                     break
     except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
-        outcome = outcome_of(error)
+        outcomes.append(outcome_of(error))
         for item in batch:
             if item.id not in done:
                 done.add(item.id)
-                record_failure(owner, item, outcome, policy)
+                record_failure(owner, item, outcomes[-1], policy)
     release(owner, [item.id for item in batch if item.id not in done], now())
+    record_batch(outcomes)
 
 
-def attempt(owner: str, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> bool:
-    """Deliver one message and record the outcome; whether the session can carry the next one."""
+def record_batch(outcomes: list[Outcome | None]) -> None:
+    """The dashboard's latest success and failure, from one batch."""
+    if None in outcomes:
+        record_outcome(None, test=False)
+    failures = [outcome for outcome in outcomes if outcome is not None]
+    if failures:
+        record_outcome(failures[-1].detail, test=False)
+
+
+def attempt(owner: str, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:
+    """Deliver one message and record what became of it: the failure's outcome, or None once sent."""
     try:
         delivery = send(item.envelope)
     except MailError as error:
@@ -106,9 +120,9 @@ def attempt(owner: str, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy)
         record_failure(owner, item, outcome, policy)
         if outcome.throttled:
             pacer.throttled()
-        return not outcome.session_over
+        return outcome
     record_sent(owner, item, delivery, policy)
-    return True
+    return None
 
 
 def blocker(runtime: Runtime) -> str | None:
