@@ -1,4 +1,5 @@
-# make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/.
+# make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/, and its
+# delivery worker (Procfile); Ctrl-C stops both.
 # make test: every test, with the servers they need; make test-fast: those that need no Chromium, nginx or PostgreSQL.
 # make translations: collect the messages, merge them into each language's .po, compile the .mo files.
 PYTHON ?= python3
@@ -10,7 +11,7 @@ LOCALES := ddenterpriseapi/translations
 
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app ddenterpriseapi db upgrade
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
 test: $(VENV)/.installed-test
 	scripts/test-system-packages

@@ -3,14 +3,26 @@ accepted mail is never lost, and several workers never send a message twice."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.deploy.helpers import Browser, console_env, create_api_key, prepare_console, save_email_server
+from tests.deploy.helpers import (
+    REPO_ROOT,
+    Browser,
+    console_env,
+    create_api_key,
+    free_port,
+    prepare_console,
+    save_email_server,
+)
+from tests.servers.process import stop_process
 
 RELAY = ("relay@example.com", "relay password")
 
@@ -107,3 +119,33 @@ def test_two_workers_deliver_a_thousand_messages_exactly_once(tmp_path, postgres
         workers = connection.execute("SELECT count(DISTINCT worker) FROM outbox_attempt").fetchone()[0]
         sent = connection.execute("SELECT count(*) FROM outbox_message WHERE status = 'sent'").fetchone()[0]
     assert workers == 2 and sent == 1000
+
+
+def test_the_run_command_starts_the_console_and_the_worker_and_ctrl_c_stops_both(tmp_path):
+    """What `make run` does after the migrations: honcho starts the Procfile; Ctrl-C (SIGINT) ends everything."""
+    env = console_env(tmp_path / "instance", overrides={}, ca_bundle="")
+    prepare_console(env)
+    port = free_port()
+    env.update(DDE_BIND=f"127.0.0.1:{port}", PATH=f"{Path(sys.executable).parent}:{env['PATH']}",
+               XDG_RUNTIME_DIR=str(tmp_path))
+    output = tmp_path / "honcho.log"
+    with open(output, "wb") as log:
+        honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start"], cwd=REPO_ROOT, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until(lambda: "delivering the outbox" in output.read_text(), 30, output.read_text())
+            wait_until(lambda: healthy(f"http://127.0.0.1:{port}/ddenterpriseapi/healthz"), 30, output.read_text())
+            honcho.send_signal(signal.SIGINT)
+            assert honcho.wait(timeout=45) == 0 or "stopped" in output.read_text()
+        finally:
+            stop_process(honcho, ((signal.SIGTERM, 10),), kill_group=True)
+    assert "Worker" in output.read_text() and "stopped." in output.read_text()
+    assert not healthy(f"http://127.0.0.1:{port}/ddenterpriseapi/healthz")
+    assert subprocess.run(["pgrep", "-g", str(honcho.pid)], capture_output=True).stdout == b""  # none left
+
+
+def healthy(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
