@@ -33,6 +33,10 @@ def due(now: datetime):
 def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Take up to `limit` due messages, the longest waiting first, for this worker until the lease ends."""
     db.session.rollback()
+    if not db.session.scalar(select(exists().where(due(now)))):  # an idle outbox takes no write lock
+        db.session.rollback()
+        return []
+    db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
     rows = db.session.scalars(
         select(OutboxMessage).where(due(now)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
