@@ -172,3 +172,22 @@ def test_retention_drops_bodies_then_records(oauth_app, keep_sent):
         assert db.session.get(OutboxMessage, ids[1]) is None  # finished long ago: gone
         assert db.session.get(OutboxMessage, ids[2]).body  # never purged while waiting
         assert (db.session.get(OutboxMessage, ids[0]).body is None) == (keep_sent == timedelta(0))
+
+
+def test_two_workers_on_one_sqlite_database_send_each_message_once(sending, admin_client, oauth_app):
+    smtp, key = sending
+    bodies = [{"to": ["boss@example.org"], "subject": f"n{index}", "text": "t"} for index in range(100)]
+    ids = [answer["id"] for start in range(0, 100, 50)
+           for answer in post_mail(admin_client, key, {"messages": bodies[start:start + 50]}).json]
+    policy = replace(FAST_OUTBOX, batch_size=5)
+    workers = [RunningWorker(oauth_app, policy, name=f"worker-{n}").start() for n in range(2)]
+    try:
+        for message_id in ids:
+            wait_for_status(oauth_app, message_id, "sent", timeout=60)
+    finally:
+        for running in workers:
+            running.halt()
+    subjects = [message.message["Subject"] for message in smtp.messages]
+    assert sorted(subjects) == sorted(f"n{index}" for index in range(100))  # each once
+    with oauth_app.app_context():
+        assert {worker for (worker,) in db.session.query(OutboxAttempt.worker).distinct()} == {"worker-0", "worker-1"}
