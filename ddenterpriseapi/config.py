@@ -16,6 +16,9 @@ DATABASE_LOCK_TIMEOUT = 10  # seconds a writer waits for another one before the 
 BLOCK_PRIVATE_NETWORKS = False  # True: refuse SMTP hosts and provider URLs in private networks (loopback allowed)
 ACCESS_TOKEN_MARGIN = 300  # refresh this many seconds before the access token expires
 MAX_ATTACHMENTS = 100  # per message sent through the API
+METRICS_TOKEN = None  # None: /metrics answers this machine only; else also `Authorization: Bearer <token>`
+WORKER_STALE_AFTER = 300  # seconds without a delivery worker's heartbeat before /healthz says "degraded"
+QUEUE_STALE_AFTER = 900  # seconds a queued or deferred message may wait before /healthz says "degraded"
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"
 SESSION_COOKIE_HTTPONLY = True
