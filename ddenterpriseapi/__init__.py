@@ -111,9 +111,9 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every page and API, and the CLI commands."""
-    from . import api, auth, cli, dashboard, health, mail, oauth
+    from . import api, auth, cli, dashboard, health, mail, metrics, oauth
 
-    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp, health.bp):
+    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp, health.bp, metrics.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
 

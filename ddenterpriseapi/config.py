@@ -26,6 +26,9 @@ OUTBOX_CONNECTION_MAX_AGE = 300  # ... and seconds one connection is used at mos
 WORKER_POLL_INTERVAL = 1  # seconds between looks at the outbox when it is empty
 OUTBOX_LEASE = 120  # seconds a worker's claim lasts without news: then its messages go to another worker
 REFRESH_INTERVAL = 24 * 3600  # seconds: the worker refreshes the token at least this often, mail or not
+METRICS_TOKEN = None  # None: /metrics answers this machine only; else also `Authorization: Bearer <token>`
+WORKER_STALE_AFTER = 300  # seconds without a delivery worker's heartbeat before /healthz says "degraded"
+QUEUE_STALE_AFTER = 900  # seconds a queued or deferred message may wait before /healthz says "degraded"
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"
 SESSION_COOKIE_HTTPONLY = True

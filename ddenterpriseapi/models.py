@@ -1,6 +1,6 @@
 """Database models: administrators and their sessions, OAuth parameters, tokens and pending authorizations, the mail
-server, delivery status, API keys, the audit log, and the outbox with its attempts, idempotent requests and worker
-heartbeats."""
+server, delivery status, API keys, the audit log, and the outbox with its attempts, idempotent requests, worker
+heartbeats and purged totals."""
 
 from datetime import UTC, datetime
 
@@ -250,3 +250,14 @@ class WorkerHeartbeat(db.Model):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # host:pid
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboxTotals(db.Model):
+    """How many sent and failed messages the retention purge removed (a single row): the sent and failed totals
+    add them to the rows still kept, so they never go down."""
+
+    __tablename__ = "outbox_totals"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    sent_purged: Mapped[int] = mapped_column(default=0)
+    failed_purged: Mapped[int] = mapped_column(default=0)

@@ -1,18 +1,21 @@
-"""What the tests share: the accounts they use, CSRF-aware form posts, and the actions an administrator takes."""
+"""What the tests share: the accounts they use, CSRF-aware form posts, the actions an administrator takes, and
+outbox rows and scraped metrics."""
 
 import html
 import re
+import secrets
 import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic.migration import MigrationContext
+from prometheus_client.parser import text_string_to_metric_families
 
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
 from ddenterpriseapi.extensions import db, limiter
-from ddenterpriseapi.models import OAuthConnection, OutboxMessage
+from ddenterpriseapi.models import OAuthConnection, OutboxMessage, WorkerHeartbeat
 from ddenterpriseapi.outbox.policy import OutboxPolicy
 from ddenterpriseapi.outbox.worker import Worker
 from ddenterpriseapi.runtime import Runtime
@@ -260,3 +263,32 @@ def queue_mail(client, key, subject="Daily report", to="boss@example.org", **fie
     response = post_mail(client, key, {"to": [to], "subject": subject, "text": "See attachment.", **fields})
     assert response.status_code == 202, response.get_data(as_text=True)
     return response.json["id"]
+
+
+def add_rows(app, *rows) -> None:
+    """Commit rows into the app's database."""
+    with app.app_context():
+        db.session.add_all(rows)
+        db.session.commit()
+
+
+def outbox_message(status: str, age: timedelta = timedelta(0)) -> OutboxMessage:
+    """An outbox message in the given status, accepted `age` ago."""
+    return OutboxMessage(status=status, created_at=datetime.now(UTC) - age, sender=MAILBOX[0],
+                         message_id=f"<{secrets.token_hex(8)}@example.com>", recipients=["boss@example.org"])
+
+
+def worker_heartbeat(age: timedelta, worker: str = "mailhost:4242") -> WorkerHeartbeat:
+    """A delivery worker's heartbeat, last written `age` ago."""
+    seen_at = datetime.now(UTC) - age
+    return WorkerHeartbeat(id=worker, started_at=seen_at - timedelta(hours=1), seen_at=seen_at)
+
+
+def metric_samples(text: str) -> dict[str, float]:
+    """Every sample of a Prometheus text answer, by name and labels as written: 'x{status="sent"}'."""
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{name}="{value}"' for name, value in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples

@@ -18,7 +18,7 @@ from .throttle import failed_logins_notice, refusal
 
 def setup_first():
     """Until an administrator exists, the only page is setup."""
-    if request.endpoint in ("auth.setup", "static") or request.blueprint in ("api", "health"):
+    if request.endpoint in ("auth.setup", "static") or request.blueprint in ("api", "health", "metrics"):
         return None
     if not current_app.extensions.get("dde_has_admin"):
         if admin_count() == 0:

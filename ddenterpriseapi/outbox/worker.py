@@ -22,7 +22,8 @@ from .delivery import blocker, deliver_batch, now
 from .idempotency import forget_expired
 from .pacing import Pacer
 from .policy import OutboxPolicy
-from .statuses import FINAL, SENT
+from .statuses import FAILED, FINAL, SENT
+from .totals import record_purged
 
 log = logging.getLogger(__name__)  # a child of the app's logger, with its handlers
 HEARTBEAT_SECONDS = 5
@@ -114,9 +115,11 @@ def purge(policy: OutboxPolicy, moment: datetime) -> int:
     db.session.execute(update(OutboxMessage).where(OutboxMessage.status == SENT, OutboxMessage.body.is_not(None),
                                                    OutboxMessage.sent_at < moment - policy.keep_sent)
                        .values(body=None))
-    purged = db.session.execute(delete(OutboxMessage).where(OutboxMessage.status.in_(FINAL),
-                                                            OutboxMessage.finished_at < moment - policy.retention))
+    purged = db.session.scalars(delete(OutboxMessage).where(
+        OutboxMessage.status.in_(FINAL), OutboxMessage.finished_at < moment - policy.retention)
+        .returning(OutboxMessage.status)).all()
+    record_purged(sent=purged.count(SENT), failed=purged.count(FAILED))  # the metrics' totals never go down
     db.session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < moment - timedelta(days=7)))
     forget_expired(moment)
     db.session.commit()
-    return purged.rowcount
+    return len(purged)

@@ -9,7 +9,7 @@ import pytest
 from ddenterpriseapi.auth.setup_code import announce_setup
 from tests.helpers import ADMIN, csrf_from, submit
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "oauth.callback", "static", "health.healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "oauth.callback", "static", "health.healthz", "metrics.scrape"}
 
 
 def test_setup_code_creates_the_first_admin_then_closes(app, client, capsys):

@@ -6,11 +6,15 @@ from __future__ import annotations
 import html
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from threading import Barrier
 
 import pytest
 import requests
 
+from ddenterpriseapi.extensions import db
+from ddenterpriseapi.outbox import statuses
+from ddenterpriseapi.outbox.totals import record_purged
 from tests.deploy.helpers import (
     PREFIX,
     Browser,
@@ -22,7 +26,7 @@ from tests.deploy.helpers import (
     save_email_server,
     send_test_email,
 )
-from tests.helpers import ADMIN, CLIENT, MAILBOX
+from tests.helpers import ADMIN, CLIENT, MAILBOX, metric_samples, outbox_message, worker_heartbeat
 
 pytestmark = pytest.mark.postgres
 
@@ -177,3 +181,23 @@ def test_first_concurrent_sends_on_a_new_database(
     assert len(smtp.wait_for_messages(2)) == 2  # both messages left in any case
     assert [answer.status_code for answer in answers] == [200, 200]
     assert all("Test email accepted by the server" in html.unescape(answer.text) for answer in answers)
+
+
+def test_metrics_and_purged_totals_on_postgresql(make_app, postgres_db):
+    """record_purged's upsert and the collector's queries in PostgreSQL's dialect."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=postgres_db.url)
+    with app.app_context():
+        db.session.add_all([outbox_message(statuses.SENT), outbox_message(statuses.FAILED),
+                            outbox_message(statuses.DEFERRED, timedelta(minutes=5)),
+                            worker_heartbeat(timedelta(seconds=3))])
+        record_purged(sent=3, failed=1)  # creates the totals row
+        db.session.commit()
+        record_purged(sent=2, failed=0)  # adds to it
+        db.session.commit()
+    answer = app.test_client().get("/ddenterpriseapi/metrics")
+    assert answer.status_code == 200, answer.text
+    samples = metric_samples(answer.text)
+    assert samples["ddenterpriseapi_messages_sent_total"] == 1 + 5
+    assert samples["ddenterpriseapi_messages_failed_total"] == 1 + 1
+    assert samples["ddenterpriseapi_oldest_waiting_message_age_seconds"] == pytest.approx(300, abs=5)
+    assert samples["ddenterpriseapi_worker_heartbeat_age_seconds"] == pytest.approx(3, abs=5)

@@ -9,6 +9,7 @@ import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection, OutboxAttempt, OutboxMessage
+from ddenterpriseapi.outbox.totals import DeliveredTotals, read_totals
 from ddenterpriseapi.outbox.worker import purge
 from tests.helpers import FAST_OUTBOX, RunningWorker, create_api_key, post_mail, queue_mail, refreshes, wait_for_status
 
@@ -172,6 +173,7 @@ def test_retention_drops_bodies_then_records(oauth_app, keep_sent):
         assert db.session.get(OutboxMessage, ids[1]) is None  # finished long ago: gone
         assert db.session.get(OutboxMessage, ids[2]).body  # never purged while waiting
         assert (db.session.get(OutboxMessage, ids[0]).body is None) == (keep_sent == timedelta(0))
+        assert read_totals(db.session) == DeliveredTotals(sent=1, failed=1)  # the purged failure still counts
 
 
 def test_two_workers_on_one_sqlite_database_send_each_message_once(sending, admin_client, oauth_app):

@@ -89,7 +89,9 @@ def test_size_limit(make_app):
 
 def test_healthz(client):
     response = client.get(BASE + "/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200 and response.json["database"] == "ok"
+    assert set(response.json) == {"status", "database", "worker", "queue", "reasons"}  # numbers, never a secret
+    assert "Set-Cookie" not in response.headers
 
 
 def test_password_change_ends_other_sessions(app, client, auth):
