@@ -206,22 +206,8 @@ def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipient
     try:
         refused = smtp.sendmail(envelope_from, recipients, data,
                                 mail_options=mail_options(smtp, data, [envelope_from, *recipients]))
-    except smtplib.SMTPRecipientsRefused as error:
-        replies = {rcpt: reply_text(*reply) for rcpt, reply in error.recipients.items()}
-        details = "; ".join(f"{rcpt}: {reply}" for rcpt, reply in replies.items())
-        raise MailError(_("Every recipient was refused: %(details)s", details=details), "rcpt", details,
-                        refused=replies) from None
-    except smtplib.SMTPSenderRefused as error:
-        reply = reply_text(error.smtp_code, error.smtp_error)
-        raise MailError(_("The sender %(sender)s was refused: %(reply)s. The authenticated account may not send as "
-                          "this address.", sender=envelope_from, reply=reply), "mail", reply) from None
-    except smtplib.SMTPDataError as error:
-        reply = reply_text(error.smtp_code, error.smtp_error)
-        refused = _("The message was refused: %(reply)s.", reply=reply)
-        raise MailError(f"{refused} {fix_for_reply(reply)}".strip(), "data", reply) from None
     except (OSError, smtplib.SMTPException) as error:
-        raise MailError(_("The connection failed while sending (%(error)s: %(detail)s).",
-                          error=type(error).__name__, detail=error), "data") from None
+        raise sending_error(error, envelope_from) from None
     trace.ok("mail", f"MAIL FROM <{envelope_from}>")
     accepted = [rcpt for rcpt in recipients if rcpt not in refused]
     trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)
@@ -229,6 +215,25 @@ def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipient
     reply = reply_text(*smtp.data_reply)
     trace.ok("data", _("message accepted (%(message_id)s): %(reply)s", message_id=message_id, reply=reply))
     return Delivery(reply, {rcpt: reply_text(*answer) for rcpt, answer in refused.items()})
+
+
+def sending_error(error: Exception, envelope_from: str) -> MailError:
+    """Explain a failure during MAIL, RCPT or DATA, with the server's reply and which recipients it refused."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = {rcpt: reply_text(*reply) for rcpt, reply in error.recipients.items()}
+        details = "; ".join(f"{rcpt}: {reply}" for rcpt, reply in replies.items())
+        return MailError(_("Every recipient was refused: %(details)s", details=details), "rcpt", details,
+                         refused=replies)
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        reply = reply_text(error.smtp_code, error.smtp_error)
+        return MailError(_("The sender %(sender)s was refused: %(reply)s. The authenticated account may not send "
+                           "as this address.", sender=envelope_from, reply=reply), "mail", reply)
+    if isinstance(error, smtplib.SMTPDataError):
+        reply = reply_text(error.smtp_code, error.smtp_error)
+        refused = _("The message was refused: %(reply)s.", reply=reply)
+        return MailError(f"{refused} {fix_for_reply(reply)}".strip(), "data", reply)
+    return MailError(_("The connection failed while sending (%(error)s: %(detail)s).",
+                       error=type(error).__name__, detail=error), "data")
 
 
 def close(smtp: smtplib.SMTP) -> None:

@@ -83,15 +83,8 @@ def deliver_batch(runtime: Runtime, policy: OutboxPolicy, owner: str, batch: lis
     try:
         transport = transport_for(get_mail_server(), runtime)
         db.session.rollback()  # no transaction open while the provider answers
-        opened = time.monotonic()
         with transport.session(Trace()) as send:
-            for item in batch:
-                if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
-                    break
-                done.add(item.id)
-                outcomes.append(attempt(owner, item, send, pacer, policy))
-                if outcomes[-1] is not None and outcomes[-1].session_over:
-                    break
+            send_in_session(owner, batch, send, pacer, policy, stop, done, outcomes)
     except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
         outcomes.append(outcome_of(error))
         for item in batch:
@@ -109,6 +102,20 @@ def record_batch(outcomes: list[Outcome | None]) -> None:
     failures = [outcome for outcome in outcomes if outcome is not None]
     if failures:
         record_outcome(failures[-1].detail, test=False)
+
+
+def send_in_session(owner: str, batch: list[Claimed], send, pacer: Pacer, policy: OutboxPolicy,
+                    stop: threading.Event, done: set[int], outcomes: list) -> None:
+    """One message after the other, paced, until the batch ends, the connection is too old or over, or the
+    worker stops."""
+    opened = time.monotonic()
+    for item in batch:
+        if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
+            return
+        done.add(item.id)
+        outcomes.append(attempt(owner, item, send, pacer, policy))
+        if outcomes[-1] is not None and outcomes[-1].session_over:
+            return
 
 
 def attempt(owner: str, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:

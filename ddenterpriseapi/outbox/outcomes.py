@@ -43,10 +43,17 @@ def smtp_outcome(error: MailError) -> Outcome:
         permanent = all(answer.startswith("5") for answer in error.refused.values())
         return Outcome(FAILED if permanent else DEFERRED, error.message, reply, error.refused)
     if reply.startswith("5"):
-        status = FAILED if error.step in MESSAGE_STEPS else HELD if error.step == "auth" else DEFERRED
-        return Outcome(status, error.message, reply, session_over=error.step not in MESSAGE_STEPS)
+        return permanent_outcome(error, reply)
     if reply.startswith("4"):
         throttled = reply.startswith("421") or " 4.7." in f" {reply[4:]}"
         return Outcome(DEFERRED, error.message, reply, throttled=throttled,
                        session_over=reply.startswith("421") or error.step not in MESSAGE_STEPS)
     return Outcome(DEFERRED, error.message, reply or None, session_over=True)  # timeouts, resets, TLS failures
+
+
+def permanent_outcome(error: MailError, reply: str) -> Outcome:
+    """A 5xx: to MAIL, RCPT or DATA the message fails; to AUTH it waits for an administrator; elsewhere (a
+    greeting, TLS) the server may come round, so it is tried again."""
+    if error.step in MESSAGE_STEPS:
+        return Outcome(FAILED, error.message, reply)
+    return Outcome(HELD if error.step == "auth" else DEFERRED, error.message, reply, session_over=True)
