@@ -31,6 +31,7 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "password_check_failed": _l("password check failed"),
     "password_check_refused": _l("password check refused"),
     "reauthorization_required": _l("reauthorization required"),
+    "relay_auth_failed": _l("relay authentication failed"),
     "sessions_ended": _l("sessions ended"),
     "test_email_failed": _l("test email failed"),
     "test_email_sent": _l("test email sent"),

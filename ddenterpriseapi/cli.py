@@ -20,6 +20,9 @@ from .mail.smtp import Trace
 from .oauth.tokens import refresh_now
 from .outbox.policy import OutboxPolicy
 from .outbox.worker import Worker, worker_name
+from .relay.backend import Backend
+from .relay.server import RelayServer
+from .relay.settings import RelaySettings
 from .rotation import reencrypt_all, rotate_key_file
 
 
@@ -95,13 +98,32 @@ def rotate_key_command(reencrypt: bool) -> None:
 @explained
 def worker_command() -> None:
     """Deliver the outbox until stopped; SIGTERM or Ctrl-C lets the message in flight finish first."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     name = worker_name()
     click.echo(f"Worker {name} delivering the outbox; stop it with Ctrl-C or SIGTERM.")
     Worker(current_runtime(), OutboxPolicy.from_config(current_app.config), stop, name).run()
     click.echo(f"Worker {name} stopped.")
+
+
+@click.command("relay")
+@explained
+def relay_command() -> None:
+    """Accept mail over SMTP into the outbox until stopped (RELAY_* settings); SIGTERM or Ctrl-C lets a message
+    being received finish first."""
+    settings = RelaySettings.from_config(current_app.config)
+    stop = stop_on_signals()
+    backend = Backend(current_runtime(), current_app._get_current_object().app_context)
+    RelayServer(settings, backend).run(stop, on_ready=lambda where: click.echo(
+        f"Relay listening on {where}; stop it with Ctrl-C or SIGTERM."))
+    click.echo("Relay stopped.")
+
+
+def stop_on_signals() -> threading.Event:
+    """An event SIGTERM and Ctrl-C set: a long-running command stops cleanly when it is set."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 def echo_trace(trace) -> None:
@@ -113,5 +135,5 @@ def echo_trace(trace) -> None:
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     for command in (create_admin_command, send_test_email_command, refresh_token_command, rotate_key_command,
-                    worker_command):
+                    worker_command, relay_command):
         app.cli.add_command(command)

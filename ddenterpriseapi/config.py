@@ -29,6 +29,17 @@ REFRESH_INTERVAL = 24 * 3600  # seconds: the worker refreshes the token at least
 METRICS_TOKEN = None  # None: /metrics answers this machine only; else also `Authorization: Bearer <token>`
 WORKER_STALE_AFTER = 300  # seconds without a delivery worker's heartbeat before /healthz says "degraded"
 QUEUE_STALE_AFTER = 900  # seconds a queued or deferred message may wait before /healthz says "degraded"
+RELAY_BIND = "127.0.0.1:2525"  # the SMTP relay (flask ... relay): host:port where programs hand it their mail
+RELAY_TLS_BIND = None  # e.g. "0.0.0.0:465": a second listener speaking TLS from the first byte (needs the certificate)
+RELAY_TLS_CERT = None  # PEM certificate (with its chain) ...
+RELAY_TLS_KEY = None  # ... and its private key: with both, the relay offers STARTTLS
+RELAY_ALLOW_PLAINTEXT = False  # True: listen beyond loopback without a certificate (for trusted networks only)
+RELAY_TRUSTED_NETWORKS = []  # CIDRs whose clients may send without AUTH, e.g. ["10.1.2.0/24"] (or comma-separated)
+RELAY_MAX_SIZE = 25 * 1024 * 1024  # bytes a message may have (SIZE); a larger one is refused with 552
+RELAY_MAX_CONNECTIONS = 100  # connections open at once; the next one is turned away with 421
+RELAY_IDLE_TIMEOUT = 300  # seconds a connection may wait between commands (DATA included) before it is closed
+RELAY_SESSION_TIMEOUT = 3600  # seconds a connection may stay open in all
+RELAY_HOSTNAME = None  # the name in the relay's greeting; None: this machine's host name
 
 SESSION_COOKIE_NAME = "ddenterpriseapi_session"
 SESSION_COOKIE_HTTPONLY = True

@@ -137,6 +137,9 @@ class MailServer(db.Model):
     authentication: Mapped[str] = mapped_column(String(10), default="oauth")
     username: Mapped[str | None] = mapped_column(String(320))
     password: Mapped[str | None] = mapped_column(EncryptedText)
+    # The From of relayed messages: "keep" the client's, or "mailbox": send as the email server's sender, the
+    # client's From kept in Reply-To (for a mailbox without Send As on the addresses its programs use).
+    relay_sender: Mapped[str] = mapped_column(String(10), default="keep", server_default="keep")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 
@@ -154,7 +157,7 @@ class DeliveryStatus(db.Model):
 
 
 class ApiKey(db.Model):
-    """A key another program sends mail with; only its hash is kept."""
+    """A key another program sends mail with, through the API, the SMTP relay or both; only its hash is kept."""
 
     __tablename__ = "api_key"
 
@@ -166,6 +169,11 @@ class ApiKey(db.Model):
     created_by: Mapped[str | None] = mapped_column(String(64))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scope: Mapped[str] = mapped_column(String(10), default="both", server_default="both")  # api, relay or both
+
+    def allows(self, use: str) -> bool:
+        """Whether the key may be used for this: "api" (the JSON API) or "relay" (AUTH on the SMTP relay)."""
+        return self.scope in (use, "both")
 
 
 class AuditEvent(db.Model):

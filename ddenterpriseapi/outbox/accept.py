@@ -1,5 +1,5 @@
-"""Accepting messages: each built and checked now, so what can never be sent is refused at once, then committed
-with its body encrypted before the caller hears "accepted"."""
+"""Accepting messages: each built (or, received whole through the relay, completed) and checked now, so what can
+never be sent is refused at once, then committed with its body encrypted before the caller hears "accepted"."""
 
 from dataclasses import dataclass
 
@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..mail.errors import InvalidMessage
-from ..mail.message import Draft, build_message, message_bytes
+from ..mail.message import Draft, build_message, international, message_bytes
+from ..mail.raw import raw_value, read_headers, sent_as, with_missing_headers
 from ..mail.sending import with_server_sender
 from ..mail.server import get_mail_server
 from ..models import MailServer, OutboxMessage
@@ -44,17 +45,27 @@ def known_mailbox(mail: MailServer) -> str:
     return mail.username or (connection.account_email if connection else None) or ""
 
 
-def outbox_message(draft: Draft, limits: Provider, submitter: Submitter) -> OutboxMessage:
-    """The draft as an outbox row, or InvalidMessage naming what can never be sent."""
-    if len(draft.recipients) > limits.max_recipients:
+def check_recipients(count: int, limits: Provider) -> None:
+    """Refuse more recipients than the provider takes in one message."""
+    if count > limits.max_recipients:
         raise InvalidMessage(_("At most %(count)s recipients per message with %(provider)s.",
                                count=limits.max_recipients, provider=limits.label), "to")
+
+
+def check_size(size: int, limits: Provider, field: str) -> None:
+    """Refuse a message larger than the provider takes."""
+    if size > limits.max_message_bytes:
+        raise InvalidMessage(_("The message is %(size)s MB; %(provider)s accepts at most %(limit)s MB.",
+                               size=round(size / 2**20, 1), provider=limits.label,
+                               limit=limits.max_message_bytes // 2**20), field)
+
+
+def outbox_message(draft: Draft, limits: Provider, submitter: Submitter) -> OutboxMessage:
+    """The draft as an outbox row, or InvalidMessage naming what can never be sent."""
+    check_recipients(len(draft.recipients), limits)
     message = build_message(draft)
     data = message_bytes(message, [draft.sender, *draft.recipients])
-    if len(data) > limits.max_message_bytes:
-        raise InvalidMessage(_("The message is %(size)s MB; %(provider)s accepts at most %(limit)s MB.",
-                               size=round(len(data) / 2**20, 1), provider=limits.label,
-                               limit=limits.max_message_bytes // 2**20), "attachments")
+    check_size(len(data), limits, "attachments")
     return OutboxMessage(status=QUEUED, origin=submitter.origin, submitted_by=submitter.label[:100],
                          api_key_id=submitter.api_key_id, message_id=message["Message-ID"], sender=draft.sender,
                          recipients=draft.recipients, subject=truncated(draft.subject, SUBJECT_CHARS),
@@ -73,3 +84,34 @@ def accept(runtime: Runtime, drafts: list[Draft], submitter: Submitter) -> list[
     rows = [outbox_message(draft, limits, submitter) for draft in drafts]
     db.session.add_all(rows)
     return rows
+
+
+def accept_raw(runtime: Runtime, data: bytes, envelope_from: str, recipients: list[str],
+               submitter: Submitter) -> OutboxMessage:
+    """A message received whole (through the relay), kept as received: checked against the provider's limits,
+    its From rewritten only when the relay's sender policy says to send as the mailbox, Message-ID, Date and From
+    added only when missing. Added to the session; the caller commits."""
+    limits = sending_limits(runtime)
+    check_recipients(len(recipients), limits)
+    check_size(len(data), limits, "size")
+    utf8 = international([envelope_from, *recipients])
+    mail = get_mail_server()
+    mailbox = (mail.sender_address or known_mailbox(mail)) if mail.relay_sender == "mailbox" else None
+    if mailbox:
+        data, envelope_from = sent_as(data, mailbox, utf8), mailbox
+    data = with_missing_headers(data, envelope_from, utf8)
+    row = OutboxMessage(status=QUEUED, origin=submitter.origin, submitted_by=submitter.label[:100],
+                        api_key_id=submitter.api_key_id, message_id=message_id_of(data), sender=envelope_from,
+                        recipients=recipients, subject=subject_of(data), size=len(data), body=data)
+    db.session.add(row)
+    return row
+
+
+def message_id_of(data: bytes) -> str:
+    """The Message-ID as the message gives it, on one line."""
+    return truncated(" ".join(raw_value(data, "Message-ID").decode(errors="replace").split()), 255)
+
+
+def subject_of(data: bytes) -> str:
+    """The subject, decoded, for the Outbox page."""
+    return truncated(" ".join(str(read_headers(data)["Subject"] or "").split()), SUBJECT_CHARS)
