@@ -1,14 +1,16 @@
-"""API keys: shown once at creation, stored as a hash, revocable."""
+"""API keys: shown once at creation, stored as a hash, limited to the API, the relay or both, revocable."""
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..database import locked
 from ..extensions import db
-from ..models import ApiKey
+from ..models import ApiKey, OutboxMessage
+from ..outbox.statuses import SENT
 
 KEY_PREFIX = "dde_"
 
@@ -18,10 +20,10 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(name: str, created_by: str | None) -> tuple[ApiKey, str]:
+def create_key(name: str, created_by: str | None, scope: str = "both") -> tuple[ApiKey, str]:
     """A new key; the plain key is returned this once and never stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKey(name=name.strip(), prefix=key[:12], key_hash=_hash(key), created_by=created_by)
+    record = ApiKey(name=name.strip(), prefix=key[:12], key_hash=_hash(key), created_by=created_by, scope=scope)
     db.session.add(record)
     db.session.commit()
     return record, key
@@ -48,3 +50,19 @@ def find_active_key(key: str) -> ApiKey | None:
 
 def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())))
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """What a key sent: how many messages the server accepted, and when the last one went."""
+
+    sent: int = 0
+    last_sent_at: datetime | None = None
+
+
+def key_usage() -> dict[int, KeyUsage]:
+    """Per key id, the messages sent with it that the outbox still records."""
+    rows = db.session.execute(select(OutboxMessage.api_key_id, func.count(), func.max(OutboxMessage.sent_at))
+                              .where(OutboxMessage.status == SENT, OutboxMessage.api_key_id.is_not(None))
+                              .group_by(OutboxMessage.api_key_id))
+    return {key_id: KeyUsage(count, last) for key_id, count, last in rows}

@@ -1,4 +1,4 @@
-"""The API keys page: create (shown once) and revoke."""
+"""The API keys page: create (shown once, for the API, the relay or both), see what each sent, revoke."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -7,8 +7,8 @@ from flask_login import current_user
 from .. import audit
 from ..auth.guard import requester
 from . import keys_bp
-from .forms import NewKeyForm, RevokeKeyForm
-from .keys import create_key, list_keys, revoke_key
+from .forms import SCOPE_LABELS, NewKeyForm, RevokeKeyForm
+from .keys import KeyUsage, create_key, key_usage, list_keys, revoke_key
 
 
 @keys_bp.route("/configuration/api-keys", methods=["GET", "POST"])
@@ -16,10 +16,11 @@ def index():
     form = NewKeyForm()
     new_key = None
     if form.validate_on_submit():
-        record, new_key = create_key(form.name.data, current_user.username)
-        audit.record("api_key_created", requester(), f"{record.name} ({record.prefix}…)")
+        record, new_key = create_key(form.name.data, current_user.username, form.scope.data)
+        audit.record("api_key_created", requester(), f"{record.name} ({record.prefix}…), {record.scope}")
         form = NewKeyForm(formdata=None)
-    return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key)
+    return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key, usage=key_usage(),
+                           unused=KeyUsage(), scopes=SCOPE_LABELS)
 
 
 @keys_bp.route("/configuration/api-keys/<int:key_id>/revoke", methods=["POST"])

@@ -35,13 +35,17 @@ def presented_key() -> str | None:
 
 @bp.before_request
 def require_api_key():
-    """Every API call names an active key; it is kept in g for the view."""
+    """Every API call names an active key allowed on the API; it is kept in g for the view."""
     key = presented_key()
     if key is None:
         return error(401, "Missing API key: send it as 'Authorization: Bearer <key>'.")
     g.api_key = find_active_key(key)
     if g.api_key is None:
         return error(401, "Unknown or revoked API key.")
+    allowed = g.api_key.allows("api")
+    db.session.rollback()  # reading the scope began a transaction: the view begins its own, as it needs it
+    if not allowed:
+        return error(403, "This key is limited to the SMTP relay: use a key made for the API.")
     return None
 
 

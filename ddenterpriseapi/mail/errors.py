@@ -18,6 +18,10 @@ class ReplyFix:
 
 
 SMTP_FIXES = (  # most specific first
+    ReplyFix("5.2.252", _l(
+        "Microsoft refused the From address: the mailbox may not send as it (SendAsDenied). Grant the mailbox Send "
+        "As on that address (Exchange admin center, or Add-RecipientPermission <address> -AccessRights SendAs "
+        "-Trustee <mailbox>), or set Sender of relayed messages to send as the mailbox on the Email server page.")),
     ReplyFix("5.7.139", _l(
         "SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass it). Turn it "
         "on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (tenant-wide: "

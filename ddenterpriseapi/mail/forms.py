@@ -51,6 +51,12 @@ class MailServerForm(FlaskForm):
                            description=_l("The mailbox that authenticates. With OAuth, blank means the authorized "
                                           "account."))
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
+    relay_sender = SelectField(_l("Sender of relayed messages"), choices=[
+        SelectChoice("keep", _l("Keep the sender the program wrote")),
+        SelectChoice("mailbox", _l("Send as the sender above, the program's address in Reply-To"))],
+        description=_l("For mail handed in through the SMTP relay. Microsoft refuses a From the mailbox may not send "
+                       "as (SendAsDenied) and Google rewrites it: grant the mailbox Send As on those addresses, or "
+                       "send as the mailbox."))
     test_recipient = EmailField(_l("Test recipient"), validators=[
         Optional(), Length(max=320), EmailAddress(_l("Enter an email address to send the test to."))])
     save = SubmitField(_l("Save"))
@@ -96,4 +102,5 @@ class MailServerForm(FlaskForm):
     def values(self) -> dict:
         """What to store; a blank password keeps the stored one."""
         return {name: getattr(self, name).data or None for name in (
-            "host", "port", "security", "sender_address", "sender_name", "authentication", "username", "password")}
+            "host", "port", "security", "sender_address", "sender_name", "authentication", "username", "password",
+            "relay_sender")}

@@ -17,7 +17,8 @@ SECRETS = {"password": ("host", "port")}  # where an SMTP password is sent
 
 def get_mail_server() -> MailServer:
     """The saved email server, or unsaved defaults."""
-    return db.session.get(MailServer, 1) or MailServer(id=1, port=587, security="starttls", authentication="oauth")
+    return db.session.get(MailServer, 1) or MailServer(id=1, port=587, security="starttls", authentication="oauth",
+                                                       relay_sender="keep")
 
 
 def save_mail_server(values: dict, provider: Provider) -> tuple[MailServer, list[str]]:
