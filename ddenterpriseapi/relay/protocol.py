@@ -4,7 +4,7 @@ stopping relay lets them finish."""
 
 import asyncio
 
-from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from . import replies
 
@@ -13,6 +13,12 @@ class RelayEnvelope(Envelope):
     """aiosmtpd's envelope, with the most recipients the provider takes in one message (known at MAIL FROM)."""
 
     max_recipients: int = 0
+
+
+class RelaySession(Session):
+    """aiosmtpd's session, quiet: aiosmtpd sets login_data at every AUTH and its property logs a deprecation."""
+
+    login_data = None
 
 
 class Connections:
@@ -52,6 +58,9 @@ class RelaySMTP(SMTP):
 
     def _create_envelope(self) -> RelayEnvelope:
         return RelayEnvelope()
+
+    def _create_session(self) -> RelaySession:
+        return RelaySession(self.loop)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """A new client is served only while there is room; (STARTTLS calls this again for the same client.)"""

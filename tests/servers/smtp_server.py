@@ -255,6 +255,7 @@ class _Controller(Controller):
             auth_require_tls=server.security == "starttls",
             auth_exclude_mechanism=[] if server.passwords is not None else ["PLAIN", "LOGIN"],
             authenticator=handler.authenticate,
+            enable_SMTPUTF8=True,  # Google and Microsoft accept internationalized addresses
         )
 
     def factory(self):
