@@ -1,5 +1,5 @@
-# make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/, and its
-# delivery worker (Procfile); Ctrl-C stops both.
+# make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/, its
+# delivery worker and its SMTP relay on 127.0.0.1:2525 (Procfile); Ctrl-C stops them all.
 # make test: every test, with the servers they need; make test-fast: those that need no Chromium, nginx or PostgreSQL.
 # make translations: collect the messages, merge them into each language's .po, compile the .mo files.
 PYTHON ?= python3

@@ -1,8 +1,9 @@
-"""Deployment fixtures: gunicorn consoles, the certificate nginx presents, a throwaway PostgreSQL cluster."""
+"""Deployment fixtures: gunicorn consoles, workers and relays, the certificate nginx presents, a throwaway PostgreSQL
+cluster."""
 
 import pytest
 
-from tests.deploy.helpers import GunicornConsole, WorkerProcess
+from tests.deploy.helpers import FlaskProcess, GunicornConsole, relay_process, worker_process
 from tests.servers.postgres import PostgresTestServer
 from tests.servers.tls import make_pki
 
@@ -27,14 +28,28 @@ def start_worker(tmp_path):
     """Start delivery worker processes; all are stopped at teardown."""
     workers = []
 
-    def start(env: dict, name: str = "worker") -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / f"{name}-{len(workers)}.log")
+    def start(env: dict, name: str = "worker") -> FlaskProcess:
+        worker = worker_process(env, tmp_path / f"{name}-{len(workers)}.log")
         workers.append(worker)
         return worker.start()
 
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def start_relay_process(tmp_path):
+    """Start relay processes; all are stopped at teardown."""
+    relays = []
+
+    def start(env: dict, name: str = "relay") -> FlaskProcess:
+        relays.append(relay_process(env, tmp_path / f"{name}-{len(relays)}.log"))
+        return relays[-1].start()
+
+    yield start
+    for relay in relays:
+        relay.stop()
 
 
 @pytest.fixture(scope="session")

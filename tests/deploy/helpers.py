@@ -156,32 +156,34 @@ class GunicornConsole:
                            f"{self.log_text()}")
 
 
-# -- the delivery worker ----------------------------------------------------------------------
+# -- the delivery worker and the relay ---------------------------------------------------------
 
 FAST_WORKER = {"DDE_OUTBOX_RETRY_FIRST": "0.5", "DDE_OUTBOX_RETRY_MAX": "2", "DDE_WORKER_POLL_INTERVAL": "0.1",
                "DDE_OUTBOX_LEASE": "5"}
 
 
-class WorkerProcess:
-    """`flask --app ddenterpriseapi worker` as production runs it, output captured to a file."""
+class FlaskProcess:
+    """A long-running `flask --app ddenterpriseapi COMMAND` as production runs it, output captured to a file; started
+    once its log says `ready`."""
 
-    def __init__(self, env: dict, log_path: Path):
-        self.env, self.log_path = {**env, **FAST_WORKER}, log_path
+    def __init__(self, command: str, ready: str, env: dict, log_path: Path):
+        self.command, self.ready = command, ready
+        self.env, self.log_path = env, log_path
         self.process: subprocess.Popen | None = None
         self._log = None
 
-    def start(self) -> WorkerProcess:
+    def start(self) -> FlaskProcess:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "ddenterpriseapi", "worker"], cwd=REPO_ROOT, env=self.env,
+            [sys.executable, "-m", "flask", "--app", "ddenterpriseapi", self.command], cwd=REPO_ROOT, env=self.env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         return started(self, self._wait_started)
 
     def _wait_started(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        while "delivering the outbox" not in self.log_text():
+        while self.ready not in self.log_text():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{self.log_text()}")
+                raise RuntimeError(f"flask {self.command} did not start:\n{self.log_text()}")
             time.sleep(0.05)
 
     def kill(self) -> None:
@@ -202,6 +204,16 @@ class WorkerProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def worker_process(env: dict, log_path: Path) -> FlaskProcess:
+    """`flask --app ddenterpriseapi worker`, retrying within seconds."""
+    return FlaskProcess("worker", "delivering the outbox", {**env, **FAST_WORKER}, log_path)
+
+
+def relay_process(env: dict, log_path: Path) -> FlaskProcess:
+    """`flask --app ddenterpriseapi relay`, on the RELAY_* settings of env."""
+    return FlaskProcess("relay", "Relay listening on", env, log_path)
 
 
 # -- nginx with the documented configuration ----------------------------------------------------
@@ -414,6 +426,28 @@ def save_email_server(browser: Browser, smtp, prefix: str = PREFIX, **fields) ->
     data = {"host": smtp.host, "port": str(smtp.port), "security": smtp.security, "authentication": "oauth",
             **fields}
     return browser.submit(f"{prefix}/configuration/email-server", data)
+
+
+SMTP_LOGIN = ("relay@example.com", "relay password")  # the test SMTP server's password mailbox
+
+
+def set_up(env: dict, start_console, smtp) -> tuple[str, str]:
+    """A console sending through the test server with a password; its API address and a key."""
+    prepare_console(env)
+    console = start_console(env)
+    with Browser(console.origin) as browser:
+        browser.login()
+        saved = save_email_server(browser, smtp, authentication="password", username=SMTP_LOGIN[0],
+                                  password=SMTP_LOGIN[1], sender_address="reports@example.com", save="1")
+        assert saved.status_code == 302, saved.text[:2000]
+        return console.url, create_api_key(browser)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
 
 
 def send_test_email(browser: Browser, smtp, prefix: str = PREFIX) -> None:

@@ -13,30 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.deploy.helpers import (
-    REPO_ROOT,
-    Browser,
-    console_env,
-    create_api_key,
-    free_port,
-    prepare_console,
-    save_email_server,
-)
+from tests.deploy.helpers import REPO_ROOT, SMTP_LOGIN, console_env, free_ports, prepare_console, set_up, wait_until
 from tests.servers.process import stop_process
-
-RELAY = ("relay@example.com", "relay password")
-
-
-def set_up(env: dict, start_console, smtp) -> tuple[str, str]:
-    """A console sending through the test server with a password; its API address and a key."""
-    prepare_console(env)
-    console = start_console(env)
-    with Browser(console.origin) as browser:
-        browser.login()
-        saved = save_email_server(browser, smtp, authentication="password", username=RELAY[0], password=RELAY[1],
-                                  sender_address="reports@example.com", save="1")
-        assert saved.status_code == 302, saved.text[:2000]
-        return console.url, create_api_key(browser)
 
 
 def submit(url: str, key: str, count: int) -> list[str]:
@@ -53,13 +31,6 @@ def submit(url: str, key: str, count: int) -> list[str]:
     return message_ids
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def received_ids(smtp) -> list[str]:
     return [message.message["Message-ID"] for message in list(smtp.messages)]
 
@@ -70,7 +41,7 @@ def statuses(instance: Path) -> dict[str, int]:
 
 
 def test_a_worker_killed_mid_drain_loses_nothing(tmp_path, start_console, start_worker, make_smtp, pki):
-    smtp = make_smtp(passwords=dict([RELAY]))
+    smtp = make_smtp(passwords=dict([SMTP_LOGIN]))
     env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path)
     url, key = set_up(env, start_console, smtp)
     expected = submit(url, key, 200)
@@ -89,7 +60,7 @@ def test_a_worker_killed_mid_drain_loses_nothing(tmp_path, start_console, start_
 
 def test_sigterm_finishes_the_message_in_flight_and_gives_back_the_rest(tmp_path, start_console, start_worker,
                                                                          make_smtp, pki):
-    smtp = make_smtp(passwords=dict([RELAY]))
+    smtp = make_smtp(passwords=dict([SMTP_LOGIN]))
     env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path)
     url, key = set_up(env, start_console, smtp)
     submit(url, key, 5)
@@ -105,7 +76,7 @@ def test_sigterm_finishes_the_message_in_flight_and_gives_back_the_rest(tmp_path
 @pytest.mark.postgres
 def test_two_workers_deliver_a_thousand_messages_exactly_once(tmp_path, postgres_db, start_console, start_worker,
                                                               make_smtp, pki):
-    smtp = make_smtp(passwords=dict([RELAY]))
+    smtp = make_smtp(passwords=dict([SMTP_LOGIN]))
     env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path,
                       database_url=postgres_db.url, DDE_OUTBOX_BATCH_SIZE="20")
     url, key = set_up(env, start_console, smtp)
@@ -121,25 +92,27 @@ def test_two_workers_deliver_a_thousand_messages_exactly_once(tmp_path, postgres
     assert workers == 2 and sent == 1000
 
 
-def test_the_run_command_starts_the_console_and_the_worker_and_ctrl_c_stops_both(tmp_path):
+def test_the_run_command_starts_the_console_the_worker_and_the_relay_and_ctrl_c_stops_them(tmp_path):
     """What `make run` does after the migrations: honcho starts the Procfile; Ctrl-C (SIGINT) ends everything."""
     env = console_env(tmp_path / "instance", overrides={}, ca_bundle="")
     prepare_console(env)
-    port = free_port()
-    env.update(DDE_BIND=f"127.0.0.1:{port}", PATH=f"{Path(sys.executable).parent}:{env['PATH']}",
-               XDG_RUNTIME_DIR=str(tmp_path))
+    port, relay_port = free_ports(2)
+    env.update(DDE_BIND=f"127.0.0.1:{port}", DDE_RELAY_BIND=f"127.0.0.1:{relay_port}",
+               PATH=f"{Path(sys.executable).parent}:{env['PATH']}", XDG_RUNTIME_DIR=str(tmp_path))
     output = tmp_path / "honcho.log"
     with open(output, "wb") as log:
         honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start"], cwd=REPO_ROOT, env=env,
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_until(lambda: "delivering the outbox" in output.read_text(), 30, output.read_text())
+            wait_until(lambda: "Relay listening on" in output.read_text(), 30, output.read_text())
             wait_until(lambda: healthy(f"http://127.0.0.1:{port}/ddenterpriseapi/healthz"), 30, output.read_text())
             honcho.send_signal(signal.SIGINT)
             assert honcho.wait(timeout=45) == 0 or "stopped" in output.read_text()
         finally:
             stop_process(honcho, ((signal.SIGTERM, 10),), kill_group=True)
-    assert "Worker" in output.read_text() and "stopped." in output.read_text()
+    text = output.read_text()
+    assert "Worker" in text and "stopped." in text and "Relay stopped." in text
     assert not healthy(f"http://127.0.0.1:{port}/ddenterpriseapi/healthz")
     assert subprocess.run(["pgrep", "-g", str(honcho.pid)], capture_output=True).stdout == b""  # none left
 
