@@ -60,3 +60,18 @@ def test_commands_on_a_newer_schema_say_so(tmp_path):
     database.close()
     newer = flask(tmp_path, "send-test-email", "a@example.org")
     assert newer.returncode != 0 and "The database schema is newer than this console" in newer.stderr
+
+
+def test_keys_made_before_the_relay_serve_both_and_relayed_mail_keeps_its_sender(tmp_path):
+    assert flask(tmp_path, "db", "upgrade", "97405a77a9a5").returncode == 0  # the schema before the relay
+    database = sqlite3.connect(tmp_path / "instance" / "ddenterpriseapi.db")
+    with database:
+        database.execute("INSERT INTO api_key (name, prefix, key_hash, created_at) "
+                         "VALUES ('reporting', 'dde_abc', 'hash', '2026-01-01 00:00:00')")
+        database.execute("INSERT INTO mail_server (id, host, port, security, authentication) "
+                         "VALUES (1, 'smtp.gmail.com', 587, 'starttls', 'oauth')")
+    assert flask(tmp_path, "db", "upgrade").returncode == 0
+    with database:
+        assert database.execute("SELECT scope FROM api_key").fetchall() == [("both",)]
+        assert database.execute("SELECT relay_sender FROM mail_server").fetchall() == [("keep",)]
+    database.close()
