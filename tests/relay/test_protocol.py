@@ -4,12 +4,13 @@ the caps on connections and their duration, and a provider outage that clients n
 import base64
 import smtplib
 import socket
+import sqlite3
 import time
 from dataclasses import replace
 
 import pytest
 
-from tests.helpers import wait_for_status
+from tests.helpers import outbox_row, wait_for_status
 from tests.relay.helpers import HOST, bare_message, connect, queued_id
 
 
@@ -147,3 +148,18 @@ def test_the_relay_keeps_accepting_while_the_provider_is_down(relaying, oauth_ap
         wait_for_status(oauth_app, outbox_id, "sent")
     subjects = sorted(message.message["Subject"] for message in smtp.wait_for_messages(5))
     assert subjects == [f"report {n}" for n in range(5)]
+
+
+def test_a_message_that_cannot_be_committed_is_refused_for_now_not_lost(sending, start_relay, oauth_app, pki):
+    _, key = sending
+    relay = start_relay()
+    database = sqlite3.connect(oauth_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    with connect(relay, pki, ("jenkins", key)) as client:
+        database.execute("ALTER TABLE outbox_message RENAME TO outbox_message_away")  # the database fails
+        client.mail("cron@corp.example")
+        client.rcpt("boss@example.org")
+        assert client.data(bare_message()) == (451, b"4.3.0 The message could not be queued; try again later")
+        database.execute("ALTER TABLE outbox_message_away RENAME TO outbox_message")
+        outbox_id = queued_id(client, "cron@corp.example", ["boss@example.org"], bare_message())  # the retry
+    database.close()
+    assert outbox_row(oauth_app, outbox_id)["status"] == "queued"
