@@ -190,37 +190,50 @@ def age_access_token(app):
 FAST_OUTBOX = OutboxPolicy(retry_first=0.2, retry_max=1, poll_interval=0.05, lease=timedelta(seconds=5))
 
 
-class RunningWorker:
-    """A delivery worker in a thread of the test process, retrying within a second, unpaced unless told."""
+class InThread:
+    """A service a test runs in a thread of its own until halt(); a crash there fails the test at halt()."""
 
-    def __init__(self, app, policy: OutboxPolicy = FAST_OUTBOX, paced: bool = False, name: str = "test-worker"):
-        self.app, self.policy, self.paced, self.name = app, policy, paced, name
+    def __init__(self):
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.failure: BaseException | None = None
 
-    def run(self) -> None:
-        runtime = self.app.extensions["dde_runtime"]
-        if not self.paced:
-            runtime = replace(runtime, providers={key: replace(provider, sending_rate=None)
-                                                  for key, provider in runtime.providers.items()})
-        with self.app.app_context():
-            try:
-                Worker(runtime, self.policy, self.stop, self.name).run()
-            except BaseException as error:  # surfaced by stop(), so a crash fails the test that caused it
-                self.failure = error
-                raise
+    def serve(self) -> None:
+        """The service itself, until self.stop is set."""
+        raise NotImplementedError
 
-    def start(self) -> "RunningWorker":
+    def run(self) -> None:
+        try:
+            self.serve()
+        except BaseException as error:  # surfaced by halt(), so a crash fails the test that caused it
+            self.failure = error
+
+    def start(self):
         self.thread.start()
         return self
 
     def halt(self) -> None:
         self.stop.set()
         self.thread.join(10)
-        assert not self.thread.is_alive(), "the worker did not stop"
+        assert not self.thread.is_alive(), f"{type(self).__name__} did not stop"
         if self.failure is not None:
             raise self.failure
+
+
+class RunningWorker(InThread):
+    """A delivery worker in a thread of the test process, retrying within a second, unpaced unless told."""
+
+    def __init__(self, app, policy: OutboxPolicy = FAST_OUTBOX, paced: bool = False, name: str = "test-worker"):
+        super().__init__()
+        self.app, self.policy, self.paced, self.name = app, policy, paced, name
+
+    def serve(self) -> None:
+        runtime = self.app.extensions["dde_runtime"]
+        if not self.paced:
+            runtime = replace(runtime, providers={key: replace(provider, sending_rate=None)
+                                                  for key, provider in runtime.providers.items()})
+        with self.app.app_context():
+            Worker(runtime, self.policy, self.stop, self.name).run()
 
 
 def outbox_row(app, message_id: int) -> dict:

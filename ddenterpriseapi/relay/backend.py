@@ -21,5 +21,6 @@ class Backend:
         return await asyncio.to_thread(self.call, function, *args)
 
     def call(self, function: Callable, *args):
+        """function(*args) in an application context of this thread's own."""
         with self.context():
             return function(*args)

@@ -23,6 +23,7 @@ class RelayClient:
     api_key_id: int | None = None
 
     def submitter(self) -> Submitter:
+        """The client as the outbox records who handed a message in."""
         return Submitter("relay", self.label, self.api_key_id)
 
 

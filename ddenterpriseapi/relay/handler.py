@@ -27,6 +27,7 @@ def peer_address(session) -> str | None:
 
 
 def from_loopback(session) -> bool:
+    """Whether the client runs on this machine, where nothing on the network can read what it sends."""
     ip = client_ip(peer_address(session))
     return ip is not None and ip.is_loopback
 

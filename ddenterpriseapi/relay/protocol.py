@@ -29,15 +29,18 @@ class Connections:
         self.open: set["RelaySMTP"] = set()
 
     def admit(self, connection: "RelaySMTP") -> bool:
+        """Count a new connection in, if there is room for it."""
         if len(self.open) >= self.limit:
             return False
         self.open.add(connection)
         return True
 
     def release(self, connection: "RelaySMTP") -> None:
+        """A connection ended: its place is free."""
         self.open.discard(connection)
 
     def receiving(self) -> bool:
+        """Whether a client is sending a message, or waiting for its reply (it may be committing)."""
         return any(connection.receiving for connection in self.open)
 
     def close_all(self, reply: str) -> None:
@@ -57,9 +60,11 @@ class RelaySMTP(SMTP):
         self.session_end: asyncio.TimerHandle | None = None
 
     def _create_envelope(self) -> RelayEnvelope:
+        """aiosmtpd's hook for the envelope class: ours carries the recipient limit."""
         return RelayEnvelope()
 
     def _create_session(self) -> RelaySession:
+        """aiosmtpd's hook for the session class: ours does not log at every AUTH."""
         return RelaySession(self.loop)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -74,6 +79,7 @@ class RelaySMTP(SMTP):
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
+        """Free the connection's place and stop its clock (a turned-away one never had either)."""
         if self.turned_away:
             return
         self.connections.release(self)
@@ -88,9 +94,11 @@ class RelaySMTP(SMTP):
             self.transport.close()
 
     async def push(self, status: str | bytes) -> None:
+        """Every reply goes out with its enhanced status code, aiosmtpd's own included."""
         await super().push(replies.with_enhanced_code(status) if isinstance(status, str) else status)
 
     async def smtp_DATA(self, arg: str) -> None:
+        """DATA, marked as receiving until it is answered, so that a stopping relay waits for it."""
         self.receiving = True
         try:
             await super().smtp_DATA(arg)

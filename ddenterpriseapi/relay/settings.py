@@ -26,9 +26,11 @@ class Listener:
 
     @property
     def loopback(self) -> bool:
+        """Whether only this machine can reach it."""
         return is_loopback(self.host)
 
     def __str__(self) -> str:
+        """host:port as the settings write it, IPv6 in brackets."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
@@ -72,6 +74,7 @@ class RelaySettings:
 
     @property
     def has_certificate(self) -> bool:
+        """Whether the relay can speak TLS."""
         return bool(self.tls_cert and self.tls_key)
 
     def check_tls(self) -> None:

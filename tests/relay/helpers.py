@@ -9,6 +9,7 @@ from ddenterpriseapi.relay.backend import Backend
 from ddenterpriseapi.relay.server import RelayServer
 from ddenterpriseapi.relay.settings import RelaySettings
 from tests.deploy.helpers import free_port
+from tests.helpers import InThread
 
 HOST = "127.0.0.1"
 PROGRAM = "jenkins"  # the user name clients give: informational, the key is the password
@@ -40,39 +41,29 @@ def bare_message(subject: str = "Disk space", sender: str = "cron@corp.example",
     return f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\n{body}\r\n".encode()
 
 
-class RunningRelay:
+class RunningRelay(InThread):
     """The relay on a free port of 127.0.0.1, in a thread, with the app's Runtime and application contexts."""
 
     def __init__(self, app, config: dict, **fields):
+        super().__init__()
         self.port = free_port()
         settings = RelaySettings.from_config({**app.config, "RELAY_BIND": f"{HOST}:{self.port}", **config})
         self.settings = replace(settings, auth_failure_delay=0.05, shutdown_grace=2, **fields)
         self.server = RelayServer(self.settings, Backend(app.extensions["dde_runtime"], app.app_context))
-        self.stop = threading.Event()
         self.ready = threading.Event()
-        self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self.run, daemon=True)
 
-    def run(self) -> None:
-        try:
-            self.server.run(self.stop, on_ready=lambda where: self.ready.set())
-        except BaseException as error:  # surfaced by start() or halt(), so the test that caused it fails
-            self.failure = error
+    def serve(self) -> None:
+        self.server.run(self.stop, on_ready=lambda where: self.ready.set())
 
     def start(self) -> "RunningRelay":
-        self.thread.start()
+        """Start, and return once it listens."""
+        super().start()
         while not self.ready.wait(0.05):
             assert self.thread.is_alive(), f"the relay did not start: {self.failure!r}"
         return self
 
-    def halt(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        assert not self.thread.is_alive(), "the relay did not stop"
-        if self.failure is not None:
-            raise self.failure
-
     def port_of(self, implicit_tls: bool) -> int:
+        """The port of the STARTTLS or of the implicit-TLS listener."""
         return next(listener.port for listener in self.settings.listeners if listener.implicit_tls == implicit_tls)
 
 
