@@ -186,7 +186,11 @@ class OutboxMessage(db.Model):
     kept as a record of what happened to it once sent or failed."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        # The Outbox page lists one status newest first: without it, filtering sent mail sorts every sent row.
+        Index("ix_outbox_message_status_id", "status", "id"),
+        {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(10), default="queued")
