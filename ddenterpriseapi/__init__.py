@@ -112,8 +112,9 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every page and API, and the CLI commands."""
     from . import api, auth, cli, dashboard, health, mail, metrics, oauth
+    from .outbox import views as outbox
 
-    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp, health.bp, metrics.bp):
+    for blueprint in (auth.bp, dashboard.bp, outbox.bp, oauth.bp, mail.bp, api.bp, api.keys_bp, health.bp, metrics.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
 

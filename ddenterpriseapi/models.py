@@ -188,7 +188,9 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_message_due", "status", "next_attempt_at"),  # what the workers claim
-        Index("ix_outbox_message_waiting", "status", "created_at"),  # the oldest waiting, for health and metrics
+        # The Outbox page lists one status newest first (without it, filtering sent mail sorts every sent row);
+        # the health check finds each status's oldest message.
+        Index("ix_outbox_message_status_id", "status", "id"),
         {"sqlite_autoincrement": True},
     )
 

@@ -69,7 +69,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_message_api_key_id'), ['api_key_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_outbox_message_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_outbox_message_waiting', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_finished_at'), ['finished_at'], unique=False)
 
     op.create_table('outbox_attempt',
@@ -94,7 +93,6 @@ def downgrade():
     op.drop_table('outbox_attempt')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_message_finished_at'))
-        batch_op.drop_index('ix_outbox_message_waiting')
         batch_op.drop_index('ix_outbox_message_due')
         batch_op.drop_index(batch_op.f('ix_outbox_message_created_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_api_key_id'))
