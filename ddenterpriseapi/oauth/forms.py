@@ -127,14 +127,18 @@ class OAuthSettingsForm(FlaskForm):
                   for name in ("provider", "tenant", "client_id", "client_secret", "redirect_uri")}
         if not self.uses_tenant:
             values["tenant"] = None
-        if self.editable_endpoints:
-            values.update({name: (getattr(self, name).data or "").strip()
-                           for name in ("authorization_url", "token_url", "scopes")})
-        hosts = " ".join((self.smtp_hosts.data or "").replace(",", " ").split()).lower()
-        values["smtp_hosts"] = hosts if self.editable_endpoints else None
+        values.update(self.custom_endpoints())
         values["client_secret_expires_on"] = self.client_secret_expires_on.data
         values["app_in_testing"] = bool(self.app_in_testing.data and self.chosen and self.chosen.testing_token_days)
         return values
+
+    def custom_endpoints(self) -> dict:
+        """A custom provider's endpoints and SMTP hosts as typed; a preset's come from the preset (none stored)."""
+        if not self.editable_endpoints:
+            return {"smtp_hosts": None}
+        endpoints = {name: (getattr(self, name).data or "").strip() for name in ("authorization_url", "token_url",
+                                                                                  "scopes")}
+        return {**endpoints, "smtp_hosts": " ".join((self.smtp_hosts.data or "").replace(",", " ").split()).lower()}
 
 
 class AuthorizeForm(FlaskForm):
