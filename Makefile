@@ -1,13 +1,14 @@
 # make run: the console on http://localhost:8080/ddenterpriseapi/ with its SQLite database in instance/, its
 # delivery worker and its SMTP relay on 127.0.0.1:2525 (Procfile); Ctrl-C stops them all.
 # make test: every test, with the servers they need; make test-fast: those that need no Chromium, nginx or PostgreSQL.
+# make bench: bench/send.py; make bench-outbox: bench/outbox.py, time-scaled (see bench/README.md).
 # make translations: collect the messages, merge them into each language's .po, compile the .mo files.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 LOCALES := ddenterpriseapi/translations
 
-.PHONY: run test test-fast bench screenshots translations clean
+.PHONY: run test test-fast bench bench-outbox screenshots translations clean
 
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app ddenterpriseapi db upgrade
@@ -22,6 +23,10 @@ test-fast: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/send.py
+
+OUTBOX_BENCH_ARGS ?= --scale 10
+bench-outbox: $(VENV)/.installed-test
+	$(BIN)/python bench/outbox.py $(OUTBOX_BENCH_ARGS)
 
 screenshots: $(VENV)/.installed-test
 	scripts/test-system-packages

@@ -110,12 +110,16 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Every page and API, and the CLI commands."""
-    from . import api, auth, cli, dashboard, health, mail, metrics, oauth
+    """Every page and API, the CLI commands, and the web's watch for a dead worker."""
+    from . import api, auth, cli, dashboard, health, mail, metrics, notify, oauth
+    from .notify import web
+    from .outbox import views as outbox
 
-    for blueprint in (auth.bp, dashboard.bp, oauth.bp, mail.bp, api.bp, api.keys_bp, health.bp, metrics.bp):
+    for blueprint in (auth.bp, dashboard.bp, outbox.bp, oauth.bp, mail.bp, notify.bp, api.bp, api.keys_bp, health.bp,
+                      metrics.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
+    web.init(app)
 
 
 def mount(app: Flask) -> None:

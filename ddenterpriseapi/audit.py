@@ -26,7 +26,11 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "login_failed": _l("login failed"),
     "login_refused": _l("login refused"),
     "logout": _l("logout"),
+    "notification_settings_changed": _l("notification settings changed"),
     "oauth_settings_changed": _l("oauth settings changed"),
+    "outbox_message_cancelled": _l("outbox message cancelled"),
+    "outbox_message_retried": _l("outbox message retried"),
+    "outbox_message_sent_again": _l("outbox message sent again"),
     "password_changed": _l("password changed"),
     "password_check_failed": _l("password check failed"),
     "password_check_refused": _l("password check refused"),
@@ -35,6 +39,7 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "sessions_ended": _l("sessions ended"),
     "test_email_failed": _l("test email failed"),
     "test_email_sent": _l("test email sent"),
+    "test_notification_sent": _l("test notification sent"),
 }
 
 

@@ -1,11 +1,11 @@
 """Database models: administrators and their sessions, OAuth parameters, tokens and pending authorizations, the mail
-server, delivery status, API keys, the audit log, and the outbox with its attempts, idempotent requests, worker
-heartbeats and purged totals."""
+server, delivery status, API keys, the audit log, the outbox with its attempts, idempotent requests, worker
+heartbeats and purged totals, and the notifications: where they go, the incidents they tell of, and what was sent."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +78,8 @@ class OAuthSettings(db.Model):
     client_secret: Mapped[str | None] = mapped_column(EncryptedText)
     redirect_uri: Mapped[str | None] = mapped_column(String(2048))
     smtp_hosts: Mapped[str | None] = mapped_column(String(1024))  # Custom: the SMTP servers its tokens may go to
+    client_secret_expires_on: Mapped[date | None]  # as the provider showed it (Azure does), for the warnings
+    app_in_testing: Mapped[bool] = mapped_column(default=False, server_default=false())  # Google: tokens die at 7 days
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 
@@ -194,7 +196,13 @@ class OutboxMessage(db.Model):
     kept as a record of what happened to it once sent or failed."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),  # what the workers claim
+        # The Outbox page lists one status newest first (without it, filtering sent mail sorts every sent row);
+        # the health check finds each status's oldest message.
+        Index("ix_outbox_message_status_id", "status", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(10), default="queued")
@@ -269,3 +277,58 @@ class OutboxTotals(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     sent_purged: Mapped[int] = mapped_column(default=0)
     failed_purged: Mapped[int] = mapped_column(default=0)
+
+
+class NotificationSettings(db.Model):
+    """Who hears about incidents: webhooks, email recipients and the fallback server for alert emails; and when the
+    checks last looked (a single row)."""
+
+    __tablename__ = "notification_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    webhook_urls: Mapped[str | None] = mapped_column(EncryptedText)  # one per line; Slack's and Teams' hold a secret
+    recipients: Mapped[str | None] = mapped_column(Text)  # one per line
+    fallback_host: Mapped[str | None] = mapped_column(String(255))
+    fallback_port: Mapped[int] = mapped_column(default=25)
+    fallback_security: Mapped[str] = mapped_column(String(10), default="none")
+    fallback_username: Mapped[str | None] = mapped_column(String(320))
+    fallback_password: Mapped[str | None] = mapped_column(EncryptedText)
+    fallback_sender: Mapped[str | None] = mapped_column(String(320))
+    failures_seen_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # failed messages up to here are told
+    worker_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the web processes' turn, once a minute
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Incident(db.Model):
+    """A condition that needs someone (re-authorization required, no worker, ...), from when it opened to when it
+    ended. open_key holds the kind while it lasts: a unique key, so only one process can open it."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(40), unique=True)  # None once resolved
+    severity: Mapped[str] = mapped_column(String(10))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the condition last held
+    last_notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(db.Model):
+    """One notification to one destination (a webhook, or the email to the recipients) and how it went."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"), index=True)
+    event: Mapped[str] = mapped_column(String(40))  # the incident's kind, or "test"
+    state: Mapped[str] = mapped_column(String(10))  # opened, reminder, resolved, test
+    summary: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10))  # webhook, outbox, fallback; email when no route could take it
+    destination: Mapped[str] = mapped_column(String(2048))  # the webhook without its secret path, or the addresses
+    ok: Mapped[bool]
+    detail: Mapped[str] = mapped_column(Text, default="")

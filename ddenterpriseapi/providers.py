@@ -35,6 +35,7 @@ class Provider:
     refresh_with_scopes: bool = False  # Microsoft refuses a refresh that does not name the scopes again
     missing_refresh_token_hint: str = ""
     reauthorization_hint: str = ""  # added when the provider refuses a refresh token
+    testing_token_days: int | None = None  # an app in the "Testing" publishing status: its refresh tokens die then
     sending_rate: int | None = None  # messages per minute the outbox paces itself to (None: unpaced)
     max_recipients: int = 100  # per message, envelope recipients (To, Cc and Bcc)
     max_message_bytes: int = 25 * 1024 * 1024
@@ -83,6 +84,7 @@ PRESETS = {
             "If this Google app is in the \"Testing\" publishing status, its refresh tokens expire after 7 days: "
             "publish the app (or make it Internal), then authorize again."
         ),
+        testing_token_days=7,
     ),
     "microsoft": Provider(
         key="microsoft",
@@ -159,7 +161,8 @@ def build_registry(overrides: dict) -> dict[str, Provider]:
 def endpoints_for_script(registry: dict[str, Provider]) -> dict[str, dict]:
     """What the OAuth page's script needs to fill a preset's greyed endpoints as the provider changes."""
     return {key: {"authorization_url": p.authorization_url, "token_url": p.token_url, "scopes": p.scopes,
-                  "editable": p.editable_endpoints, "uses_tenant": p.uses_tenant}
+                  "editable": p.editable_endpoints, "uses_tenant": p.uses_tenant,
+                  "testing": bool(p.testing_token_days)}
             for key, p in registry.items()}
 
 

@@ -1,5 +1,8 @@
 """Language choice, template helpers and filters."""
 
+from datetime import date
+
+from babel.dates import format_skeleton
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
@@ -23,11 +26,17 @@ def remember_language_choice() -> None:
         session["lang"] = request.args["lang"]
 
 
+def format_day(value: date, skeleton: str = "yMMMd") -> str:
+    """A day in the page's language: a CLDR skeleton lets each language order it ("Dec 1" or "1 déc.")."""
+    return format_skeleton(skeleton, value, locale=get_locale())
+
+
 def init(app: Flask) -> None:
-    """Babel, the jinja 'do' extension used by the form macros, and the datetime and duration filters."""
+    """Babel, the jinja 'do' extension used by the form macros, and the datetime, day and duration filters."""
     Babel(app, locale_selector=select_locale, default_timezone="UTC")
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") + " UTC" if value else ""
     app.jinja_env.filters["duration"] = format_timedelta
+    app.jinja_env.filters["day"] = format_day
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale())})
     app.before_request(remember_language_choice)

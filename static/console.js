@@ -8,6 +8,7 @@ function fillPresetEndpoints(form) {
   const tenantField = form.querySelector("#field-tenant");
   tenantField.classList.toggle("is-hidden", !preset.uses_tenant);
   form.querySelector("#field-smtp_hosts").classList.toggle("is-hidden", !preset.editable);
+  form.querySelector("#field-app_in_testing").classList.toggle("is-hidden", !preset.testing);
   const tenant = form.querySelector("#tenant").value.trim() || "common";
   for (const name of ["authorization_url", "token_url", "scopes"]) {
     const input = form.querySelector("#" + name);

@@ -15,8 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
 from ddenterpriseapi.extensions import db, limiter
-from ddenterpriseapi.models import OAuthConnection, OutboxMessage, WorkerHeartbeat
+from ddenterpriseapi.models import OAuthConnection, OutboxAttempt, OutboxMessage, WorkerHeartbeat
 from ddenterpriseapi.outbox.policy import OutboxPolicy
+from ddenterpriseapi.outbox.statuses import FINAL, SENT
 from ddenterpriseapi.outbox.worker import Worker
 from ddenterpriseapi.runtime import Runtime
 
@@ -289,6 +290,28 @@ def outbox_message(status: str, age: timedelta = timedelta(0)) -> OutboxMessage:
     """An outbox message in the given status, accepted `age` ago."""
     return OutboxMessage(status=status, created_at=datetime.now(UTC) - age, sender=MAILBOX[0],
                          message_id=f"<{secrets.token_hex(8)}@example.com>", recipients=["boss@example.org"])
+
+
+OUTBOX_BODY = b"Subject: Weekly report\r\n\r\nBODY-NEVER-SHOWN\r\n"  # no page may show it
+
+
+def add_outbox_message(app, status: str = "queued", attempts=(), **fields) -> int:
+    """Commit a message as the API and the worker leave it in this status (with its content, and its finishing time
+    once final), its attempts given as (outcome, detail) pairs; its id."""
+    message = outbox_message(status)
+    now = message.created_at
+    values = {"subject": f"A {status} message", "body": OUTBOX_BODY, "size": len(OUTBOX_BODY),
+              "submitted_by": "API key Reports (dde_ab12…)", "attempts": len(attempts),
+              "finished_at": now if status in FINAL else None, "sent_at": now if status == SENT else None}
+    for name, value in {**values, **fields}.items():
+        setattr(message, name, value)
+    message.attempt_log = [OutboxAttempt(outcome=outcome, detail=detail, worker="app-01:4242",
+                                         at=now - timedelta(minutes=len(attempts) - number))
+                           for number, (outcome, detail) in enumerate(attempts)]
+    with app.app_context():
+        db.session.add(message)
+        db.session.commit()
+        return message.id
 
 
 def worker_heartbeat(age: timedelta, worker: str = "mailhost:4242") -> WorkerHeartbeat:

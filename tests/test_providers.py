@@ -83,8 +83,9 @@ def test_what_the_page_scripts_receive():
         "authorization_url": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
         "token_url": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
         "scopes": "https://outlook.office.com/SMTP.Send offline_access openid email",
-        "editable": False, "uses_tenant": True}
+        "editable": False, "uses_tenant": True, "testing": False}
     assert endpoints_for_script(registry)["custom"]["editable"] is True
+    assert endpoints_for_script(registry)["google"]["testing"] is True  # the Testing checkbox shows for Google
     assert smtp_for_script(registry) == {
         "google": {"host": "smtp.gmail.com", "port": 587, "security": "starttls"},
         "microsoft": {"host": "smtp.office365.com", "port": 587, "security": "starttls"}}

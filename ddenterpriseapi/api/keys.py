@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -13,6 +13,7 @@ from ..models import ApiKey, OutboxMessage
 from ..outbox.statuses import SENT
 
 KEY_PREFIX = "dde_"
+USE_RECORDED_EVERY = timedelta(minutes=1)
 
 
 def _hash(key: str) -> str:
@@ -38,13 +39,16 @@ def revoke_key(key_id: int) -> ApiKey | None:
 
 
 def find_active_key(key: str) -> ApiKey | None:
-    """The unrevoked key matching this secret, marked as used."""
+    """The unrevoked key matching this secret, marked as used (at most once a minute: a write per request would
+    make every API call wait for the database's one writer)."""
     record = db.session.scalar(select(ApiKey).filter_by(key_hash=_hash(key)))
     if record is None or record.revoked_at is not None:
         return None
-    record = locked(ApiKey, id=record.id)
-    record.last_used_at = datetime.now(UTC)
-    db.session.commit()
+    now = datetime.now(UTC)
+    if record.last_used_at is None or now - record.last_used_at > USE_RECORDED_EVERY:
+        record = locked(ApiKey, id=record.id)
+        record.last_used_at = now
+        db.session.commit()
     return record
 
 

@@ -30,22 +30,24 @@ def submit(runtime: Runtime, drafts: list[Draft], key: ApiKey, batch: bool,
            idempotency_key: str | None = None, request_hash: str = "") -> dict | list:
     """Accept the drafts into the outbox and commit; the receipt (a list for a batch). With an Idempotency-Key,
     a request seen in the last day gets its first answer and creates nothing."""
+    by = submitter(key)
     if idempotency_key is not None:
         check_key(idempotency_key)
-        db.session.connection(execution_options={"sqlite_immediate": True})  # one writer at a time from here
-        earlier = replay(key.id, idempotency_key, request_hash)
+        db.session.rollback()  # a fresh transaction that takes the write lock first: one writer at a time from here
+        db.session.connection(execution_options={"sqlite_immediate": True})
+        earlier = replay(by.api_key_id, idempotency_key, request_hash)
         if earlier is not None:
             return earlier
-    rows = accept(runtime, drafts, submitter(key))
+    rows = accept(runtime, drafts, by)
     db.session.flush()  # the ids the receipt names
     answer = [receipt(row) for row in rows] if batch else receipt(rows[0])
     if idempotency_key is not None:
-        remember(key.id, idempotency_key, request_hash, answer)
+        remember(by.api_key_id, idempotency_key, request_hash, answer)
     try:
         db.session.commit()
     except IntegrityError:  # another request with this key committed first (PostgreSQL): its answer stands
         db.session.rollback()
-        return replay(key.id, idempotency_key, request_hash)
+        return replay(by.api_key_id, idempotency_key, request_hash)
     return answer
 
 

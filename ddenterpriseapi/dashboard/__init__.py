@@ -1,6 +1,8 @@
 """The dashboard (the state at a glance) and the audit log."""
 
-from flask import Blueprint, render_template, request
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, render_template, request
 
 from ..audit import action_label, recent_events
 from ..extensions import current_runtime
@@ -9,13 +11,14 @@ from ..mail.status import get_delivery_status
 from ..oauth.settings import get_settings, redirect_uri
 from ..oauth.tokens import get_connection
 from ..oauth.views import seen_from
+from ..outbox.stats import daily_outcomes, queue_state
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.route("/")
 def index():
-    settings, runtime = get_settings(), current_runtime()
+    settings, runtime, now = get_settings(), current_runtime(), datetime.now(UTC)
     return render_template(
         "dashboard/index.html",
         settings=settings,
@@ -24,6 +27,8 @@ def index():
         mail=get_mail_server(),
         status=get_delivery_status(),
         redirect_uri=redirect_uri(settings, runtime, seen_from()),
+        queue=queue_state(now, float(current_app.config["WORKER_STALE_AFTER"])),
+        days=daily_outcomes(now.date()),
     )
 
 

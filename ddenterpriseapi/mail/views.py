@@ -7,11 +7,11 @@ from flask_login import current_user
 from .. import audit
 from ..auth.guard import requester
 from ..console_error import ConsoleError
-from ..database import forgotten_secrets
 from ..extensions import current_runtime
 from ..oauth.settings import get_settings
 from ..oauth.tokens import get_connection
 from ..providers import smtp_for_script
+from ..saving import record_changes
 from . import bp
 from .forms import MailServerForm
 from .sending import send_test_email
@@ -29,11 +29,9 @@ def settings():
     if form.validate_on_submit():
         values = form.values()
         stored, changed = save_mail_server(values, form.provider)
-        if changed:
-            audit.record("email_server_changed", requester(), ", ".join(changed))
-        if forgotten_secrets(values, changed, SECRETS):
-            flash(_("The stored SMTP password was forgotten because the SMTP host or port changed: it is sent only "
-                    "to the server it was entered for. Type the password again."), "warning")
+        record_changes("email_server_changed", values, changed, SECRETS, _(
+            "The stored SMTP password was forgotten because the SMTP host or port changed: it is sent only to the "
+            "server it was entered for. Type the password again."))
         if not form.send_test.data:
             flash(_("Email server saved."), "success")
             return redirect(url_for(".settings"))

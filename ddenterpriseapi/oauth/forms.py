@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.forms import IsCurrentPassword
@@ -33,6 +33,15 @@ class OAuthSettingsForm(FlaskForm):
     scopes = StringField(_l("Scopes"), validators=[Length(max=1024)])
     client_id = StringField(_l("Client ID"), validators=[Optional(), Length(max=512)])
     client_secret = PasswordField(_l("Client Secret"), validators=[Optional(), Length(max=1024)])
+    client_secret_expires_on = DateField(
+        _l("Secret expires on"), validators=[Optional()],
+        description=_l("Optional: the date the provider showed when the secret was created (Azure shows it under "
+                       "Certificates & secrets). Notifications warn 30 and 7 days before; update it with a new "
+                       "secret."))
+    app_in_testing = BooleanField(
+        _l("The app is in the Testing publishing status"),
+        description=_l("Google lets refresh tokens of an app in Testing live 7 days: notifications warn on the sixth "
+                       "day, so you can authorize again in time. Better: publish the app, or make it Internal."))
     smtp_hosts = StringField(_l("SMTP hosts"), validators=[Length(max=1024)],
                              description=_l("The SMTP servers this provider's access tokens may be sent to, "
                                             "separated by spaces, such as smtp.example.com."))
@@ -118,12 +127,18 @@ class OAuthSettingsForm(FlaskForm):
                   for name in ("provider", "tenant", "client_id", "client_secret", "redirect_uri")}
         if not self.uses_tenant:
             values["tenant"] = None
-        if self.editable_endpoints:
-            values.update({name: (getattr(self, name).data or "").strip()
-                           for name in ("authorization_url", "token_url", "scopes")})
-        hosts = " ".join((self.smtp_hosts.data or "").replace(",", " ").split()).lower()
-        values["smtp_hosts"] = hosts if self.editable_endpoints else None
+        values.update(self.custom_endpoints())
+        values["client_secret_expires_on"] = self.client_secret_expires_on.data
+        values["app_in_testing"] = bool(self.app_in_testing.data and self.chosen and self.chosen.testing_token_days)
         return values
+
+    def custom_endpoints(self) -> dict:
+        """A custom provider's endpoints and SMTP hosts as typed; a preset's come from the preset (none stored)."""
+        if not self.editable_endpoints:
+            return {"smtp_hosts": None}
+        endpoints = {name: (getattr(self, name).data or "").strip() for name in ("authorization_url", "token_url",
+                                                                                  "scopes")}
+        return {**endpoints, "smtp_hosts": " ".join((self.smtp_hosts.data or "").replace(",", " ").split()).lower()}
 
 
 class AuthorizeForm(FlaskForm):

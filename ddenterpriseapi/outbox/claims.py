@@ -50,10 +50,9 @@ def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claim
     return claimed
 
 
-def mine(owner: str, message_id: int | None = None):
-    """This worker's claimed messages (or one of them): a lease lost to another worker writes nothing."""
-    condition = and_(OutboxMessage.lease_owner == owner, OutboxMessage.status == SENDING)
-    return condition if message_id is None else and_(condition, OutboxMessage.id == message_id)
+def mine(owner: str):
+    """This worker's claimed messages: a lease lost to another worker writes nothing."""
+    return and_(OutboxMessage.lease_owner == owner, OutboxMessage.status == SENDING)
 
 
 def renew(owner: str, until: datetime) -> None:

@@ -1,11 +1,12 @@
 """Delivering a claimed batch over one session of the transport, and writing down what became of each message."""
 
+import functools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from ..extensions import db
 from ..mail.errors import MailError, MailNotConfigured
@@ -17,11 +18,11 @@ from ..models import OutboxAttempt, OutboxMessage
 from ..oauth.errors import OAuthError
 from ..oauth.tokens import NotAuthorized
 from ..runtime import Runtime
-from .claims import Claimed, mine, release, renew
+from .claims import Claimed, release, renew
 from .outcomes import Outcome, outcome_of
 from .pacing import Pacer
 from .policy import OutboxPolicy
-from .statuses import DEFERRED, FAILED, HELD, SENT
+from .statuses import DEFERRED, FAILED, HELD, SENDING, SENT
 
 HELD_RECHECK_MAX = 900  # seconds: a refusal only an administrator can fix is retried at least this often
 
@@ -34,20 +35,20 @@ def record_sent(owner: str, item: Claimed, delivery: Delivery, policy: OutboxPol
     """The server accepted it: sent, with its reply; the body goes unless OUTBOX_KEEP_SENT keeps it a while."""
     moment = now()
     values = dict(status=SENT, sent_at=moment, finished_at=moment, last_reply=delivery.reply, last_error=None,
-                  refused_recipients=delivery.refused or None, attempts=OutboxMessage.attempts + 1,
-                  next_attempt_at=None, lease_owner=None, lease_until=None)
+                  refused_recipients=delivery.refused or None, next_attempt_at=None, lease_owner=None,
+                  lease_until=None)
     if not policy.keep_sent:
         values["body"] = None
     detail = delivery.reply + "".join(f"; {rcpt} refused: {reply}" for rcpt, reply in delivery.refused.items())
-    finish(owner, item, values, SENT, detail, policy)
+    finish(owner, item, values, SENT, detail)
 
 
 def record_failure(owner: str, item: Claimed, outcome: Outcome, policy: OutboxPolicy) -> None:
     """Deferred with backoff (failed once too old), held for an administrator, or failed for good."""
     moment, status, detail = now(), outcome.status, outcome.detail
     attempts = item.attempts + 1
-    values = dict(last_error=detail, last_reply=outcome.reply, attempts=OutboxMessage.attempts + 1,
-                  refused_recipients=outcome.refused or None, lease_owner=None, lease_until=None)
+    values = dict(last_error=detail, last_reply=outcome.reply, refused_recipients=outcome.refused or None,
+                  lease_owner=None, lease_until=None)
     if status == DEFERRED and moment - item.created_at > policy.max_age:
         status = FAILED
         detail = _("Gave up after %(count)s attempts over %(hours)s hours; the last error: %(error)s",
@@ -62,15 +63,31 @@ def record_failure(owner: str, item: Claimed, outcome: Outcome, policy: OutboxPo
     else:
         delay = policy.retry_delay(1) if outcome.throttled else policy.retry_delay(attempts)
         values["next_attempt_at"] = moment + delay
-    finish(owner, item, dict(values, status=status), status, detail, policy)
+    finish(owner, item, dict(values, status=status), status, detail)
 
 
-def finish(owner: str, item: Claimed, values: dict, outcome: str, detail: str, policy: OutboxPolicy) -> None:
-    """Write one attempt's result, and extend the lease of the rest of the batch, in one transaction."""
-    written = db.session.execute(update(OutboxMessage).where(mine(owner, item.id)).values(**values)).rowcount
-    if written:
-        db.session.add(OutboxAttempt(message_id=item.id, outcome=outcome, detail=detail, worker=owner))
-    renew(owner, now() + policy.lease)
+@functools.lru_cache(maxsize=16)
+def outcome_statement(columns: tuple[str, ...]):
+    """The UPDATE writing one attempt's result to a message this worker holds, built once per set of columns:
+    building a statement costs more than running it."""
+    table = OutboxMessage.__table__
+    return (update(OutboxMessage)
+            .where(OutboxMessage.id == bindparam("message"), OutboxMessage.lease_owner == bindparam("owner"),
+                   OutboxMessage.status == SENDING)
+            .values(attempts=OutboxMessage.attempts + 1,
+                    **{column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}))
+
+
+ATTEMPT = OutboxAttempt.__table__.insert()
+
+
+def finish(owner: str, item: Claimed, values: dict, outcome: str, detail: str) -> None:
+    """Write one attempt's result and its history line in one transaction (a lease lost meanwhile writes none)."""
+    columns = tuple(sorted(values))
+    parameters = {"message": item.id, "owner": owner, **{f"new_{column}": values[column] for column in columns}}
+    if db.session.execute(outcome_statement(columns), parameters).rowcount:
+        db.session.execute(ATTEMPT, {"message_id": item.id, "at": now(), "outcome": outcome, "detail": detail,
+                                     "worker": owner})
     db.session.commit()
 
 
@@ -108,10 +125,14 @@ def send_in_session(owner: str, batch: list[Claimed], send, pacer: Pacer, policy
                     stop: threading.Event, done: set[int], outcomes: list) -> None:
     """One message after the other, paced, until the batch ends, the connection is too old or over, or the
     worker stops."""
-    opened = time.monotonic()
+    opened = renewed = time.monotonic()
     for item in batch:
         if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
             return
+        if time.monotonic() - renewed > policy.lease.total_seconds() / 3:  # a slow batch keeps its lease
+            renew(owner, now() + policy.lease)
+            db.session.commit()
+            renewed = time.monotonic()
         done.add(item.id)
         outcomes.append(attempt(owner, item, send, pacer, policy))
         if outcomes[-1] is not None and outcomes[-1].session_over:

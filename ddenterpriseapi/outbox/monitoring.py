@@ -30,7 +30,9 @@ def read_queue(session: Session) -> QueueReading:
     """Count the messages per status and find the oldest waiting one."""
     counts = dict.fromkeys(statuses.ALL, 0)
     counts.update(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    oldest = session.scalar(select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(WAITING)))
+    firsts = [session.scalar(select(OutboxMessage.created_at).where(OutboxMessage.status == status)
+                             .order_by(OutboxMessage.id).limit(1)) for status in WAITING]  # (status, id) index
+    oldest = min((first for first in firsts if first is not None), default=None)
     return QueueReading(counts=counts, oldest_waiting_since=oldest)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from ..extensions import db
 from ..mail.server import get_mail_server
 from ..models import OutboxMessage, WorkerHeartbeat
+from ..notify.watch import check_everything, guarded
 from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings
 from ..oauth.tokens import get_connection, refresh_now
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)  # a child of the app's logger, with its handl
 HEARTBEAT_SECONDS = 5
 LIVE_WORKER_SECONDS = 30  # a worker seen this recently shares the sending rate
 MAINTENANCE_SECONDS = 600
+NOTIFY_SECONDS = 60
 
 
 def worker_name() -> str:
@@ -41,7 +43,7 @@ class Worker:
     def __init__(self, runtime: Runtime, policy: OutboxPolicy, stop: threading.Event, name: str | None = None):
         self.runtime, self.policy, self.stop = runtime, policy, stop
         self.name = name or worker_name()
-        self.last_beat = self.last_maintenance = 0.0
+        self.last_beat = self.last_maintenance = self.last_notify = 0.0
         self.pacer = Pacer(None)
 
     def run(self) -> None:
@@ -52,6 +54,7 @@ class Worker:
     def step(self) -> bool:
         """One round of duties; whether there may be more to deliver at once."""
         self.heartbeat()
+        self.notify()
         self.maintain()
         self.keep_token_alive()
         reason = blocker(self.runtime)
@@ -85,6 +88,13 @@ class Worker:
         beat.seen_at = now()
         db.session.add(beat)
         db.session.commit()
+
+    def notify(self) -> None:
+        """About once a minute: tell someone what needs attention (notify/), never stopping delivery."""
+        if time.monotonic() - self.last_notify < NOTIFY_SECONDS:
+            return
+        self.last_notify = time.monotonic()
+        guarded(check_everything, self.runtime, now())
 
     def keep_token_alive(self) -> None:
         """Refresh at least every REFRESH_INTERVAL, mail or not: an unused refresh token ages out, and a dead one

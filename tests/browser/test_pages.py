@@ -12,7 +12,8 @@ from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/", "/configuration/oauth", "/configuration/email-server", "/configuration/api-keys", "/audit",
+PAGES = ["/", "/outbox", "/configuration/oauth", "/configuration/email-server", "/configuration/notifications",
+         "/configuration/api-keys", "/audit",
          "/configuration/administrators", "/account/password", "/account/sessions"]
 
 

@@ -1,7 +1,7 @@
 """relay: API key scope, sender policy of relayed messages
 
 Revision ID: c5e7a1f3b9d2
-Revises: 97405a77a9a5
+Revises: 4309b905a039
 Create Date: 2026-12-08 09:30:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c5e7a1f3b9d2'
-down_revision = '97405a77a9a5'
+down_revision = '4309b905a039'
 branch_labels = None
 depends_on = None
 

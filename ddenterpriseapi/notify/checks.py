@@ -1,0 +1,138 @@
+"""The conditions worth telling someone about, each read from the database: a Finding while it holds, else None."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import format_timedelta, ngettext
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import OutboxMessage
+from ..oauth.settings import get_settings
+from ..oauth.tokens import get_connection
+from ..outbox.statuses import DEFERRED, FAILED
+from ..runtime import Runtime
+from . import kinds
+from .absence import worker_absence
+
+DEFERRED_AGE = timedelta(minutes=15)  # deferred longer than this: the retries are not getting through
+SECRET_WARNINGS = ((kinds.SECRET_EXPIRES_30, 30), (kinds.SECRET_EXPIRES_7, 7))  # kind, days ahead
+LISTED_FAILURES = 5  # failed messages named in one notification
+START_COMMAND = "flask --app ddenterpriseapi worker"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A condition that holds now: its kind (the incident's key) and what to say about it."""
+
+    kind: str
+    summary: str
+    details: str = ""
+
+
+def reauthorization_required() -> Finding | None:
+    """The refresh token is dead: mail is held until an administrator authorizes again."""
+    connection = get_connection()
+    if connection is None or not connection.needs_reauthorization:
+        return None
+    return Finding(kinds.REAUTHORIZATION, _("Re-authorization required: mail is held until an administrator clicks "
+                                            "Authorize on the OAuth page."), connection.reauthorization_error)
+
+
+def messages_deferred(moment: datetime) -> Finding | None:
+    """Messages the server keeps refusing for now: the oldest deferred one waits longer than DEFERRED_AGE."""
+    oldest, count = db.session.execute(select(func.min(OutboxMessage.created_at), func.count())
+                                       .where(OutboxMessage.status == DEFERRED)).one()
+    if not count or moment - oldest <= DEFERRED_AGE:
+        return None
+    last_error = db.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.status == DEFERRED)
+                                   .order_by(OutboxMessage.created_at).limit(1))
+    summary = ngettext("%(num)d message is deferred; it was accepted %(duration)s ago.",
+                       "%(num)d messages are deferred; the oldest was accepted %(duration)s ago.",
+                       count, duration=format_timedelta(moment - oldest))
+    return Finding(kinds.DEFERRED, summary, _("The last error: %(error)s", error=last_error or _("none recorded")))
+
+
+def messages_failed(since: datetime) -> Finding | None:
+    """Messages that failed for good since the checks last looked: each failure is told once."""
+    query = select(OutboxMessage).where(OutboxMessage.status == FAILED, OutboxMessage.finished_at > since)
+    count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    if not count:
+        return None
+    newest = db.session.scalars(query.order_by(OutboxMessage.finished_at.desc()).limit(LISTED_FAILURES))
+    details = [f"#{message.id} {message.subject!r} to {', '.join(message.recipients)}: {message.last_error}"
+               for message in newest]
+    if count > LISTED_FAILURES:
+        details.append(_("… and %(count)s more.", count=count - LISTED_FAILURES))
+    return Finding(kinds.FAILED, ngettext("%(num)d message failed for good: it will not be sent.",
+                                          "%(num)d messages failed for good: they will not be sent.", count),
+                   "\n".join(details))
+
+
+def newest_failure() -> datetime | None:
+    """When the latest message failed for good: up to there, failures have been looked at."""
+    return db.session.scalar(select(func.max(OutboxMessage.finished_at)).where(OutboxMessage.status == FAILED))
+
+
+def worker_down(moment: datetime) -> Finding | None:
+    """No delivery worker for WORKER_SILENCE while one is needed: nothing is being sent."""
+    absence = worker_absence(moment)
+    if absence is None:
+        return None
+    duration = format_timedelta(absence.duration)
+    summary = (_("No delivery worker has been seen for %(duration)s: mail is not being sent.", duration=duration)
+               if absence.ever_seen else
+               _("No delivery worker has run yet, and mail has waited %(duration)s: it is not being sent.",
+                 duration=duration))
+    return Finding(kinds.WORKER_DOWN, summary, _("Start it: %(command)s (or its systemd unit).",
+                                                 command=START_COMMAND))
+
+
+def client_secret_expiry(moment: datetime, kind: str, days_ahead: int) -> Finding | None:
+    """The client secret expires within days_ahead days (or has expired): refreshing will then fail."""
+    settings = get_settings()
+    expires = settings.client_secret_expires_on
+    if expires is None or not settings.client_secret or (expires - moment.date()).days > days_ahead:
+        return None
+    days = (expires - moment.date()).days
+    summary = (_("The OAuth client secret expired on %(date)s.", date=expires.isoformat()) if days < 0 else
+               ngettext("The OAuth client secret expires on %(date)s, in %(num)d day.",
+                        "The OAuth client secret expires on %(date)s, in %(num)d days.", days,
+                        date=expires.isoformat()))
+    return Finding(kind, summary, _(
+        "Create a new client secret with the provider (Azure: Certificates & secrets, New client secret), then enter "
+        "its value and its expiry date on the OAuth page. Once the secret has expired, the access token cannot be "
+        "refreshed and mail is held."))
+
+
+def testing_token_expiry(moment: datetime, runtime: Runtime) -> Finding | None:
+    """An app in the Testing publishing status: its refresh token dies testing_token_days after authorization, so
+    say it a day before."""
+    settings = get_settings()
+    lifetime = runtime.providers[settings.provider].testing_token_days
+    connection = get_connection()
+    if not (settings.app_in_testing and lifetime and connection and connection.provider == settings.provider):
+        return None
+    dies_at = connection.authorized_at + timedelta(days=lifetime)
+    if moment < dies_at - timedelta(days=1):
+        return None
+    return Finding(kinds.TESTING_TOKEN, _(
+        "The refresh token ends on %(when)s UTC: the app is in the Testing publishing status, whose tokens live "
+        "%(days)s days.", when=dies_at.strftime("%Y-%m-%d %H:%M"), days=lifetime), _(
+        "Authorize again on the OAuth page before then, or publish the app (or make it Internal) and authorize once "
+        "more, so that tokens no longer expire."))
+
+
+def every_check(runtime: Runtime, moment: datetime, failures_since: datetime) -> dict[str, Finding | None]:
+    """Every condition, by kind: what holds now."""
+    findings = {
+        kinds.REAUTHORIZATION: reauthorization_required(),
+        kinds.DEFERRED: messages_deferred(moment),
+        kinds.FAILED: messages_failed(failures_since),
+        kinds.WORKER_DOWN: worker_down(moment),
+        kinds.TESTING_TOKEN: testing_token_expiry(moment, runtime),
+    }
+    for kind, days_ahead in SECRET_WARNINGS:
+        findings[kind] = client_secret_expiry(moment, kind, days_ahead)
+    return findings
