@@ -1,8 +1,10 @@
 """The relay in a thread of the test process, the clients that talk to it, and the messages they send."""
 
+import asyncio
 import smtplib
 import ssl
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ddenterpriseapi.relay.backend import Backend
@@ -93,3 +95,10 @@ def queued_id(client: smtplib.SMTP, sender: str, recipients: list[str], data: by
     code, reply = client.data(data)
     assert code == 250 and reply.startswith(b"2.0.0 Queued as "), (code, reply)
     return int(reply.rsplit(b" ", 1)[1])
+
+
+def run_coroutine(coroutine):
+    """Run a coroutine to its end in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread, where asyncio.run() refuses to start another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

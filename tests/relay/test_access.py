@@ -2,7 +2,6 @@
 over TLS unless from this machine; clients on trusted networks without AUTH; nobody else. Failures are audited and
 slow their address down."""
 
-import asyncio
 import re
 import smtplib
 from types import SimpleNamespace
@@ -13,7 +12,7 @@ from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent
 from ddenterpriseapi.relay.handler import RelayHandler
 from tests.helpers import API_KEYS_PAGE, csrf_from, outbox_row, post_mail, wait_for_status
-from tests.relay.helpers import PROGRAM, bare_message, connect, queued_id
+from tests.relay.helpers import PROGRAM, bare_message, connect, queued_id, run_coroutine
 
 REVOKE = re.compile(r'action="/ddenterpriseapi/configuration/api-keys/(\d+)/revoke"')
 
@@ -82,10 +81,10 @@ def test_without_tls_auth_is_neither_offered_nor_accepted_from_elsewhere(pki):
     handler = RelayHandler(SimpleNamespace(), backend=None)
     elsewhere = SimpleNamespace(transport=SimpleNamespace(get_extra_info=lambda name: None),
                                 session=SimpleNamespace(peer=("192.0.2.7", 40000)))
-    offered = asyncio.run(handler.handle_EHLO(elsewhere, elsewhere.session, None, "client",
+    offered = run_coroutine(handler.handle_EHLO(elsewhere, elsewhere.session, None, "client",
                                               ["250-relay", "250-STARTTLS", "250-AUTH LOGIN PLAIN", "250 HELP"]))
     assert "250-AUTH LOGIN PLAIN" not in offered and "250-STARTTLS" in offered
-    refused = asyncio.run(handler.auth_PLAIN(elsewhere, ["PLAIN", "AGtleQBzZWNyZXQ="]))
+    refused = run_coroutine(handler.auth_PLAIN(elsewhere, ["PLAIN", "AGtleQBzZWNyZXQ="]))
     assert refused.message.startswith("538 5.7.11 Encryption required")
 
 

@@ -8,7 +8,17 @@ import aiosmtplib
 
 from ddenterpriseapi.mail.raw import header_fields
 from tests.helpers import MAILBOX, outbox_row, wait_for_status
-from tests.relay.helpers import HOST, PROGRAM, RECIPIENTS, REPORT, bare_message, client_context, connect, queued_id
+from tests.relay.helpers import (
+    HOST,
+    PROGRAM,
+    RECIPIENTS,
+    REPORT,
+    bare_message,
+    client_context,
+    connect,
+    queued_id,
+    run_coroutine,
+)
 
 
 def test_smtplib_over_starttls_delivers_the_message_byte_for_byte(relaying, oauth_app, pki):
@@ -51,7 +61,7 @@ def test_aiosmtplib_with_auth_login_8bit_body_and_utf8_addresses(relaying, oauth
         await asyncio.sleep(0.2)  # the TLS shutdown ends before the loop does, or its socket is left unclosed
         return answer
 
-    refused, reply = asyncio.run(send())
+    refused, reply = run_coroutine(send())
     assert refused == {} and reply.startswith("2.0.0 Queued as ")
     wait_for_status(oauth_app, int(reply.rsplit(" ", 1)[1]), "sent")
     (received,) = smtp.wait_for_messages(1)
