@@ -3,53 +3,40 @@ cluster."""
 
 import pytest
 
-from tests.deploy.helpers import FlaskProcess, GunicornConsole, relay_process, worker_process
+from tests.deploy.helpers import GunicornConsole, relay_process, worker_process
 from tests.servers.postgres import PostgresTestServer
 from tests.servers.tls import make_pki
 
 
-@pytest.fixture
-def start_console(tmp_path):
-    """Start gunicorn consoles (after preparing them); all are stopped at teardown."""
-    consoles = []
+def started_processes(tmp_path, make, kind: str):
+    """A fixture's start(env, name) for one kind of process; every process it started is stopped at teardown."""
+    processes = []
 
-    def start(env: dict, name: str = "gunicorn") -> GunicornConsole:
-        console = GunicornConsole(env, tmp_path / f"{name}-{len(consoles)}.log")
-        consoles.append(console)
-        return console.start()
+    def start(env: dict, name: str = kind):
+        processes.append(make(env, tmp_path / f"{name}-{len(processes)}.log"))
+        return processes[-1].start()
 
     yield start
-    for console in consoles:
-        console.stop()
+    for process in processes:
+        process.stop()
+
+
+@pytest.fixture
+def start_console(tmp_path):
+    """Start gunicorn consoles (after preparing them)."""
+    yield from started_processes(tmp_path, GunicornConsole, "gunicorn")
 
 
 @pytest.fixture
 def start_worker(tmp_path):
-    """Start delivery worker processes; all are stopped at teardown."""
-    workers = []
-
-    def start(env: dict, name: str = "worker") -> FlaskProcess:
-        worker = worker_process(env, tmp_path / f"{name}-{len(workers)}.log")
-        workers.append(worker)
-        return worker.start()
-
-    yield start
-    for worker in workers:
-        worker.stop()
+    """Start delivery worker processes."""
+    yield from started_processes(tmp_path, worker_process, "worker")
 
 
 @pytest.fixture
 def start_relay_process(tmp_path):
-    """Start relay processes; all are stopped at teardown."""
-    relays = []
-
-    def start(env: dict, name: str = "relay") -> FlaskProcess:
-        relays.append(relay_process(env, tmp_path / f"{name}-{len(relays)}.log"))
-        return relays[-1].start()
-
-    yield start
-    for relay in relays:
-        relay.stop()
+    """Start relay processes."""
+    yield from started_processes(tmp_path, relay_process, "relay")
 
 
 @pytest.fixture(scope="session")
