@@ -72,6 +72,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.provider import RemoteSMTPServer  # noqa: E402
 from ddenterpriseapi import create_app  # noqa: E402
 from ddenterpriseapi.extensions import current_runtime, db  # noqa: E402
 from ddenterpriseapi.mail.message import Draft  # noqa: E402
@@ -453,7 +454,7 @@ class ProfiledWorker(RunningWorker):
 
 def drain_with_worker(app, smtp, policy: OutboxPolicy, count: int, name: str, profiler=None) -> tuple[float, int]:
     """Start one worker on the queued messages; seconds until the SMTP server holds them all, connections used."""
-    received, connections = len(smtp.messages), smtp.connections
+    received, connections = smtp.received, smtp.connections
     worker = ProfiledWorker(app, policy, paced=False, name=name, profiler=profiler)
     started = time.perf_counter()
     worker.start()
@@ -467,7 +468,7 @@ def drain_with_worker(app, smtp, policy: OutboxPolicy, count: int, name: str, pr
 
 def drain_with_smtplib(smtp, pki, token, envelopes) -> tuple[float, int]:
     """The same messages over one connection: STARTTLS, AUTH XOAUTH2 once, then MAIL/RCPT/DATA each."""
-    received = len(smtp.messages)
+    received = smtp.received
     context = ssl.create_default_context(cafile=pki.ca_cert_path)
     raw = xoauth2(token.mailbox, token.value)
     started = time.perf_counter()
@@ -506,8 +507,7 @@ def drain_part(args, tmp: Path, pki) -> Verdict:
     oauth = smtp = app = None
     try:
         oauth = start_oauth_server(args.shape)
-        smtp = SMTPTestServer(security="starttls", pki=pki, style=args.shape,
-                              check_token=oauth.check_access_token).start()
+        smtp = RemoteSMTPServer(pki, args.shape, oauth)  # the provider is another machine: another process
         instance = tmp / "drain-instance"
         app = build_console(instance, oauth, smtp, pki, args.shape)
         policy = OutboxPolicy.from_config(app.config)  # the defaults: OUTBOX_BATCH_SIZE 50, ...
@@ -542,7 +542,7 @@ def drain_part(args, tmp: Path, pki) -> Verdict:
             large = drain_with_worker(app, smtp, replace(policy, batch_size=args.large_batch), args.messages,
                                       "bench-large")
         sent = sent_count(app)
-        mechanisms = {m.auth_mechanism for m in smtp.messages}
+        mechanisms = smtp.mechanisms()
     finally:
         if app is not None:
             with app.app_context():

@@ -38,16 +38,18 @@ def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claim
         return []
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
-    rows = db.session.scalars(
-        select(OutboxMessage).where(due(now)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit).with_for_update(skip_locked=True)).all()
-    claimed = []
-    for row in rows:
-        row.status, row.lease_owner, row.lease_until = SENDING, owner, now + lease
-        claimed.append(Claimed(row.id, Envelope(row.body, row.sender, list(row.recipients), row.message_id),
-                               row.created_at, row.attempts))
+    table = OutboxMessage.__table__  # columns, not entities: a batch is read and leased in two statements
+    rows = db.session.execute(
+        select(table.c.id, table.c.body, table.c.sender, table.c.recipients, table.c.message_id,
+               table.c.created_at, table.c.attempts)
+        .where(due(now)).order_by(table.c.next_attempt_at, table.c.id).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    if rows:
+        db.session.execute(table.update().where(table.c.id.in_([row.id for row in rows]))
+                           .values(status=SENDING, lease_owner=owner, lease_until=now + lease))
     db.session.commit()
-    return claimed
+    return [Claimed(row.id, Envelope(row.body, row.sender, list(row.recipients), row.message_id), row.created_at,
+                    row.attempts) for row in rows]
 
 
 def mine(owner: str):

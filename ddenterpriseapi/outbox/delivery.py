@@ -1,12 +1,10 @@
 """Delivering a claimed batch over one session of the transport, and writing down what became of each message."""
 
-import functools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, update
 
 from ..extensions import db
 from ..mail.errors import MailError, MailNotConfigured
@@ -14,7 +12,6 @@ from ..mail.sending import transport_for
 from ..mail.server import get_mail_server
 from ..mail.smtp import Delivery, Trace
 from ..mail.status import record_outcome
-from ..models import OutboxAttempt, OutboxMessage
 from ..oauth.errors import OAuthError
 from ..oauth.tokens import NotAuthorized
 from ..runtime import Runtime
@@ -22,7 +19,8 @@ from .claims import Claimed, release, renew
 from .outcomes import Outcome, outcome_of
 from .pacing import Pacer
 from .policy import OutboxPolicy
-from .statuses import DEFERRED, FAILED, HELD, SENDING, SENT
+from .recorder import Record, Recorder
+from .statuses import DEFERRED, FAILED, HELD, SENT
 
 HELD_RECHECK_MAX = 900  # seconds: a refusal only an administrator can fix is retried at least this often
 
@@ -31,7 +29,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def record_sent(owner: str, item: Claimed, delivery: Delivery, policy: OutboxPolicy) -> None:
+def sent_record(item: Claimed, delivery: Delivery, policy: OutboxPolicy) -> Record:
     """The server accepted it: sent, with its reply; the body goes unless OUTBOX_KEEP_SENT keeps it a while."""
     moment = now()
     values = dict(status=SENT, sent_at=moment, finished_at=moment, last_reply=delivery.reply, last_error=None,
@@ -40,10 +38,10 @@ def record_sent(owner: str, item: Claimed, delivery: Delivery, policy: OutboxPol
     if not policy.keep_sent:
         values["body"] = None
     detail = delivery.reply + "".join(f"; {rcpt} refused: {reply}" for rcpt, reply in delivery.refused.items())
-    finish(owner, item, values, SENT, detail)
+    return Record(item.id, values, SENT, detail, moment)
 
 
-def record_failure(owner: str, item: Claimed, outcome: Outcome, policy: OutboxPolicy) -> None:
+def failure_record(item: Claimed, outcome: Outcome, policy: OutboxPolicy) -> Record:
     """Deferred with backoff (failed once too old), held for an administrator, or failed for good."""
     moment, status, detail = now(), outcome.status, outcome.detail
     attempts = item.attempts + 1
@@ -63,51 +61,27 @@ def record_failure(owner: str, item: Claimed, outcome: Outcome, policy: OutboxPo
     else:
         delay = policy.retry_delay(1) if outcome.throttled else policy.retry_delay(attempts)
         values["next_attempt_at"] = moment + delay
-    finish(owner, item, dict(values, status=status), status, detail)
-
-
-@functools.lru_cache(maxsize=16)
-def outcome_statement(columns: tuple[str, ...]):
-    """The UPDATE writing one attempt's result to a message this worker holds, built once per set of columns:
-    building a statement costs more than running it."""
-    table = OutboxMessage.__table__
-    return (update(OutboxMessage)
-            .where(OutboxMessage.id == bindparam("message"), OutboxMessage.lease_owner == bindparam("owner"),
-                   OutboxMessage.status == SENDING)
-            .values(attempts=OutboxMessage.attempts + 1,
-                    **{column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}))
-
-
-ATTEMPT = OutboxAttempt.__table__.insert()
-
-
-def finish(owner: str, item: Claimed, values: dict, outcome: str, detail: str) -> None:
-    """Write one attempt's result and its history line in one transaction (a lease lost meanwhile writes none)."""
-    columns = tuple(sorted(values))
-    parameters = {"message": item.id, "owner": owner, **{f"new_{column}": values[column] for column in columns}}
-    if db.session.execute(outcome_statement(columns), parameters).rowcount:
-        db.session.execute(ATTEMPT, {"message_id": item.id, "at": now(), "outcome": outcome, "detail": detail,
-                                     "worker": owner})
-    db.session.commit()
+    return Record(item.id, dict(values, status=status), status, detail, moment)
 
 
 def deliver_batch(runtime: Runtime, policy: OutboxPolicy, owner: str, batch: list[Claimed], pacer: Pacer,
                   stop: threading.Event) -> None:
-    """Send the batch over one session; a message the session could not reach goes back to the queue. The
-    dashboard's latest success and failure are written once per batch."""
+    """Send the batch over one session, the outcomes written meanwhile by a Recorder; a message the session could
+    not reach goes back to the queue. The dashboard's latest success and failure are written once per batch."""
     done: set[int] = set()
     outcomes: list[Outcome | None] = []  # None: sent
-    try:
-        transport = transport_for(get_mail_server(), runtime)
-        db.session.rollback()  # no transaction open while the provider answers
-        with transport.session(Trace()) as send:
-            send_in_session(owner, batch, send, pacer, policy, stop, done, outcomes)
-    except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
-        outcomes.append(outcome_of(error))
-        for item in batch:
-            if item.id not in done:
-                done.add(item.id)
-                record_failure(owner, item, outcomes[-1], policy)
+    with Recorder(db.engine, owner) as recorder:
+        try:
+            transport = transport_for(get_mail_server(), runtime)
+            db.session.rollback()  # no transaction open while the provider answers
+            with transport.session(Trace()) as send:
+                send_in_session(recorder, batch, send, pacer, policy, stop, done, outcomes)
+        except (MailError, OAuthError) as error:  # the session could not be opened: every message shares it
+            outcomes.append(outcome_of(error))
+            for item in batch:
+                if item.id not in done:
+                    done.add(item.id)
+                    recorder.add(failure_record(item, outcomes[-1], policy))
     release(owner, [item.id for item in batch if item.id not in done], now())
     record_batch(outcomes)
 
@@ -121,7 +95,7 @@ def record_batch(outcomes: list[Outcome | None]) -> None:
         record_outcome(failures[-1].detail, test=False)
 
 
-def send_in_session(owner: str, batch: list[Claimed], send, pacer: Pacer, policy: OutboxPolicy,
+def send_in_session(recorder: Recorder, batch: list[Claimed], send, pacer: Pacer, policy: OutboxPolicy,
                     stop: threading.Event, done: set[int], outcomes: list) -> None:
     """One message after the other, paced, until the batch ends, the connection is too old or over, or the
     worker stops."""
@@ -130,26 +104,27 @@ def send_in_session(owner: str, batch: list[Claimed], send, pacer: Pacer, policy
         if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
             return
         if time.monotonic() - renewed > policy.lease.total_seconds() / 3:  # a slow batch keeps its lease
-            renew(owner, now() + policy.lease)
+            recorder.settle()
+            renew(recorder.owner, now() + policy.lease)
             db.session.commit()
             renewed = time.monotonic()
         done.add(item.id)
-        outcomes.append(attempt(owner, item, send, pacer, policy))
+        outcomes.append(attempt(recorder, item, send, pacer, policy))
         if outcomes[-1] is not None and outcomes[-1].session_over:
             return
 
 
-def attempt(owner: str, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:
+def attempt(recorder: Recorder, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:
     """Deliver one message and record what became of it: the failure's outcome, or None once sent."""
     try:
         delivery = send(item.envelope)
     except MailError as error:
         outcome = outcome_of(error)
-        record_failure(owner, item, outcome, policy)
+        recorder.add(failure_record(item, outcome, policy))
         if outcome.throttled:
             pacer.throttled()
         return outcome
-    record_sent(owner, item, delivery, policy)
+    recorder.add(sent_record(item, delivery, policy))
     return None
 
 

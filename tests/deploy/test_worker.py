@@ -54,7 +54,9 @@ def test_a_worker_killed_mid_drain_loses_nothing(tmp_path, start_console, start_
     delivered = received_ids(smtp)
     duplicates = len(delivered) - len(set(delivered))
     print(f"SIGKILL mid-drain: {len(expected)} messages, {duplicates} delivered twice")
-    assert duplicates <= 1  # only one whose DATA the server accepted in the instant before the kill
+    # At most the message whose DATA the server accepted in the instant before the kill, and the one before it
+    # if its outcome was still being committed meanwhile (outbox/recorder.py).
+    assert duplicates <= 2
     wait_until(lambda: statuses(tmp_path / "instance") == {"sent": 200}, 10, "not every message is recorded sent")
 
 
