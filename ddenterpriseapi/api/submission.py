@@ -26,11 +26,10 @@ def submitter(key: ApiKey) -> Submitter:
     return Submitter("api", f"API key {key.name} ({key.prefix}…)", key.id)
 
 
-def submit(runtime: Runtime, drafts: list[Draft], key: ApiKey, batch: bool,
+def submit(runtime: Runtime, drafts: list[Draft], by: Submitter, batch: bool,
            idempotency_key: str | None = None, request_hash: str = "") -> dict | list:
     """Accept the drafts into the outbox and commit; the receipt (a list for a batch). With an Idempotency-Key,
     a request seen in the last day gets its first answer and creates nothing."""
-    by = submitter(key)
     if idempotency_key is not None:
         check_key(idempotency_key)
         db.session.rollback()  # a fresh transaction that takes the write lock first: one writer at a time from here

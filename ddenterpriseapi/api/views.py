@@ -15,7 +15,7 @@ from ..outbox.statuses import FINAL
 from . import bp
 from .keys import find_active_key
 from .payload import parse_request
-from .submission import status_of, submit
+from .submission import status_of, submit, submitter
 
 MAX_WAIT_SECONDS = 60
 WAIT_POLL_SECONDS = 0.25
@@ -35,15 +35,15 @@ def presented_key() -> str | None:
 
 @bp.before_request
 def require_api_key():
-    """Every API call names an active key allowed on the API; it is kept in g for the view."""
-    key = presented_key()
-    if key is None:
+    """Every API call names an active key allowed on the API; who submits with it is kept in g for the view."""
+    presented = presented_key()
+    if presented is None:
         return error(401, "Missing API key: send it as 'Authorization: Bearer <key>'.")
-    g.api_key = find_active_key(key)
-    if g.api_key is None:
+    key = find_active_key(presented)
+    if key is None:
         return error(401, "Unknown or revoked API key.")
-    allowed = g.api_key.allows("api")
-    db.session.rollback()  # reading the scope began a transaction: the view begins its own, as it needs it
+    allowed, g.submitter = key.allows("api"), submitter(key)
+    db.session.rollback()  # reading the key began a transaction: the view begins its own, as it needs it
     if not allowed:
         return error(403, "This key is limited to the SMTP relay: use a key made for the API.")
     return None
@@ -69,7 +69,7 @@ def send_mail():
     if body is None:
         return error(400, "The request body must be JSON (Content-Type: application/json).")
     drafts = parse_request(body, current_app.config["MAX_ATTACHMENTS"])
-    answer = submit(current_runtime(), drafts, g.api_key, batch="messages" in body,
+    answer = submit(current_runtime(), drafts, g.submitter, batch="messages" in body,
                     idempotency_key=request.headers.get("Idempotency-Key"),
                     request_hash=hashlib.sha256(request.get_data()).hexdigest())
     response = jsonify(answer)
@@ -85,7 +85,7 @@ def mail_status(message_id: int):
     deadline = time.monotonic() + min(max(request.args.get("wait", 0, type=float), 0), MAX_WAIT_SECONDS)
     while True:
         row = db.session.get(OutboxMessage, message_id)
-        if row is None or row.api_key_id != g.api_key.id:
+        if row is None or row.api_key_id != g.submitter.api_key_id:
             return error(404, "No message with this id was submitted with this API key.")
         if row.status in FINAL or time.monotonic() >= deadline:
             return jsonify(status_of(row))
