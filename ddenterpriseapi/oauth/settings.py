@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
@@ -14,12 +15,18 @@ from .flow import ClientParameters
 
 CALLBACK_PATH = "/v2/oauth/redirect"
 LOCAL_REDIRECT_URI = "http://localhost:8080/ddenterpriseapi" + CALLBACK_PATH
+DEFAULT_PROVIDER = "google"  # what a new console's OAuth page offers first
 SECRETS = {"client_secret": ("provider", "tenant", "token_url", "client_id")}  # what a client secret is sent with
 
 
 def get_settings() -> OAuthSettings:
     """The saved parameters, or unsaved defaults on a new console."""
-    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider="google")
+    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider=DEFAULT_PROVIDER)
+
+
+def chosen_provider() -> str:
+    """The provider chosen on the OAuth page, read without decrypting the client secret."""
+    return db.session.scalar(select(OAuthSettings.provider).where(OAuthSettings.id == 1)) or DEFAULT_PROVIDER
 
 
 def save_settings(values: dict) -> tuple[OAuthSettings, list[str]]:

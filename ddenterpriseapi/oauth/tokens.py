@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import audit
 from ..database import locked, locked_singleton
@@ -176,6 +177,11 @@ def authorized_connection() -> OAuthConnection:
 
 def get_connection() -> OAuthConnection | None:
     return db.session.get(OAuthConnection, 1)
+
+
+def authorized_account() -> str | None:
+    """The authorized account's address, read without decrypting a token: accepting a message needs only that."""
+    return db.session.scalar(select(OAuthConnection.account_email).where(OAuthConnection.id == 1))
 
 
 def masked(token: str | None) -> str:

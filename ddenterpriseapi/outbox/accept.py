@@ -12,8 +12,8 @@ from ..mail.raw import raw_value, read_headers, sent_as, with_missing_headers
 from ..mail.sending import with_server_sender
 from ..mail.server import get_mail_server
 from ..models import MailServer, OutboxMessage
-from ..oauth.settings import get_settings
-from ..oauth.tokens import get_connection
+from ..oauth.settings import chosen_provider
+from ..oauth.tokens import authorized_account
 from ..providers import Provider
 from ..runtime import Runtime
 from ..text import truncated
@@ -34,15 +34,15 @@ class Submitter:
 def sending_limits(runtime: Runtime) -> Provider:
     """The preset whose limits (recipients, size) apply: the authorized provider's with OAuth, else Custom's."""
     if get_mail_server().authentication == "oauth":
-        return runtime.providers[get_settings().provider]
+        return runtime.providers[chosen_provider()]
     return runtime.providers["custom"]
 
 
 def known_mailbox(mail: MailServer) -> str:
     """The mailbox that will authenticate, known without asking the provider (it may be down): the username,
     else the authorized account."""
-    connection = get_connection() if mail.authentication == "oauth" and not mail.username else None
-    return mail.username or (connection.account_email if connection else None) or ""
+    account = authorized_account() if mail.authentication == "oauth" and not mail.username else None
+    return mail.username or account or ""
 
 
 def check_recipients(count: int, limits: Provider) -> None:
