@@ -2,13 +2,14 @@
 # delivery worker and its SMTP relay on 127.0.0.1:2525 (Procfile); Ctrl-C stops them all.
 # make test: every test, with the servers they need; make test-fast: those that need no Chromium, nginx or PostgreSQL.
 # make bench: bench/send.py; make bench-outbox: bench/outbox.py, time-scaled (see bench/README.md).
+# make bench-relay: bench/relay.py, the relay and its worker against email-oauth2-proxy (from the bench extra).
 # make translations: collect the messages, merge them into each language's .po, compile the .mo files.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 LOCALES := ddenterpriseapi/translations
 
-.PHONY: run test test-fast bench bench-outbox screenshots translations clean
+.PHONY: run test test-fast bench bench-outbox bench-relay screenshots translations clean
 
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app ddenterpriseapi db upgrade
@@ -28,6 +29,10 @@ OUTBOX_BENCH_ARGS ?= --scale 10
 bench-outbox: $(VENV)/.installed-test
 	$(BIN)/python bench/outbox.py $(OUTBOX_BENCH_ARGS)
 
+RELAY_BENCH_ARGS ?=
+bench-relay: $(VENV)/.installed-bench
+	$(BIN)/python bench/relay.py $(RELAY_BENCH_ARGS)
+
 screenshots: $(VENV)/.installed-test
 	scripts/test-system-packages
 	DDE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -k readme_screenshots
@@ -46,6 +51,11 @@ $(VENV)/.installed-test: pyproject.toml
 	scripts/ensure-venv $(PYTHON) $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-bench: pyproject.toml
+	scripts/ensure-venv $(PYTHON) $(VENV)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 clean:
 	rm -rf $(VENV) *.egg-info tests/artifacts

@@ -45,12 +45,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import faulthandler
-import logging
 import math
 import os
 import pstats
-import signal
 import smtplib
 import sqlite3
 import ssl
@@ -72,6 +69,18 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench._common import (  # noqa: E402
+    Verdict,
+    bounded_main,
+    children_of,
+    configure_through_pages,
+    filesystem_of,
+    load,
+    process_cpu_seconds,
+    start_gunicorn,
+    stop_started,
+    summary,
+)
 from bench.provider import RemoteSMTPServer  # noqa: E402
 from ddenterpriseapi import create_app  # noqa: E402
 from ddenterpriseapi.extensions import current_runtime, db  # noqa: E402
@@ -83,9 +92,7 @@ from ddenterpriseapi.outbox.accept import Submitter, accept  # noqa: E402
 from ddenterpriseapi.outbox.policy import OutboxPolicy  # noqa: E402
 from ddenterpriseapi.outbox.statuses import SENT  # noqa: E402
 from tests.deploy import helpers as deploy  # noqa: E402
-from tests.deploy.helpers import GunicornConsole  # noqa: E402
 from tests.helpers import AuthActions, MailActions, OAuthActions, RunningWorker, start_oauth_server  # noqa: E402
-from tests.servers import loopback  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402
 from tests.servers.tls import make_pki  # noqa: E402
 
@@ -97,15 +104,6 @@ PREFIX = "/ddenterpriseapi"
 SUBMITTER = Submitter("api", "bench")
 HTTP_TIMEOUT = 30
 CLIENT_WARMUP = 3  # requests per client before each timed phase (connection opened, first hits of the code)
-RUNNING_CONSOLES: list[GunicornConsole] = []  # killed if the run overruns --timeout
-
-
-def quiet() -> None:
-    """Clean output: no INFO chatter from the servers and libraries."""
-    for name in ("mail.debug", "aiosmtpd", "asyncio", "werkzeug", "urllib3", "oauthlib", "requests_oauthlib",
-                 "authlib", "ddenterpriseapi"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -156,61 +154,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-@dataclass
-class Verdict:
-    name: str
-    line: str
-    ok: bool
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"{one:.2f} (5 min: {five:.2f}) on {os.cpu_count()} CPUs"
-
-
-def filesystem_of(path: Path) -> str:
-    """The filesystem type holding path (from /proc/mounts), since SQLite's commits cost what its fsync costs."""
-    best, kind = "", "unknown"
-    try:
-        for line in Path("/proc/mounts").read_text().splitlines():
-            _device, mount, fstype, *_ = line.split()
-            if str(path.resolve()).startswith(mount) and len(mount) > len(best):
-                best, kind = mount, fstype
-    except OSError:
-        pass
-    return kind
-
-
 def draft(number: int) -> Draft:
     return Draft(to=[RECIPIENT], subject=f"Report {number}", text=REPORT_TEXT)
 
 
 # -- 1. accept rate ---------------------------------------------------------------------------------------
-
-def process_cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes (Linux /proc); 0 for those gone."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
 
 @dataclass
 class Phase:
@@ -314,16 +262,8 @@ def accept_part(args, tmp: Path, pki) -> Verdict:
         env = deploy.console_env(instance, overrides={args.shape: oauth.provider_override()},
                                  ca_bundle=pki.ca_cert_path)
         deploy.prepare_console(env)
-        console = GunicornConsole(env, tmp / "gunicorn.log")
-        RUNNING_CONSOLES.append(console)
-        console.start()
-        with deploy.Browser(console.origin) as browser:
-            browser.login()
-            deploy.authorize(browser, oauth, provider=args.shape)
-            saved = deploy.save_email_server(browser, smtp, save="1")
-            if saved.status_code != 302:
-                raise RuntimeError(f"saving the email server failed (HTTP {saved.status_code})")
-            key = deploy.create_api_key(browser)
+        console = start_gunicorn(env, tmp / "gunicorn.log")
+        key = configure_through_pages(console, oauth, smtp, args.shape)
         workers = children_of(console.process.pid)
         pids = [console.process.pid, *workers]
         print(f"gunicorn: {len(workers)} workers x {env.get('DDE_THREADS', '4')} threads, SQLite on "
@@ -339,8 +279,7 @@ def accept_part(args, tmp: Path, pki) -> Verdict:
         stored = outbox_count(instance)
     finally:
         if console is not None:
-            console.stop()
-            RUNNING_CONSOLES.remove(console)
+            stop_started(console)
         if smtp is not None:
             smtp.stop()
         if oauth is not None:
@@ -763,40 +702,11 @@ def run(args) -> int:
                 if part == "accept" and gunicorn_log.exists():
                     print(gunicorn_log.read_text(errors="replace")[-3000:], file=sys.stderr)
                 return 2
-    print(f"\n== summary ({time.monotonic() - started:.0f} s; load average {load()})")
-    for verdict in verdicts:
-        print(f"  {verdict.name:7} {'PASS' if verdict.ok else 'FAIL'}  {verdict.line}")
-    return 0 if all(verdict.ok for verdict in verdicts) else 1
-
-
-def abort_after(seconds: float) -> threading.Timer:
-    """Bound the run: past the deadline, show where every thread is stuck and exit with status 2."""
-    def abort():
-        print(f"benchmark aborted: still running after {seconds:g} s", file=sys.stderr)
-        faulthandler.dump_traceback(all_threads=True)
-        for console in RUNNING_CONSOLES:  # gunicorn runs in its own session: it would outlive this process
-            if console.process is not None:
-                try:
-                    os.killpg(console.process.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        os._exit(2)
-
-    timer = threading.Timer(seconds, abort)
-    timer.daemon = True
-    timer.start()
-    return timer
+    return summary(verdicts, started)
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    quiet()
-    loopback.install()
-    watchdog = abort_after(args.timeout)
-    try:
-        return run(args)
-    finally:
-        watchdog.cancel()
+    return bounded_main(parse_args, run, argv)
 
 
 if __name__ == "__main__":

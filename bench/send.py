@@ -26,14 +26,11 @@ run overruns --timeout.
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import gc
-import logging
 import math
 import os
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._common import bounded_main  # noqa: E402
 from ddenterpriseapi import create_app  # noqa: E402
 from ddenterpriseapi.extensions import current_runtime, db  # noqa: E402
 from ddenterpriseapi.mail.message import Draft  # noqa: E402
@@ -50,7 +48,6 @@ from ddenterpriseapi.mail.server import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
 from ddenterpriseapi.oauth.settings import get_settings  # noqa: E402
 from tests.helpers import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
-from tests.servers import loopback  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402
 from tests.servers.tls import make_pki  # noqa: E402
 
@@ -58,16 +55,6 @@ RATIO_TARGET = 0.95
 WARMUP = 5  # messages per mode before timing: imports, first TLS contexts, SQLite pages
 RECIPIENT = "boss@example.org"
 REPORT_TEXT = "Daily report\n\n" + "\n".join(f"line {i}: all systems nominal" for i in range(40)) + "\n"
-def quiet() -> None:
-    """Clean output: no INFO chatter from the servers and libraries."""
-    for name in ("mail.debug", "aiosmtpd", "asyncio", "werkzeug", "urllib3", "oauthlib", "requests_oauthlib",
-                 "authlib", "ddenterpriseapi"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # aiosmtpd 1.4 logs "Session.login_data is deprecated" at WARNING on every PLAIN/LOGIN AUTH: test-server
-    # noise that would also put a stderr write on the password side only.
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=500, help="messages per mode (default 500)")
@@ -256,28 +243,8 @@ def run(args) -> int:
     return 0 if ratio_ok and calls_ok and sanity_ok else 1
 
 
-def abort_after(seconds: float) -> threading.Timer:
-    """Bound the run: past the deadline, show where every thread is stuck and exit with status 2."""
-    def abort():
-        print(f"benchmark aborted: still running after {seconds:g} s", file=sys.stderr)
-        faulthandler.dump_traceback(all_threads=True)
-        os._exit(2)
-
-    timer = threading.Timer(seconds, abort)
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    quiet()
-    loopback.install()
-    watchdog = abort_after(args.timeout)
-    try:
-        return run(args)
-    finally:
-        watchdog.cancel()
+    return bounded_main(parse_args, run, argv)
 
 
 if __name__ == "__main__":
