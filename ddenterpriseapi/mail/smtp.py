@@ -4,6 +4,7 @@ import functools
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -40,14 +41,29 @@ class Delivery:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+END_OF_DATA = b"\r\n.\r\n"
+
+
 class RepliesKept:
-    """Keeps the server's reply to DATA, which smtplib's sendmail reads and drops (it names the queue id)."""
+    """Keeps the server's reply to DATA, which smtplib's sendmail reads and drops (it names the queue id); and runs
+    the caller's `meanwhile` work once the message is out, while the server takes it in."""
 
     data_reply: tuple[int, bytes] = (0, b"")
+    meanwhile: Callable[[], None] | None = None
 
     def data(self, msg):
         self.data_reply = super().data(msg)
         return self.data_reply
+
+    def send(self, s):
+        super().send(s)
+        if self.meanwhile is not None and isinstance(s, bytes) and s.endswith(END_OF_DATA):
+            self.run_meanwhile()
+
+    def run_meanwhile(self) -> None:
+        work, self.meanwhile = self.meanwhile, None
+        if work is not None:
+            work()
 
 
 class Client(RepliesKept, smtplib.SMTP):
@@ -200,14 +216,18 @@ def mail_options(smtp: smtplib.SMTP, data: bytes, envelope: list[str]) -> list[s
 
 
 def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipients: list[str], message_id: str,
-            trace: Trace) -> Delivery:
+            trace: Trace, meanwhile: Callable[[], None] | None = None) -> Delivery:
     """MAIL FROM, RCPT TO, DATA for one message on an open connection, its bytes untouched; the server's answer,
-    with the recipients it refused while accepting the others."""
+    with the recipients it refused while accepting the others. `meanwhile` runs once: while the server takes the
+    message in, or before the answer when the message never went."""
+    smtp.meanwhile = meanwhile
     try:
         refused = smtp.sendmail(envelope_from, recipients, data,
                                 mail_options=mail_options(smtp, data, [envelope_from, *recipients]))
     except (OSError, smtplib.SMTPException) as error:
         raise sending_error(error, envelope_from) from None
+    finally:
+        smtp.run_meanwhile()
     trace.ok("mail", f"MAIL FROM <{envelope_from}>")
     accepted = [rcpt for rcpt in recipients if rcpt not in refused]
     trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)

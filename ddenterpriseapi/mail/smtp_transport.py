@@ -76,8 +76,8 @@ class SmtpTransport:
     def session(self, trace: Trace) -> Iterator[Send]:
         client = self.open_client(trace)
         try:
-            yield lambda envelope: smtp.deliver(client, envelope.data, envelope.sender, envelope.recipients,
-                                                envelope.message_id, trace)
+            yield lambda envelope, meanwhile=None: smtp.deliver(
+                client, envelope.data, envelope.sender, envelope.recipients, envelope.message_id, trace, meanwhile)
         finally:
             smtp.close(client)
 

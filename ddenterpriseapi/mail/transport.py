@@ -19,7 +19,12 @@ class Envelope:
     message_id: str
 
 
-Send = Callable[[Envelope], Delivery]  # delivers one message; MailError when it cannot go
+class Send(Protocol):
+    """Delivers one message in a session; MailError when it cannot go."""
+
+    def __call__(self, envelope: Envelope, meanwhile: Callable[[], None] | None = None) -> Delivery:
+        """`meanwhile` runs once, while the provider takes the message in (before the call returns, at the
+        latest): work that may overlap the wait."""
 
 
 class Transport(Protocol):

@@ -38,18 +38,17 @@ def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claim
         return []
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
-    table = OutboxMessage.__table__  # columns, not entities: a batch is read and leased in two statements
+    table = OutboxMessage.__table__  # columns, not entities
+    chosen = db.session.scalars(select(table.c.id).where(due(now)).order_by(table.c.next_attempt_at, table.c.id)
+                                .limit(limit).with_for_update(skip_locked=True)).all()  # from the indexes alone
     rows = db.session.execute(
-        select(table.c.id, table.c.body, table.c.sender, table.c.recipients, table.c.message_id,
-               table.c.created_at, table.c.attempts)
-        .where(due(now)).order_by(table.c.next_attempt_at, table.c.id).limit(limit)
-        .with_for_update(skip_locked=True)).all()
-    if rows:
-        db.session.execute(table.update().where(table.c.id.in_([row.id for row in rows]))
-                           .values(status=SENDING, lease_owner=owner, lease_until=now + lease))
+        table.update().where(table.c.id.in_(chosen)).values(status=SENDING, lease_owner=owner, lease_until=now + lease)
+        .returning(table.c.id, table.c.body, table.c.sender, table.c.recipients, table.c.message_id,
+                   table.c.created_at, table.c.attempts)).all() if chosen else []
     db.session.commit()
+    order = {message_id: position for position, message_id in enumerate(chosen)}
     return [Claimed(row.id, Envelope(row.body, row.sender, list(row.recipients), row.message_id), row.created_at,
-                    row.attempts) for row in rows]
+                    row.attempts) for row in sorted(rows, key=lambda row: order[row.id])]
 
 
 def mine(owner: str):

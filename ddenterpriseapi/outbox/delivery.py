@@ -2,6 +2,8 @@
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
@@ -11,7 +13,8 @@ from ..mail.errors import MailError, MailNotConfigured
 from ..mail.sending import transport_for
 from ..mail.server import get_mail_server
 from ..mail.smtp import Delivery, Trace
-from ..mail.status import record_outcome
+from ..mail.transport import Send, Transport
+from ..models import MailServer
 from ..oauth.errors import OAuthError
 from ..oauth.tokens import NotAuthorized
 from ..runtime import Runtime
@@ -19,7 +22,7 @@ from .claims import Claimed, release, renew
 from .outcomes import Outcome, outcome_of
 from .pacing import Pacer
 from .policy import OutboxPolicy
-from .recorder import Record, Recorder
+from .recorder import Ledger, Record
 from .statuses import DEFERRED, FAILED, HELD, SENT
 
 HELD_RECHECK_MAX = 900  # seconds: a refusal only an administrator can fix is retried at least this often
@@ -64,75 +67,96 @@ def failure_record(item: Claimed, outcome: Outcome, policy: OutboxPolicy) -> Rec
     return Record(item.id, dict(values, status=status), status, detail, moment)
 
 
-def deliver_batch(runtime: Runtime, policy: OutboxPolicy, owner: str, batch: list[Claimed], pacer: Pacer,
-                  stop: threading.Event) -> None:
-    """Send the batch over one session, the outcomes written meanwhile by a Recorder; a message the session could
-    not reach goes back to the queue. The dashboard's latest success and failure are written once per batch."""
+@dataclass
+class Connection:
+    """One session of the transport as the worker uses it: how old, how many messages, whether it is over."""
+
+    send: Send
+    opened: float = field(default_factory=time.monotonic)
+    messages: int = 0
+    over: bool = False
+
+    def lasts(self, policy: OutboxPolicy) -> bool:
+        """Whether another message may go over it (OUTBOX_CONNECTION_MAX_MESSAGES, OUTBOX_CONNECTION_MAX_AGE)."""
+        return (not self.over and self.messages < policy.connection_max_messages
+                and time.monotonic() - self.opened <= policy.connection_max_age)
+
+
+def deliver(transport: Transport, policy: OutboxPolicy, owner: str, batch: list[Claimed], pacer: Pacer,
+            stop: threading.Event, more: Callable[[], list[Claimed]]) -> list[Outcome | None]:
+    """Send the batch over one session, then the batches `more` claims while the session lasts, so that a backlog
+    costs one handshake and one AUTH per connection. Each outcome is written while the next message is on the wire
+    (Ledger); a message the session could not reach goes back to the queue. What became of each message tried:
+    its failure's outcome, or None once sent."""
     done: set[int] = set()
-    outcomes: list[Outcome | None] = []  # None: sent
-    with Recorder(db.engine, owner) as recorder:
-        try:
-            transport = transport_for(get_mail_server(), runtime)
-            db.session.rollback()  # no transaction open while the provider answers
-            with transport.session(Trace()) as send:
-                send_in_session(recorder, batch, send, pacer, policy, stop, done, outcomes)
-        except (MailError, OAuthError) as error:  # the session could not be opened: every message shares it
-            outcomes.append(outcome_of(error))
-            for item in batch:
-                if item.id not in done:
-                    done.add(item.id)
-                    recorder.add(failure_record(item, outcomes[-1], policy))
+    outcomes: list[Outcome | None] = []
+    ledger = Ledger(owner)
+    db.session.rollback()  # no transaction open while the provider answers
+    try:
+        with transport.session(Trace()) as send:
+            connection = Connection(send)
+            send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
+            while connection.lasts(policy) and not stop.is_set() and done.issuperset(item.id for item in batch):
+                batch = more()
+                if not batch:
+                    break
+                send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
+    except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
+        outcomes.append(outcome_of(error))
+        for item in batch:
+            if item.id not in done:
+                done.add(item.id)
+                ledger.hold(failure_record(item, outcomes[-1], policy))
+    ledger.flush()
     release(owner, [item.id for item in batch if item.id not in done], now())
-    record_batch(outcomes)
+    return outcomes
 
 
-def record_batch(outcomes: list[Outcome | None]) -> None:
-    """The dashboard's latest success and failure, from one batch."""
-    if None in outcomes:
-        record_outcome(None, test=False)
-    failures = [outcome for outcome in outcomes if outcome is not None]
-    if failures:
-        record_outcome(failures[-1].detail, test=False)
-
-
-def send_in_session(recorder: Recorder, batch: list[Claimed], send, pacer: Pacer, policy: OutboxPolicy,
-                    stop: threading.Event, done: set[int], outcomes: list) -> None:
-    """One message after the other, paced, until the batch ends, the connection is too old or over, or the
+def send_batch(ledger: Ledger, batch: list[Claimed], connection: Connection, pacer: Pacer, policy: OutboxPolicy,
+               stop: threading.Event, done: set[int], outcomes: list) -> None:
+    """One message after the other, paced, until the batch ends, the connection is too old, full or over, or the
     worker stops."""
-    opened = renewed = time.monotonic()
+    renewed = time.monotonic()
     for item in batch:
-        if time.monotonic() - opened > policy.connection_max_age or not pacer.wait(stop):
+        if not connection.lasts(policy) or not pacer.wait(stop):
             return
         if time.monotonic() - renewed > policy.lease.total_seconds() / 3:  # a slow batch keeps its lease
-            recorder.settle()
-            renew(recorder.owner, now() + policy.lease)
+            renew(ledger.owner, now() + policy.lease)
             db.session.commit()
             renewed = time.monotonic()
         done.add(item.id)
-        outcomes.append(attempt(recorder, item, send, pacer, policy))
-        if outcomes[-1] is not None and outcomes[-1].session_over:
-            return
+        outcomes.append(attempt(ledger, item, connection.send, pacer, policy))
+        connection.messages += 1
+        connection.over = outcomes[-1] is not None and outcomes[-1].session_over
 
 
-def attempt(recorder: Recorder, item: Claimed, send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:
-    """Deliver one message and record what became of it: the failure's outcome, or None once sent."""
+def attempt(ledger: Ledger, item: Claimed, send: Send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:
+    """Deliver one message, the last one's outcome committed meanwhile, and hold what became of this one: the
+    failure's outcome, or None once sent."""
     try:
-        delivery = send(item.envelope)
+        delivery = send(item.envelope, ledger.flush)
     except MailError as error:
         outcome = outcome_of(error)
-        recorder.add(failure_record(item, outcome, policy))
+        ledger.hold(failure_record(item, outcome, policy))
         if outcome.throttled:
             pacer.throttled()
         return outcome
-    recorder.add(sent_record(item, delivery, policy))
+    ledger.hold(sent_record(item, delivery, policy))
     return None
 
 
+def ready_transport(mail: MailServer, runtime: Runtime) -> Transport:
+    """The saved email server's transport, once nothing stops sending that only an administrator can fix (no usable
+    email server, nobody authorized), found without asking any server: else MailNotConfigured or NotAuthorized."""
+    transport = transport_for(mail, runtime)
+    transport.check_ready()
+    return transport
+
+
 def blocker(runtime: Runtime) -> str | None:
-    """Why nothing can be sent until an administrator acts (no usable email server, nobody authorized), found
-    without asking any server; None when sending can be tried."""
+    """Why nothing can be sent until an administrator acts; None when sending can be tried."""
     try:
-        transport_for(get_mail_server(), runtime).check_ready()
+        ready_transport(get_mail_server(), runtime)
     except (MailNotConfigured, NotAuthorized) as error:
         return error.message
     return None

@@ -16,6 +16,7 @@ class OutboxPolicy:
     keep_sent: timedelta = timedelta(0)
     retention: timedelta = timedelta(days=30)
     batch_size: int = 50
+    connection_max_messages: int = 500
     connection_max_age: float = 300
     poll_interval: float = 1
     refresh_interval: timedelta = timedelta(days=1)
@@ -30,6 +31,7 @@ class OutboxPolicy:
             keep_sent=timedelta(seconds=float(config["OUTBOX_KEEP_SENT"])),
             retention=timedelta(days=float(config["OUTBOX_RETENTION_DAYS"])),
             batch_size=int(config["OUTBOX_BATCH_SIZE"]),
+            connection_max_messages=int(config["OUTBOX_CONNECTION_MAX_MESSAGES"]),
             connection_max_age=float(config["OUTBOX_CONNECTION_MAX_AGE"]),
             poll_interval=float(config["WORKER_POLL_INTERVAL"]),
             refresh_interval=timedelta(seconds=float(config["REFRESH_INTERVAL"])),

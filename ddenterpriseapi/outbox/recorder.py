@@ -1,24 +1,22 @@
 """Writing down what became of each message while the next one is on the wire.
 
-A worker's outcomes go to a thread with a database connection of its own, which commits them in order. Before a
-message is handed over, every outcome but the last one is committed: the database work overlaps the wait for the
-provider, and a worker killed mid-batch leaves at most that last outcome unwritten (besides the message then on
-the wire), so at most those two are sent again when the lease runs out.
+A worker commits a message's outcome while the provider takes in the next message (the transport's `meanwhile`),
+so the database work overlaps the wait for the provider instead of adding to it. A worker killed mid-batch leaves
+at most that outcome unwritten, besides the message then on the wire: at most those two are sent again when the
+lease runs out.
 """
 
 import functools
-import queue
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
+from ..extensions import db
 from ..models import OutboxAttempt, OutboxMessage
 from .statuses import SENDING
 
-UNWRITTEN_OUTCOMES = 1  # outcomes that may wait while the next message is sent
 ATTEMPT = OutboxAttempt.__table__.insert()
 
 
@@ -36,8 +34,8 @@ class Record:
 @functools.lru_cache(maxsize=16)
 def outcome_statement(columns: tuple[str, ...]):
     """The UPDATE writing one attempt's result to a message this worker holds, built once per set of columns:
-    building a statement costs more than running it. On the table, not the entity: no session to bring up to
-    date."""
+    building a statement costs more than running it. On the table, not the entity: no session objects to bring
+    up to date."""
     table = OutboxMessage.__table__
     return (table.update()
             .where(table.c.id == bindparam("message"), table.c.lease_owner == bindparam("owner"),
@@ -57,63 +55,21 @@ def write(connection: Connection, owner: str, record: Record) -> None:
                                      "detail": record.detail, "worker": owner})
 
 
-class Recorder:
-    """The thread committing one worker's outcomes; a context manager that writes everything before it exits."""
+class Ledger:
+    """One worker's outcomes, written one message behind: `hold` keeps the latest, `flush` commits it."""
 
-    def __init__(self, engine: Engine, owner: str):
-        self.engine, self.owner = engine, owner
-        self.pending: queue.Queue[Record | None] = queue.Queue()
-        self.room = threading.Semaphore(UNWRITTEN_OUTCOMES)
-        self.failure: Exception | None = None
-        self.thread = threading.Thread(target=self.run, name=f"outbox-recorder-{owner}", daemon=True)
+    def __init__(self, owner: str):
+        self.owner = owner
+        self.pending: Record | None = None
 
-    def __enter__(self) -> "Recorder":
-        self.thread.start()
-        return self
+    def hold(self, record: Record) -> None:
+        """Keep this outcome until the next message is out (or the batch ends); the one before is written by now."""
+        self.flush()
+        self.pending = record
 
-    def __exit__(self, *exc_info) -> None:
-        self.pending.put(None)
-        self.thread.join()
-        if self.failure is not None and exc_info[0] is None:
-            raise self.failure
-
-    def add(self, record: Record) -> None:
-        """Queue an outcome, once all but the last UNWRITTEN_OUTCOMES - 1 are committed."""
-        self.room.acquire()
-        if self.failure is not None:
-            self.room.release()
-            raise self.failure
-        self.pending.put(record)
-
-    def settle(self) -> None:
-        """Wait until every outcome queued so far is committed (before touching the batch's rows otherwise)."""
-        self.pending.join()
-        if self.failure is not None:
-            raise self.failure
-
-    def run(self) -> None:
-        try:
-            with self.engine.connect() as connection:
-                while (record := self.pending.get()) is not None:
-                    self.commit(connection, record)
-        except Exception as error:  # noqa: BLE001 - handed to the sending thread, which raises it
-            self.failure = error
-            self.discard()
-        finally:
-            self.pending.task_done()
-
-    def commit(self, connection: Connection, record: Record) -> None:
-        try:
-            with connection.begin():
-                write(connection, self.owner, record)
-        finally:
-            self.pending.task_done()
-            self.room.release()
-
-    def discard(self) -> None:
-        """After a failure: let the sender go on to hear of it, dropping what it queued (the leases bring those
-        messages back)."""
-        self.room.release()
-        while self.pending.get() is not None:
-            self.pending.task_done()
-            self.room.release()
+    def flush(self) -> None:
+        """Commit the outcome held, if any, in a transaction of its own."""
+        record, self.pending = self.pending, None
+        if record is not None:
+            write(db.session.connection(), self.owner, record)
+            db.session.commit()

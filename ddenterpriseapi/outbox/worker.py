@@ -11,16 +11,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
+from ..mail.errors import MailNotConfigured
 from ..mail.server import get_mail_server
-from ..models import OutboxMessage, WorkerHeartbeat
+from ..mail.status import record_outcome
+from ..models import MailServer, OutboxMessage, WorkerHeartbeat
 from ..notify.watch import check_everything, guarded
 from ..oauth.errors import OAuthError
-from ..oauth.settings import get_settings
-from ..oauth.tokens import get_connection, refresh_now
+from ..oauth.settings import chosen_provider
+from ..oauth.tokens import NotAuthorized, get_connection, refresh_now
 from ..runtime import Runtime
-from .claims import claim, hold_all, release_held
-from .delivery import blocker, deliver_batch, now
+from .claims import Claimed, claim, hold_all, release_held
+from .delivery import deliver, now, ready_transport
 from .idempotency import forget_expired
+from .outcomes import Outcome
 from .pacing import Pacer
 from .policy import OutboxPolicy
 from .statuses import FAILED, FINAL, SENT
@@ -28,7 +31,10 @@ from .totals import record_purged
 
 log = logging.getLogger(__name__)  # a child of the app's logger, with its handlers
 HEARTBEAT_SECONDS = 5
+RELEASE_SECONDS = 5  # held messages go within this long of an administrator's fix
 LIVE_WORKER_SECONDS = 30  # a worker seen this recently shares the sending rate
+SUCCESS_RECORD_SECONDS = 10  # the dashboard's latest delivery, written at most this often by one worker
+TOKEN_CHECK_SECONDS = 60  # how often the token's age is looked at (REFRESH_INTERVAL is a day)
 MAINTENANCE_SECONDS = 600
 NOTIFY_SECONDS = 60
 
@@ -37,14 +43,33 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+class Every:
+    """A duty done at most once per period (the first time at once)."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.last = seconds, None
+
+    def due(self) -> bool:
+        if self.last is not None and time.monotonic() - self.last < self.seconds:
+            return False
+        self.last = time.monotonic()
+        return True
+
+    def reset(self) -> None:
+        """Due again at the next look."""
+        self.last = None
+
+
 class Worker:
     """One delivery worker; run() until stop is set."""
 
     def __init__(self, runtime: Runtime, policy: OutboxPolicy, stop: threading.Event, name: str | None = None):
         self.runtime, self.policy, self.stop = runtime, policy, stop
         self.name = name or worker_name()
-        self.last_beat = self.last_maintenance = self.last_notify = 0.0
         self.pacer = Pacer(None)
+        self.beat, self.release = Every(HEARTBEAT_SECONDS), Every(RELEASE_SECONDS)
+        self.token_check, self.success_record = Every(TOKEN_CHECK_SECONDS), Every(SUCCESS_RECORD_SECONDS)
+        self.maintenance, self.notification = Every(MAINTENANCE_SECONDS), Every(NOTIFY_SECONDS)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -53,48 +78,61 @@ class Worker:
 
     def step(self) -> bool:
         """One round of duties; whether there may be more to deliver at once."""
-        self.heartbeat()
-        self.notify()
-        self.maintain()
-        self.keep_token_alive()
-        reason = blocker(self.runtime)
-        if reason:
-            hold_all(reason)
+        if self.beat.due():
+            self.heartbeat()
+        if self.notification.due():
+            guarded(check_everything, self.runtime, now())  # never stops delivery
+        if self.maintenance.due():
+            purge(self.policy, now())
+        if self.token_check.due():
+            self.keep_token_alive()
+        mail = get_mail_server()
+        try:
+            transport = ready_transport(mail, self.runtime)
+        except (MailNotConfigured, NotAuthorized) as error:
+            hold_all(error.message)
+            self.release.reset()  # released at the first step that finds it fixed
             return False
-        release_held(now())
+        if self.release.due():
+            release_held(now())
+        rate = self.sending_rate(mail)
         batch = claim(self.name, now(), self.policy.batch_size, self.policy.lease)
         if not batch:
             return False
-        self.pacer.rate, self.pacer.workers = self.sending_rate(), self.live_workers()
-        deliver_batch(self.runtime, self.policy, self.name, batch, self.pacer, self.stop)
+        self.pacer.rate, self.pacer.workers = rate, self.live_workers()
+        self.record(deliver(transport, self.policy, self.name, batch, self.pacer, self.stop, self.next_batch))
         return True
 
-    def sending_rate(self) -> int | None:
+    def next_batch(self) -> list[Claimed]:
+        """More due messages for the open connection, the heartbeat kept meanwhile."""
+        if self.beat.due():
+            self.heartbeat()
+        return claim(self.name, now(), self.policy.batch_size, self.policy.lease)
+
+    def sending_rate(self, mail: MailServer) -> int | None:
         """The provider preset's messages per minute (OAuth), else unpaced."""
-        if get_mail_server().authentication != "oauth":
+        if mail.authentication != "oauth":
             return None
-        return self.runtime.providers[get_settings().provider].sending_rate
+        return self.runtime.providers[chosen_provider()].sending_rate
 
     def live_workers(self) -> int:
         since = now() - timedelta(seconds=LIVE_WORKER_SECONDS)
         return db.session.scalar(select(func.count()).where(WorkerHeartbeat.seen_at >= since)) or 1
 
     def heartbeat(self) -> None:
-        """Tell the pages this worker is alive, every few seconds."""
-        if time.monotonic() - self.last_beat < HEARTBEAT_SECONDS:
-            return
-        self.last_beat = time.monotonic()
+        """Tell the pages this worker is alive."""
         beat = db.session.get(WorkerHeartbeat, self.name) or WorkerHeartbeat(id=self.name)
         beat.seen_at = now()
         db.session.add(beat)
         db.session.commit()
 
-    def notify(self) -> None:
-        """About once a minute: tell someone what needs attention (notify/), never stopping delivery."""
-        if time.monotonic() - self.last_notify < NOTIFY_SECONDS:
-            return
-        self.last_notify = time.monotonic()
-        guarded(check_everything, self.runtime, now())
+    def record(self, outcomes: list[Outcome | None]) -> None:
+        """The dashboard's latest failure of a batch, and its latest success (None) now and then."""
+        failures = [outcome for outcome in outcomes if outcome is not None]
+        if failures:
+            record_outcome(failures[-1].detail, test=False)
+        if None in outcomes and self.success_record.due():
+            record_outcome(None, test=False)
 
     def keep_token_alive(self) -> None:
         """Refresh at least every REFRESH_INTERVAL, mail or not: an unused refresh token ages out, and a dead one
@@ -111,13 +149,6 @@ class Worker:
             refresh_now(self.runtime)
         except OAuthError as error:
             log.warning("Scheduled token refresh failed: %s", error.message)
-
-    def maintain(self) -> None:
-        """Every few minutes: purge what retention no longer keeps, and stale heartbeats and idempotency keys."""
-        if time.monotonic() - self.last_maintenance < MAINTENANCE_SECONDS:
-            return
-        self.last_maintenance = time.monotonic()
-        purge(self.policy, now())
 
 
 def purge(policy: OutboxPolicy, moment: datetime) -> int:
