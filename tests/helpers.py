@@ -299,7 +299,7 @@ def add_outbox_message(app, status: str = "queued", attempts=(), **fields) -> in
     """Commit a message as the API and the worker leave it in this status (with its content, and its finishing time
     once final), its attempts given as (outcome, detail) pairs; its id."""
     message = outbox_message(status)
-    now = message.created_at
+    now = fields.get("created_at", message.created_at)  # a message accepted earlier finished then too
     values = {"subject": f"A {status} message", "body": OUTBOX_BODY, "size": len(OUTBOX_BODY),
               "submitted_by": "API key Reports (dde_ab12…)", "attempts": len(attempts),
               "finished_at": now if status in FINAL else None, "sent_at": now if status == SENT else None}

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..mail.message import Draft
 from ..models import ApiKey, OutboxMessage
-from ..outbox.accept import Submitter, accept
+from ..outbox.accept import Receipt, Submitter, accept
 from ..outbox.idempotency import check_key, remember, replay
 from ..runtime import Runtime
 
@@ -17,8 +17,8 @@ def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def receipt(row: OutboxMessage) -> dict:
-    """The answer to an accepted message."""
+def receipt(row: OutboxMessage | Receipt) -> dict:
+    """The answer about one message."""
     return {"id": row.id, "message_id": row.message_id, "status": row.status}
 
 
@@ -37,9 +37,8 @@ def submit(runtime: Runtime, drafts: list[Draft], by: Submitter, batch: bool,
         earlier = replay(by.api_key_id, idempotency_key, request_hash)
         if earlier is not None:
             return earlier
-    rows = accept(runtime, drafts, by)
-    db.session.flush()  # the ids the receipt names
-    answer = [receipt(row) for row in rows] if batch else receipt(rows[0])
+    receipts = accept(runtime, drafts, by)
+    answer = [receipt(row) for row in receipts] if batch else receipt(receipts[0])
     if idempotency_key is not None:
         remember(by.api_key_id, idempotency_key, request_hash, answer)
     try:

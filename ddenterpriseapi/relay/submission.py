@@ -16,6 +16,6 @@ def recipient_limit(runtime: Runtime) -> int:
 def queue_message(runtime: Runtime, data: bytes, envelope_from: str, recipients: list[str],
                   submitter: Submitter) -> int:
     """Accept the message into the outbox and commit; its outbox id."""
-    row = accept_raw(runtime, data, envelope_from, recipients, submitter)
+    receipt = accept_raw(runtime, data, envelope_from, recipients, submitter)
     db.session.commit()
-    return row.id
+    return receipt.id

@@ -193,3 +193,21 @@ def test_two_workers_on_one_sqlite_database_send_each_message_once(sending, admi
     assert sorted(subjects) == sorted(f"n{index}" for index in range(100))  # each once
     with oauth_app.app_context():
         assert {worker for (worker,) in db.session.query(OutboxAttempt.worker).distinct()} == {"worker-0", "worker-1"}
+
+
+@pytest.mark.parametrize("per_connection, connections", [(100, 1), (8, 2)])
+def test_a_backlog_goes_batch_after_batch_over_one_connection_up_to_its_cap(sending, admin_client, oauth_app,
+                                                                          per_connection, connections):
+    smtp, key = sending
+    ids = [answer["id"] for answer in post_mail(admin_client, key, {"messages": [
+        {"to": ["boss@example.org"], "subject": f"n{index}", "text": "t"} for index in range(12)]}).json]
+    before = smtp.connections
+    worker = RunningWorker(oauth_app, replace(FAST_OUTBOX, batch_size=5, connection_max_messages=per_connection))
+    worker.start()
+    try:
+        for message_id in ids:
+            wait_for_status(oauth_app, message_id, "sent")
+    finally:
+        worker.halt()
+    assert smtp.connections - before == connections  # three batches of at most 5
+    assert len({message.connection for message in smtp.messages}) == connections
