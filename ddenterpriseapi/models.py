@@ -173,10 +173,6 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scope: Mapped[str] = mapped_column(String(10), default="both", server_default="both")  # api, relay or both
 
-    def allows(self, use: str) -> bool:
-        """Whether the key may be used for this: "api" (the JSON API) or "relay" (AUTH on the SMTP relay)."""
-        return self.scope in (use, "both")
-
 
 class AuditEvent(db.Model):
     """Who did what and when: setting changes (names only, never values), authorizations, sends, logins."""

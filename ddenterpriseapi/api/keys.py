@@ -38,18 +38,33 @@ def revoke_key(key_id: int) -> ApiKey | None:
     return record
 
 
-def find_active_key(key: str) -> ApiKey | None:
-    """The unrevoked key matching this secret, marked as used (at most once a minute: a write per request would
-    make every API call wait for the database's one writer)."""
-    record = db.session.scalar(select(ApiKey).filter_by(key_hash=_hash(key)))
-    if record is None or record.revoked_at is not None:
+@dataclass(frozen=True)
+class ActiveKey:
+    """An unrevoked key, as a request that presents it needs it."""
+
+    id: int
+    name: str
+    prefix: str
+    scope: str  # api, relay or both
+
+    def allows(self, use: str) -> bool:
+        """Whether the key may be used for this: "api" (the JSON API) or "relay" (AUTH on the SMTP relay)."""
+        return self.scope in (use, "both")
+
+
+def find_active_key(key: str) -> ActiveKey | None:
+    """The unrevoked key matching this secret (its columns, read on every request), marked as used (at most once a
+    minute: a write per request would make every API call wait for the database's one writer)."""
+    table = ApiKey.__table__
+    row = db.session.execute(select(table.c.id, table.c.name, table.c.prefix, table.c.scope, table.c.revoked_at,
+                                    table.c.last_used_at).where(table.c.key_hash == _hash(key))).first()
+    if row is None or row.revoked_at is not None:
         return None
     now = datetime.now(UTC)
-    if record.last_used_at is None or now - record.last_used_at > USE_RECORDED_EVERY:
-        record = locked(ApiKey, id=record.id)
-        record.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at > USE_RECORDED_EVERY:
+        locked(ApiKey, id=row.id).last_used_at = now
         db.session.commit()
-    return record
+    return ActiveKey(row.id, row.name, row.prefix, row.scope)
 
 
 def list_keys() -> list[ApiKey]:

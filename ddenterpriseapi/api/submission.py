@@ -6,10 +6,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..mail.message import Draft
-from ..models import ApiKey, OutboxMessage
+from ..models import OutboxMessage
 from ..outbox.accept import Receipt, Submitter, accept
 from ..outbox.idempotency import check_key, remember, replay
 from ..runtime import Runtime
+from .keys import ActiveKey
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -22,7 +23,7 @@ def receipt(row: OutboxMessage | Receipt) -> dict:
     return {"id": row.id, "message_id": row.message_id, "status": row.status}
 
 
-def submitter(key: ApiKey) -> Submitter:
+def submitter(key: ActiveKey) -> Submitter:
     return Submitter("api", f"API key {key.name} ({key.prefix}…)", key.id)
 
 

@@ -42,9 +42,8 @@ def require_api_key():
     key = find_active_key(presented)
     if key is None:
         return error(401, "Unknown or revoked API key.")
-    allowed, g.submitter = key.allows("api"), submitter(key)
-    db.session.rollback()  # reading the key began a transaction: the view begins its own, as it needs it
-    if not allowed:
+    g.submitter = submitter(key)
+    if not key.allows("api"):
         return error(403, "This key is limited to the SMTP relay: use a key made for the API.")
     return None
 

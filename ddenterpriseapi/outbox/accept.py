@@ -99,7 +99,8 @@ def accept(runtime: Runtime, drafts: list[Draft], submitter: Submitter) -> list[
     """Build every draft (all are refused if one cannot be sent) and insert them; the caller commits, with
     whatever else belongs to the same answer."""
     mail = get_mail_server()
-    drafts = [with_server_sender(draft, mail, known_mailbox(mail)) for draft in drafts]
+    mailbox = known_mailbox(mail)
+    drafts = [with_server_sender(draft, mail, mailbox) for draft in drafts]
     if any(not draft.sender for draft in drafts):
         raise InvalidMessage(_("Name a sender (from), or set the Sender address on the Email server page: no "
                                "account is authorized yet to send as."), "from")
