@@ -2,9 +2,13 @@
 
 import os
 
+# Processes for the processor (accepting a message is Python work: one core per process at most), two threads in
+# each for waiting (a status asked with ?wait, a test email waiting for the SMTP server).
+DEFAULT_WORKERS = max(2, min(2 * (os.cpu_count() or 1), 8))
+
 bind = os.environ.get("DDE_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("DDE_THREADS", "4"))
+workers = int(os.environ.get("WEB_CONCURRENCY", DEFAULT_WORKERS))
+threads = int(os.environ.get("DDE_THREADS", "2"))
 timeout = 60  # a test send waits for the SMTP server (20 s) and the token endpoint (10 s)
 graceful_timeout = 30
 preload_app = True  # one setup-code announcement, one start-up check

@@ -11,15 +11,15 @@ Run from the repository root:
 Everything runs on 127.0.0.1: the test OAuth authorization server (Authlib), the test SMTP server (aiosmtpd,
 STARTTLS with a throwaway CA, XOAUTH2 tokens checked with the OAuth server) and the console.
 
-1. Accept rate. The console under real gunicorn as `make run` starts it (gunicorn.conf.py, 2 workers x 4 threads,
-   SQLite in a temporary instance folder, migrated and given its administrator with the flask commands). OAuth is
-   authorized, the email server saved and an API key created through the pages. Then 8 client threads (one
-   keep-alive requests.Session each) POST one message per request to /v2/mail for a fixed time, in short phases
-   (8 rounds of 2 s each way by default) interleaved with the same 8 clients calling GET /healthz on the same
-   server. Between phases (untimed) the accepted messages are marked sent, as a worker keeping up would: /healthz
-   reads the waiting messages, and a queue growing through the run would slow it down. Target: messages accepted
-   per second >= 0.5 x healthz requests per second. Also printed: gunicorn's CPU per request (from /proc), and the
-   CPU the clients in this process used.
+1. Accept rate. The console under real gunicorn as `make run` starts it (gunicorn.conf.py: twice the processors in
+   workers, 2 threads each; SQLite in a temporary instance folder, migrated and given its administrator with the
+   flask commands). OAuth is authorized, the email server saved and an API key created through the pages. Then 8
+   client threads (one keep-alive requests.Session each) POST one message per request to /v2/mail for a fixed time,
+   in short phases (8 rounds of 2 s each way by default) interleaved with the same 8 clients calling GET /healthz on
+   the same server. Between phases (untimed) the accepted messages are marked sent, as a worker keeping up would:
+   /healthz reads the waiting messages, and a queue growing through the run would slow it down. Target: messages
+   accepted per second >= 0.5 x healthz requests per second. Also printed: gunicorn's CPU per request (from /proc),
+   and the CPU the clients in this process used.
 2. Drain rate. The console built in this process (create_app), OAuth authorized through the real flow, 1,000
    messages queued through the accept service with no worker running; then ONE real Worker, in a thread, with the
    default OUTBOX_* settings (50 messages per connection) and the provider unpaced (as tests.helpers.RunningWorker
@@ -261,12 +261,13 @@ def accept_part(args, tmp: Path, pki) -> Verdict:
         instance = tmp / "accept-instance"
         env = deploy.console_env(instance, overrides={args.shape: oauth.provider_override()},
                                  ca_bundle=pki.ca_cert_path)
+        del env["WEB_CONCURRENCY"]  # the tests' fixed two; gunicorn.conf.py's own choice, as `make run` has it
         deploy.prepare_console(env)
         console = start_gunicorn(env, tmp / "gunicorn.log")
         key = configure_through_pages(console, oauth, smtp, args.shape)
         workers = children_of(console.process.pid)
         pids = [console.process.pid, *workers]
-        print(f"gunicorn: {len(workers)} workers x {env.get('DDE_THREADS', '4')} threads, SQLite on "
+        print(f"gunicorn: {len(workers)} workers x {env.get('DDE_THREADS', '2')} threads, SQLite on "
               f"{filesystem_of(instance)} ({instance})")
 
         numbers = [0, 0]  # message numbers handed out, warm-up messages accepted
@@ -450,8 +451,9 @@ def drain_part(args, tmp: Path, pki) -> Verdict:
         instance = tmp / "drain-instance"
         app = build_console(instance, oauth, smtp, pki, args.shape)
         policy = OutboxPolicy.from_config(app.config)  # the defaults: OUTBOX_BATCH_SIZE 50, ...
-        print(f"worker settings: the defaults (OUTBOX_BATCH_SIZE {policy.batch_size}, OUTBOX_CONNECTION_MAX_AGE "
-              f"{policy.connection_max_age:g} s, OUTBOX_KEEP_SENT {policy.keep_sent.total_seconds():g} s), provider "
+        print(f"worker settings: the defaults (OUTBOX_BATCH_SIZE {policy.batch_size}, OUTBOX_CONNECTION_MAX_MESSAGES "
+              f"{policy.connection_max_messages}, OUTBOX_CONNECTION_MAX_AGE {policy.connection_max_age:g} s, "
+              f"OUTBOX_KEEP_SENT {policy.keep_sent.total_seconds():g} s), provider "
               f"unpaced; SQLite on {filesystem_of(instance)}")
         with app.app_context():
             token = get_access_token(current_runtime())  # fetched once, for the smtplib runs
