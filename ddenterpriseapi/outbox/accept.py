@@ -31,9 +31,9 @@ class Submitter:
     api_key_id: int | None = None
 
 
-def sending_limits(runtime: Runtime) -> Provider:
+def sending_limits(runtime: Runtime, mail: MailServer) -> Provider:
     """The preset whose limits (recipients, size) apply: the authorized provider's with OAuth, else Custom's."""
-    if get_mail_server().authentication == "oauth":
+    if mail.authentication == "oauth":
         return runtime.providers[chosen_provider()]
     return runtime.providers["custom"]
 
@@ -104,7 +104,7 @@ def accept(runtime: Runtime, drafts: list[Draft], submitter: Submitter) -> list[
     if any(not draft.sender for draft in drafts):
         raise InvalidMessage(_("Name a sender (from), or set the Sender address on the Email server page: no "
                                "account is authorized yet to send as."), "from")
-    limits = sending_limits(runtime)
+    limits = sending_limits(runtime, mail)
     return store([outbox_message(draft, limits, submitter) for draft in drafts])
 
 
@@ -113,11 +113,11 @@ def accept_raw(runtime: Runtime, data: bytes, envelope_from: str, recipients: li
     """A message received whole (through the relay), kept as received: checked against the provider's limits,
     its From rewritten only when the relay's sender policy says to send as the mailbox, Message-ID, Date and From
     added only when missing. Inserted; the caller commits."""
-    limits = sending_limits(runtime)
+    mail = get_mail_server()
+    limits = sending_limits(runtime, mail)
     check_recipients(len(recipients), limits)
     check_size(len(data), limits, "size")
     utf8 = international([envelope_from, *recipients])
-    mail = get_mail_server()
     mailbox = (mail.sender_address or known_mailbox(mail)) if mail.relay_sender == "mailbox" else None
     if mailbox:
         data, envelope_from = sent_as(data, mailbox, utf8), mailbox

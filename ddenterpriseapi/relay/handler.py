@@ -126,12 +126,15 @@ class RelayHandler:
         return AuthResult(success=False, handled=False, message=reply)
 
     async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:
-        """Only an authenticated or trusted client may send; the provider's recipient limit is read now."""
+        """Only an authenticated or trusted client may send; the provider's recipient limit is read at the first
+        message of the connection."""
         if self.client(session) is None:
             return replies.AUTH_REQUIRED
         if not utf8_text(address):
             return replies.BAD_ADDRESS
-        envelope.max_recipients = await self.backend.run(recipient_limit, self.backend.runtime)
+        if getattr(session, "max_recipients", None) is None:
+            session.max_recipients = await self.backend.run(recipient_limit, self.backend.runtime)
+        envelope.max_recipients = session.max_recipients
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.SENDER_OK

@@ -2,13 +2,14 @@
 before the client hears "queued". Runs in a worker thread, inside an application context."""
 
 from ..extensions import db
+from ..mail.server import get_mail_server
 from ..outbox.accept import Submitter, accept_raw, sending_limits
 from ..runtime import Runtime
 
 
 def recipient_limit(runtime: Runtime) -> int:
     """The most recipients the provider takes in one message."""
-    limit = sending_limits(runtime).max_recipients
+    limit = sending_limits(runtime, get_mail_server()).max_recipients
     db.session.rollback()  # no transaction left open between commands
     return limit
 
