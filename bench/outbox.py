@@ -588,7 +588,7 @@ def tokens_part(args, tmp: Path, pki) -> Verdict:
     margin_setting = (300 if args.margin is None else args.margin) / scale
     duration = args.minutes * 60 / scale
     interval = args.interval / scale
-    poll = 1 / scale  # WORKER_POLL_INTERVAL, default 1 s
+    poll = 1 / scale  # WORKER_POLL_INTERVAL: 1 s unscaled, as long as the message interval
     margin = min(margin_setting, lifetime / 2)  # the console's rule (oauth/tokens.py _usable)
     usable = lifetime - margin
     print(f"\n== 3. token economy: two workers, steady sending, {args.token_lifetime / 60:g}-minute tokens")

@@ -19,7 +19,7 @@ the provider, and on each side the real processes:
   from the defaults: the provider unpaced (its sending_rate override set to none, as tests.helpers.RunningWorker
   runs it: the presets pace to 30 or 60 messages a minute), and OUTBOX_RETRY_FIRST 5 s / OUTBOX_RETRY_MAX 10 s
   (defaults 60 s / 3600 s) so that the outage run's deferred messages are retried within seconds, not minutes.
-  Everything else is the default, WORKER_POLL_INTERVAL 1 s and OUTBOX_BATCH_SIZE 50 included.
+  Everything else is the default: WORKER_POLL_INTERVAL 0.25 s, OUTBOX_BATCH_SIZE 50, OUTBOX_CONNECTION_MAX_MESSAGES 500.
 - Theirs: `python -m emailproxy --no-gui --local-server-auth`, its SMTP listener in front of the same test SMTP
   server (server_starttls, trusting the test CA through SSL_CERT_FILE) and its account section pointing at the same
   test OAuth server (its own client id, PKCE on). Its first authorization is done before any timing: a client

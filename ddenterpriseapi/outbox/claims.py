@@ -30,13 +30,18 @@ def due(now: datetime):
     )
 
 
+def anything_due(now: datetime) -> bool:
+    """Whether a message waits for a worker now: one read of an index, in a transaction of its own."""
+    db.session.rollback()
+    found = db.session.scalar(select(exists().where(due(now))))
+    db.session.rollback()
+    return found
+
+
 def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Take up to `limit` due messages, the longest waiting first, for this worker until the lease ends."""
-    db.session.rollback()
-    if not db.session.scalar(select(exists().where(due(now)))):  # an idle outbox takes no write lock
-        db.session.rollback()
+    if not anything_due(now):  # an idle outbox takes no write lock
         return []
-    db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
     table = OutboxMessage.__table__  # columns, not entities
     chosen = db.session.scalars(select(table.c.id).where(due(now)).order_by(table.c.next_attempt_at, table.c.id)

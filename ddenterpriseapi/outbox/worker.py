@@ -20,7 +20,7 @@ from ..oauth.errors import OAuthError
 from ..oauth.settings import chosen_provider
 from ..oauth.tokens import NotAuthorized, get_connection, refresh_now
 from ..runtime import Runtime
-from .claims import Claimed, claim, hold_all, release_held
+from .claims import Claimed, anything_due, claim, hold_all, release_held
 from .delivery import deliver, now, ready_transport
 from .idempotency import forget_expired
 from .outcomes import Outcome
@@ -55,10 +55,6 @@ class Every:
         self.last = time.monotonic()
         return True
 
-    def reset(self) -> None:
-        """Due again at the next look."""
-        self.last = None
-
 
 class Worker:
     """One delivery worker; run() until stop is set."""
@@ -86,14 +82,16 @@ class Worker:
             purge(self.policy, now())
         if self.token_check.due():
             self.keep_token_alive()
+        releasing = self.release.due()
+        if not releasing and not anything_due(now()):
+            return False  # an idle look reads no setting
         mail = get_mail_server()
         try:
             transport = ready_transport(mail, self.runtime)
         except (MailNotConfigured, NotAuthorized) as error:
-            hold_all(error.message)
-            self.release.reset()  # released at the first step that finds it fixed
+            hold_all(error.message)  # released within RELEASE_SECONDS of the fix
             return False
-        if self.release.due():
+        if releasing:
             release_held(now())
         rate = self.sending_rate(mail)
         batch = claim(self.name, now(), self.policy.batch_size, self.policy.lease)
