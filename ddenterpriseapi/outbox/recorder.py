@@ -68,8 +68,9 @@ class Ledger:
         self.pending = record
 
     def flush(self) -> None:
-        """Commit the outcome held, if any, in a transaction of its own."""
+        """Commit the outcome held, if any, in a transaction of its own (on SQLite one that takes the write lock as
+        it begins, since it only writes)."""
         record, self.pending = self.pending, None
         if record is not None:
-            write(db.session.connection(), self.owner, record)
-            db.session.commit()
+            with db.engine.connect().execution_options(sqlite_immediate=True) as connection, connection.begin():
+                write(connection, self.owner, record)
