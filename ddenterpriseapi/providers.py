@@ -113,9 +113,9 @@ PRESETS = {
         key="custom",
         label=_l("Custom"),
         editable_endpoints=True,
+        guide="oauth/guide/custom.html",
         missing_refresh_token_hint=_l(
-            "The provider returned no refresh token: check that the client may use refresh tokens "
-            "(often an offline_access scope), then authorize again."
+            "Check that the client may use refresh tokens (often an offline_access scope), then authorize again."
         ),
     ),
 }
