@@ -149,10 +149,12 @@ def test_redirect_uri_rules(page, app):
 def test_redirect_uri_stays_as_saved_wherever_the_page_is_opened(page, app):
     page(redirect_uri="")
     assert stored(app).redirect_uri == CALLBACK  # the address the page was saved at, from now on
-    elsewhere = page.client.get(PAGE, headers={"Host": "127.0.0.1:8080"}).get_data(as_text=True)
-    assert f'value="{CALLBACK}"' in elsewhere
-    assert "You opened this page at 127.0.0.1:8080, but the saved redirect URI is at localhost" in elsewhere
     assert "You opened this page" not in page.client.get(PAGE).get_data(as_text=True)
+    elsewhere = "http://127.0.0.1:8080/ddenterpriseapi/v2/oauth/redirect"
+    page(redirect_uri=elsewhere)
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert f'value="{elsewhere}"' in html
+    assert "You opened this page at localhost, but the saved redirect URI is at 127.0.0.1:8080" in html
 
 
 def test_redirect_uri_follows_public_url(page, app):
@@ -179,7 +181,8 @@ def test_redirect_uri_off_the_callback_path_is_saved_with_a_warning(page, app):
     assert "callback path" not in flashes(page.client.get(PAGE))
 
 
-def test_a_provider_answer_on_a_missing_page_points_to_the_paste_box(client):
+def test_a_provider_answer_on_a_missing_page_points_to_the_paste_box(client, auth):
+    auth.login()
     page = client.get("/ddenterpriseapi/oauth/callback?code=abc&state=xyz")
     html = flashes(page)
     assert page.status_code == 404 and "copy the whole address from the browser's address bar" in html
