@@ -121,7 +121,8 @@ PRESETS = {
 }
 
 OVERRIDABLE_FIELDS = {
-    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "issuer", "scopes",
+    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "admin_consent_scope",
+    "issuer", "scopes",
     "smtp_host", "smtp_port", "smtp_security", "sending_rate", "max_recipients", "max_message_bytes",
 }
 URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url")

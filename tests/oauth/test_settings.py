@@ -252,13 +252,15 @@ def test_microsoft_admin_consent_link(page):
 
 def test_admin_consent_url_override(make_app):
     app = make_app(OAUTH_PROVIDER_OVERRIDES={"microsoft": {
-        "admin_consent_url": "https://login.microsoftonline.us/{tenant}/v2.0/adminconsent"}})
+        "admin_consent_url": "https://login.microsoftonline.us/{tenant}/v2.0/adminconsent",
+        "admin_consent_scope": "https://outlook.office365.us/.default"}})
     client = app.test_client()
     AuthActions(app, client).create()
     AuthActions(app, client).login()
     submit(client, PAGE, {"provider": "microsoft", "tenant": "contoso.com", "client_id": CLIENT[0], "save": "1"})
     html = client.get(PAGE).get_data(as_text=True)
     assert "https://login.microsoftonline.us/contoso.com/v2.0/adminconsent?client_id=console-client" in html
+    assert "scope=https%3A%2F%2Foutlook.office365.us%2F.default" in html
 
 
 def test_state_lifetime_from_the_environment(make_env_app):
