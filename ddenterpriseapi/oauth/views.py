@@ -147,10 +147,10 @@ def callback():
 @bp.route("/configuration/oauth/complete", methods=["POST"])
 def complete():
     form = PastedAnswerForm()
-    if form.validate_on_submit():
-        finish(form.answer())
-    else:
+    if not form.validate_on_submit():
         flash(str(PASTE_WHOLE_ADDRESS), "error")
+        return redirect(url_for(".settings", paste=1, _anchor="paste-answer"))  # the box stays open to paste again
+    finish(form.answer())
     return redirect(url_for(".settings"))
 
 

@@ -67,6 +67,7 @@ def test_an_answer_on_a_path_the_console_does_not_serve_leads_to_the_paste_box(l
     address.fill("abc")
     page.get_by_role("button", name="Complete authorization").click()
     expect(page.get_by_text("Paste the whole address from the browser's address bar")).to_be_visible()
+    expect(page.get_by_label("Address the browser ended on")).to_be_visible()  # the box, open to paste again
     shot("only-the-code-pasted")
 
 
