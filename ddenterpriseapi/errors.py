@@ -42,7 +42,10 @@ def render_error(error: HTTPException):
         limit = request.max_content_length
         if limit and limit >= 1024 * 1024:
             message += " " + _("The limit is %(size)s MiB.", size=limit // (1024 * 1024))
-    return render_template("error.html", code=code, title=TITLES.get(code, error.name), message=message), code
+    # A provider's answer sent to a redirect URI the console does not serve: it can still be pasted back.
+    oauth_answer = code == 404 and {"code", "state"} <= request.args.keys()
+    return render_template("error.html", code=code, title=TITLES.get(code, error.name), message=message,
+                           oauth_answer=oauth_answer), code
 
 
 def database_busy(error: OperationalError):

@@ -113,15 +113,16 @@ PRESETS = {
         key="custom",
         label=_l("Custom"),
         editable_endpoints=True,
+        guide="oauth/guide/custom.html",
         missing_refresh_token_hint=_l(
-            "The provider returned no refresh token: check that the client may use refresh tokens "
-            "(often an offline_access scope), then authorize again."
+            "Check that the client may use refresh tokens (often an offline_access scope), then authorize again."
         ),
     ),
 }
 
 OVERRIDABLE_FIELDS = {
-    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "issuer", "scopes",
+    "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "admin_consent_scope",
+    "issuer", "scopes",
     "smtp_host", "smtp_port", "smtp_security", "sending_rate", "max_recipients", "max_message_bytes",
 }
 URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url")

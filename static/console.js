@@ -5,6 +5,9 @@ function fillPresetEndpoints(form) {
   const presets = JSON.parse(form.dataset.presets);
   const provider = form.querySelector("#provider").value;
   const preset = presets[provider];
+  for (const section of document.querySelectorAll("details[data-provider]")) {
+    section.open = section.dataset.provider === provider;  // the setup guide of the provider chosen
+  }
   const tenantField = form.querySelector("#field-tenant");
   tenantField.classList.toggle("is-hidden", !preset.uses_tenant);
   form.querySelector("#field-smtp_hosts").classList.toggle("is-hidden", !preset.editable);

@@ -57,7 +57,7 @@ class UnmatchedAnswer(OAuthError):
 
 
 def explain(error: str | None, description: str | None = None) -> str:
-    """A sentence naming the provider's error, then the fix."""
+    """The fix first, then the provider's error (whose description may end in trace ids nobody acts on)."""
     description = (description or "").strip()
     match = AADSTS.search(description)
     fix = AADSTS_FIXES.get(match.group(1)) if match else None
@@ -66,7 +66,7 @@ def explain(error: str | None, description: str | None = None) -> str:
         "The provider answered an error")
     if description:
         said += f": {first_line(description)}"
-    return f"{said}. {fix}".strip()
+    return f"{fix} {said}.".strip()
 
 
 def first_line(text: str, limit: int = 300) -> str:

@@ -1,7 +1,7 @@
 """The OAuth parameters form, and the form that completes an authorization from a pasted address."""
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,8 @@ from ..validation import TENANT_HELP, is_valid_tenant, private_address_problem, 
 
 URL_MAX = 2048
 HOST_NAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+PASTE_WHOLE_ADDRESS = _l("Paste the whole address from the browser's address bar (it holds code= and state=), not "
+                         "only the code.")
 
 
 def secure_url(form, field):
@@ -30,7 +32,11 @@ class OAuthSettingsForm(FlaskForm):
     tenant = StringField(_l("Tenant"), validators=[Length(max=255)], description=TENANT_HELP)
     authorization_url = StringField(_l("Authorization URL"), validators=[Length(max=URL_MAX), secure_url])
     token_url = StringField(_l("Token URL"), validators=[Length(max=URL_MAX), secure_url])
-    scopes = StringField(_l("Scopes"), validators=[Length(max=1024)])
+    scopes = StringField(
+        _l("Scopes"), validators=[Length(max=1024)],
+        description=_l("Separated by spaces. For a custom provider, add offline_access (or what your provider calls "
+                       "it) so that it issues a refresh token, and openid email so that the console learns which "
+                       "account was authorized."))
     client_id = StringField(_l("Client ID"), validators=[Optional(), Length(max=512)])
     client_secret = PasswordField(_l("Client Secret"), validators=[Optional(), Length(max=1024)])
     client_secret_expires_on = DateField(
@@ -80,10 +86,9 @@ class OAuthSettingsForm(FlaskForm):
             return
         field.data = (field.data or "").strip()
         if not field.data:
-            raise ValidationError(_("Enter the tenant.") + " " + TENANT_HELP)
+            raise ValidationError(_("Enter the tenant."))  # the field's help, beside it, says what to enter
         if not is_valid_tenant(field.data):
-            raise ValidationError(_("%(tenant)s is not a tenant Microsoft accepts.", tenant=repr(field.data))
-                                  + " " + TENANT_HELP)
+            raise ValidationError(_("%(tenant)s is not a tenant Microsoft accepts.", tenant=repr(field.data)))
 
     def validate_authorization_url(self, field):
         self._required_if_editable(field)
@@ -157,3 +162,11 @@ class PastedAnswerForm(FlaskForm):
                        "whole address from its address bar and paste it here."),
     )
     submit = SubmitField(_l("Complete authorization"))
+
+    def validate_address(self, field):
+        if not self.answer().keys() & {"code", "error"}:
+            raise ValidationError(PASTE_WHOLE_ADDRESS)
+
+    def answer(self) -> dict:
+        """The provider's answer: the query of the pasted address."""
+        return dict(parse_qsl(urlsplit((self.address.data or "").strip()).query))

@@ -1,13 +1,13 @@
 """The stored OAuth parameters, and the client parameters the flow needs, derived from them."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
-from ..models import OAuthSettings
+from ..models import OAuthConnection, OAuthSettings
 from ..providers import Provider
 from ..runtime import Runtime
 from .errors import OAuthError
@@ -59,6 +59,30 @@ def default_redirect_uri(public_url: str | None, seen_from: str | None = None) -
     return seen_from or LOCAL_REDIRECT_URI
 
 
+def redirect_uri_to_store(typed: str | None, public_url: str | None, seen_from: str) -> str | None:
+    """None while the redirect URI is PUBLIC_URL's (it follows that setting); else the one in force, fixed from
+    now on, so that it keeps matching what was registered whatever address the page is opened at next."""
+    if public_url:
+        return None if typed in (None, default_redirect_uri(public_url)) else typed
+    return typed or seen_from
+
+
+def off_callback_path(uri: str | None, public_url: str | None, seen_from: str) -> str | None:
+    """The console's callback path, when a redirect URI names another one: the provider would send the browser
+    to a page the console does not serve."""
+    expected = urlsplit(default_redirect_uri(public_url, seen_from)).path
+    if uri and urlsplit(uri).path.rstrip("/") != expected.rstrip("/"):
+        return expected
+    return None
+
+
+def moved_host(saved: str | None, seen_from: str) -> str | None:
+    """The saved redirect URI's host when this page was opened at another one: the provider's answer would land
+    where this browser's login is unknown."""
+    there, here = urlsplit(saved or "").netloc.lower(), urlsplit(seen_from).netloc.lower()
+    return there if there and there != here else None
+
+
 def redirect_uri(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str:
     """The redirect URI in force: the saved one, else the default."""
     return settings.redirect_uri or default_redirect_uri(runtime.public_url, seen_from)
@@ -87,6 +111,14 @@ def client_parameters(settings: OAuthSettings, runtime: Runtime, seen_from: str 
         refresh_with_scopes=provider.refresh_with_scopes,
         timeout=runtime.http_timeout,
     )
+
+
+def previous_provider(connection: OAuthConnection | None, settings: OAuthSettings,
+                      registry: dict[str, Provider]) -> str | None:
+    """The name of the provider that issued the stored tokens, when another one is saved now."""
+    if connection is None or connection.provider == settings.provider:
+        return None
+    return str(registry[connection.provider].label) if connection.provider in registry else connection.provider
 
 
 def admin_consent_link(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str | None:

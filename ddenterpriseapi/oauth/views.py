@@ -1,7 +1,7 @@
 """OAuth parameters page, Authorize, Disconnect, and the provider's redirect back to the console."""
 
 import secrets
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -16,7 +16,7 @@ from ..providers import endpoints_for_script
 from . import bp
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer
-from .forms import AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
+from .forms import PASTE_WHOLE_ADDRESS, AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
     SECRETS,
     admin_consent_link,
@@ -24,7 +24,11 @@ from .settings import (
     default_redirect_uri,
     endpoints,
     get_settings,
+    moved_host,
+    off_callback_path,
+    previous_provider,
     redirect_uri,
+    redirect_uri_to_store,
     save_settings,
 )
 from .tokens import disconnect, get_connection, masked, require_reauthorization_after
@@ -51,21 +55,30 @@ def settings():
                              block_private_networks=runtime.block_private_networks)
     if form.validate_on_submit():
         values = form.values()
-        if values["redirect_uri"] == console_redirect_uri():
-            values["redirect_uri"] = None  # follow the console's address if it moves
+        values["redirect_uri"] = redirect_uri_to_store(values["redirect_uri"], runtime.public_url, seen_from())
         stored, changed = save_settings(values)
         if changed:
             audit.record("oauth_settings_changed", requester(), ", ".join(changed))
             require_reauthorization_after(changed)
-        if forgotten_secrets(values, changed, SECRETS):
-            flash(_("The stored client secret was forgotten: it belongs to the provider, tenant, token URL and "
-                    "client ID it was entered for, and one of them changed. Type the client secret again."),
-                  "warning")
+        warn_about(values, changed)
         if form.authorize.data:
             return authorize_with(stored)
         flash(_("OAuth parameters saved."), "success")
         return redirect(url_for(".settings"))
     return render_settings(form, stored)
+
+
+def warn_about(values: dict, changed: list[str]) -> None:
+    """What was just saved that will not work as the administrator may expect."""
+    if forgotten_secrets(values, changed, SECRETS):
+        flash(_("The stored client secret was forgotten: it belongs to the provider, tenant, token URL and "
+                "client ID it was entered for, and one of them changed. Type the client secret again."),
+              "warning")
+    expected = off_callback_path(values["redirect_uri"], current_runtime().public_url, seen_from())
+    if expected:
+        flash(_("The redirect URI is not on this console's callback path, %(path)s: the provider would send the "
+                "browser to a page that does not exist. Use that path (and register the URI with the provider), "
+                "unless a proxy in front of the console maps one to the other.", path=expected), "warning")
 
 
 def render_settings(form: OAuthSettingsForm, stored):
@@ -86,6 +99,10 @@ def render_settings(form: OAuthSettingsForm, stored):
         guides=[(key, provider.guide) for key, provider in runtime.providers.items() if provider.guide],
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
+        previous_provider=previous_provider(connection, stored, runtime.providers),
+        secret_to_retype=form.is_submitted() and bool(form.client_secret.data),
+        moved_host=moved_host(stored.redirect_uri, seen_from()),
+        opened_at=urlsplit(seen_from()).netloc,
         default_redirect_uri=console_redirect_uri(),
         admin_consent_link=admin_consent_link(stored, runtime, seen_from()),
         disconnect_form=DisconnectForm(),
@@ -101,6 +118,8 @@ def authorize_with(stored):
     except OAuthError as error:
         flash(error.message, "error")
         return redirect(url_for(".settings"))
+    if redirect_uri_to_store(stored.redirect_uri, runtime.public_url, params.redirect_uri) != stored.redirect_uri:
+        save_settings({"redirect_uri": params.redirect_uri})  # the one registered: it must not move from now on
     session.setdefault(BINDING_KEY, secrets.token_urlsafe(32))
     url = start_authorization(params, runtime.providers[stored.provider], session[BINDING_KEY],
                               current_app.config["OAUTH_STATE_LIFETIME"])
@@ -128,10 +147,10 @@ def callback():
 @bp.route("/configuration/oauth/complete", methods=["POST"])
 def complete():
     form = PastedAnswerForm()
-    if form.validate_on_submit():
-        finish(dict(parse_qsl(urlsplit(form.address.data.strip()).query)))
-    else:
-        flash(_("Paste the whole address the browser ended on."), "error")
+    if not form.validate_on_submit():
+        flash(str(PASTE_WHOLE_ADDRESS), "error")
+        return redirect(url_for(".settings", paste=1, _anchor="paste-answer"))  # the box stays open to paste again
+    finish(form.answer())
     return redirect(url_for(".settings"))
 
 

@@ -81,7 +81,9 @@ def test_provider_error_with_description(google):
 def test_wrong_client_secret_is_explained(microsoft, oauth_app):
     url = microsoft.authorize("microsoft", client_secret="not-the-secret")
     page = microsoft.come_back(microsoft.consent(url))
-    assert "AADSTS7000215" in flashes(page) and "paste the secret's Value" in flashes(page)
+    text = flashes(page)
+    assert "AADSTS7000215" in text and "paste the secret's Value" in text
+    assert text.index("paste the secret's Value") < text.index("AADSTS7000215")  # the fix, before trace ids
     assert stored_connection(oauth_app) is None
 
 
@@ -168,6 +170,16 @@ def test_microsoft_without_refresh_token_is_refused(microsoft, oauth_app):
     assert "offline_access permission" in refused_without_refresh_token(microsoft, "microsoft", oauth_app)
 
 
+def test_custom_without_refresh_token_says_so_once(microsoft, oauth_app):
+    base = microsoft.server.base_url
+    microsoft.server.omit_refresh_token = True
+    page = flashes(microsoft.come_back(microsoft.consent(microsoft.authorize(
+        "custom", authorization_url=f"{base}/consumers/oauth2/v2.0/authorize",
+        token_url=f"{base}/consumers/oauth2/v2.0/token", scopes="https://outlook.office.com/SMTP.Send openid email",
+        smtp_hosts="smtp.example.net"))))
+    assert page.count("returned no refresh token") == 1 and "often an offline_access scope" in page
+
+
 def test_new_authorization_without_refresh_token_keeps_the_old_one(google, oauth_app):
     google.connect()
     before = stored_connection(oauth_app)
@@ -181,6 +193,13 @@ def test_pasted_address_completes_the_authorization(google, oauth_app):
     page = google.post(google.PAGE + "/complete", address=location)
     assert f"Authorized as {MAILBOX[0]}" in flashes(page)
     assert stored_connection(oauth_app)["account"] == MAILBOX[0]
+
+
+def test_pasting_only_the_code_asks_for_the_whole_address(google):
+    location = google.consent(google.authorize())
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    page = google.post(google.PAGE + "/complete", address=code)
+    assert "Paste the whole address from the browser's address bar" in flashes(page)
 
 
 def test_pasted_address_is_checked_like_the_redirect(google):
@@ -221,3 +240,4 @@ def test_changing_the_provider_requires_a_new_authorization(google, oauth_app):
     google.save("microsoft")
     page = flashes(google.client.get(google.PAGE))
     assert "Re-authorization required" in page and "The OAuth parameters changed (provider, tenant)" in page
+    assert "Issued by Google, the previous provider, for reports@example.com" in page

@@ -5,7 +5,7 @@ import pytest
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent, OAuthSettings
 from ddenterpriseapi.oauth.settings import LOCAL_REDIRECT_URI, default_redirect_uri
-from tests.helpers import ADMIN, CLIENT, reconfigure, submit
+from tests.helpers import ADMIN, CALLBACK, CLIENT, AuthActions, csrf_from, flashes, reconfigure, submit
 
 PAGE = "/ddenterpriseapi/configuration/oauth"
 
@@ -93,7 +93,7 @@ def test_refused_tenants_keep_saved_settings(page, app, tenant):
     response = page(provider="microsoft", tenant=tenant, client_id="changed")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "common, organizations, consumers" in html and 'id="tenant-error"' in html
+    assert html.count("common, organizations, consumers") == 1 and 'id="tenant-error"' in html
     assert stored(app).tenant == "contoso.com" and stored(app).client_id == CLIENT[0]
 
 
@@ -144,8 +144,56 @@ def test_redirect_uri_rules(page, app):
     assert "plain http is accepted only" in response.get_data(as_text=True)
     page(redirect_uri="https://console.example.com/ddenterpriseapi/v2/oauth/redirect")
     assert stored(app).redirect_uri == "https://console.example.com/ddenterpriseapi/v2/oauth/redirect"
-    page(redirect_uri="http://localhost/ddenterpriseapi/v2/oauth/redirect")
-    assert stored(app).redirect_uri is None  # the default follows the console's own address
+
+
+def test_redirect_uri_stays_as_saved_wherever_the_page_is_opened(page, app):
+    page(redirect_uri="")
+    assert stored(app).redirect_uri == CALLBACK  # the address the page was saved at, from now on
+    assert "You opened this page" not in page.client.get(PAGE).get_data(as_text=True)
+    elsewhere = "http://127.0.0.1:8080/ddenterpriseapi/v2/oauth/redirect"
+    page(redirect_uri=elsewhere)
+    html = page.client.get(PAGE).get_data(as_text=True)
+    assert f'value="{elsewhere}"' in html
+    assert "You opened this page at localhost, but the saved redirect URI is at 127.0.0.1:8080" in html
+
+
+def test_redirect_uri_follows_public_url(page, app):
+    reconfigure(app, PUBLIC_URL="https://mail.example.com/ddenterpriseapi")
+    page(redirect_uri="https://mail.example.com/ddenterpriseapi/v2/oauth/redirect")
+    assert stored(app).redirect_uri is None
+
+
+def test_authorizing_fixes_the_redirect_uri(page, app):
+    reconfigure(app, PUBLIC_URL="https://mail.example.com/ddenterpriseapi")
+    page()
+    reconfigure(app, PUBLIC_URL=None)
+    token = csrf_from(page.client.get(PAGE))
+    assert page.client.post(PAGE + "/authorize", data={"csrf_token": token}).status_code == 302
+    assert stored(app).redirect_uri == CALLBACK
+
+
+def test_redirect_uri_off_the_callback_path_is_saved_with_a_warning(page, app):
+    answer = page(redirect_uri="https://console.example.com/oauth/callback")
+    assert answer.status_code == 302 and stored(app).redirect_uri == "https://console.example.com/oauth/callback"
+    html = flashes(page.client.get(PAGE))
+    assert "not on this console's callback path, /ddenterpriseapi/v2/oauth/redirect" in html
+    page(redirect_uri="https://console.example.com/ddenterpriseapi/v2/oauth/redirect")
+    assert "callback path" not in flashes(page.client.get(PAGE))
+
+
+def test_a_provider_answer_on_a_missing_page_points_to_the_paste_box(client, auth):
+    auth.login()
+    page = client.get("/ddenterpriseapi/oauth/callback?code=abc&state=xyz")
+    html = flashes(page)
+    assert page.status_code == 404 and "copy the whole address from the browser's address bar" in html
+    assert 'href="/ddenterpriseapi/configuration/oauth?paste=1#paste-answer"' in html
+    assert "paste it in the box" not in flashes(client.get("/ddenterpriseapi/oauth/callback?code=abc"))
+
+
+def test_typed_client_secret_is_asked_again_after_an_error(page):
+    html = page(provider="microsoft", tenant="contoso").get_data(as_text=True)
+    assert "The client secret you typed was not saved" in html and 'id="client_secret-hint"' in html
+    assert CLIENT[1] not in html
 
 
 def test_public_url_sets_the_default_redirect_uri():
@@ -200,6 +248,19 @@ def test_microsoft_admin_consent_link(page):
     assert ("https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=console-client&amp;"
             "redirect_uri=http%3A%2F%2Flocalhost%2Fddenterpriseapi%2Fv2%2Foauth%2Fredirect&amp;"
             "scope=https%3A%2F%2Foutlook.office365.com%2F.default") in html
+
+
+def test_admin_consent_url_override(make_app):
+    app = make_app(OAUTH_PROVIDER_OVERRIDES={"microsoft": {
+        "admin_consent_url": "https://login.microsoftonline.us/{tenant}/v2.0/adminconsent",
+        "admin_consent_scope": "https://outlook.office365.us/.default"}})
+    client = app.test_client()
+    AuthActions(app, client).create()
+    AuthActions(app, client).login()
+    submit(client, PAGE, {"provider": "microsoft", "tenant": "contoso.com", "client_id": CLIENT[0], "save": "1"})
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "https://login.microsoftonline.us/contoso.com/v2.0/adminconsent?client_id=console-client" in html
+    assert "scope=https%3A%2F%2Foutlook.office365.us%2F.default" in html
 
 
 def test_state_lifetime_from_the_environment(make_env_app):
