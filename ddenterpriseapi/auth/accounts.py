@@ -40,12 +40,6 @@ def find_admin(username: str) -> Admin | None:
                              .order_by((Admin.username == name).desc()).limit(1))
 
 
-def account_name(username: str) -> str:
-    """The name a login's attempts count under: the account's own spelling, so other cases share its throttle."""
-    admin = find_admin(username)
-    return admin.username if admin else username.strip()
-
-
 def create_admin(username: str, password: str) -> Admin:
     """Add an administrator."""
     username = username.strip()
@@ -62,9 +56,8 @@ def create_admin(username: str, password: str) -> Admin:
     return admin
 
 
-def authenticate(username: str, password: str) -> Admin | None:
-    """The administrator these credentials belong to, or None."""
-    admin = find_admin(username)
+def authenticate(admin: Admin | None, password: str) -> Admin | None:
+    """The administrator (found by find_admin) if the password is theirs, else None."""
     if admin is None:
         check_password_hash(_DUMMY_HASH, password)
         return None

@@ -8,7 +8,7 @@ from .. import audit
 from ..audit import Actor
 from ..extensions import limiter
 from . import bp
-from .accounts import AccountError, account_name, admin_count, authenticate, create_admin
+from .accounts import AccountError, admin_count, authenticate, create_admin, find_admin
 from .forms import LoginForm, SetupForm
 from .guard import login_exempt, requester, require_login, safe_next, session_limits
 from .sessions import end_session, open_session
@@ -60,9 +60,10 @@ def setup():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        name = account_name(form.username.data)
+        admin = find_admin(form.username.data)
+        name = admin.username if admin else form.username.data.strip()  # every case counts against one account
         refused = refusal(name, request.remote_addr)
-        admin = None if refused else authenticate(name, form.password.data)
+        admin = None if refused else authenticate(admin, form.password.data)
         if admin is not None:
             notice = failed_logins_notice(admin)
             start_session(admin)
