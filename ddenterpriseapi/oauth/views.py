@@ -163,7 +163,7 @@ def finish(answer) -> None:
 def disconnect_account():
     form = DisconnectForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.confirm.errors), "error")  # the browser asks first: this is for one that did not
+        flash(" ".join(map(str, form.confirm.errors)), "error")  # the browser asks first: this is for one that did not
     elif get_connection() is not None:  # a second click finds nothing left to disconnect
         try:
             params = client_parameters(get_settings(), current_runtime(), seen_from())
