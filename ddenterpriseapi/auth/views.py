@@ -59,24 +59,29 @@ def setup():
 @limiter.limit("10 per minute", methods=["POST"])
 def login():
     form = LoginForm()
-    if form.validate_on_submit():
-        admin = find_admin(form.username.data)
-        name = admin.username if admin else form.username.data.strip()  # every case counts against one account
-        refused = refusal(name, request.remote_addr)
-        admin = None if refused else authenticate(admin, form.password.data)
-        if admin is not None:
-            notice = failed_logins_notice(admin)
-            start_session(admin)
-            audit.record("login", Actor(admin.username, request.remote_addr))
-            if notice:
-                flash(notice, "warning")
-            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
-        audit.record("login_refused" if refused else "login_failed",
-                     Actor(name, request.remote_addr), refused or "wrong username or password")
-        form.password.errors.append(refused or _("Wrong username or password."))
-        return render_template("auth/login.html", form=form), 429 if refused else 200
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    admin = find_admin(form.username.data)
+    name = admin.username if admin else form.username.data.strip()  # every case counts against one account
+    refused = refusal(name, request.remote_addr)
+    admin = None if refused else authenticate(admin, form.password.data)
+    if admin is None:
+        return login_failed(form, name, refused)
+    notice = failed_logins_notice(admin)
+    start_session(admin)
+    audit.record("login", Actor(admin.username, request.remote_addr))
+    if notice:
+        flash(notice, "warning")
+    return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+
+
+def login_failed(form: LoginForm, name: str, refused: str | None):
+    """The login page again, saying why, and the attempt in the audit log."""
+    # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
+    audit.record("login_refused" if refused else "login_failed", Actor(name, request.remote_addr),
+                 refused or "wrong username or password")
+    form.password.errors.append(refused or _("Wrong username or password."))
+    return render_template("auth/login.html", form=form), 429 if refused else 200
 
 
 @bp.route("/logout", methods=["POST"])
