@@ -138,6 +138,7 @@ def test_disconnect_asks_first_and_the_dashboard_stops_saying_ok(page, live, aut
     page.get_by_role("button", name="Disconnect").click()  # not confirmed: the browser itself asks for the box
     assert page.get_by_label("Yes, stop sending with OAuth").evaluate("box => box.validity.valueMissing")
     assert not google_server.revoked
+    shot("disconnect-asks-first")
     page.get_by_label("Yes, stop sending with OAuth").check()
     page.get_by_role("button", name="Disconnect").click()
     expect(page.get_by_text("The provider revoked the refresh token.")).to_be_visible()
