@@ -42,18 +42,21 @@ translations: $(VENV)/.installed-run
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --ignore-obsolete
 	$(BIN)/pybabel compile -d $(LOCALES) --statistics
 
-$(VENV)/.installed-run: pyproject.toml
-	scripts/ensure-venv $(PYTHON) $(VENV)
+# Installs follow pyproject.toml's content, not its date: a checkout, a pull or a new worktree that leaves it as it
+# was reinstalls nothing. The copy below is rewritten only when the content differs.
+$(VENV)/.pyproject.toml: pyproject.toml
+	@scripts/ensure-venv $(PYTHON) $(VENV)
+	@cmp -s pyproject.toml $@ || cp pyproject.toml $@
+
+$(VENV)/.installed-run: $(VENV)/.pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
-	scripts/ensure-venv $(PYTHON) $(VENV)
+$(VENV)/.installed-test: $(VENV)/.pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-$(VENV)/.installed-bench: pyproject.toml
-	scripts/ensure-venv $(PYTHON) $(VENV)
+$(VENV)/.installed-bench: $(VENV)/.pyproject.toml
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 

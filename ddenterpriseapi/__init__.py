@@ -10,6 +10,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.utils import redirect
 
 from . import config as defaults
@@ -123,11 +124,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def mount(app: Flask) -> None:
-    """Serve the console under /ddenterpriseapi and trust the configured number of proxies."""
+    """Serve the console under /ddenterpriseapi (and its icon at /favicon.ico), trusting the configured proxies."""
     proxies = int(app.config["TRUSTED_PROXIES"])
     inner = app.wsgi_app
     if proxies:
         inner = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies, x_prefix=proxies)
     dispatcher = DispatcherMiddleware(redirect(URL_PREFIX + "/"), {URL_PREFIX: inner})
+    # Browsers ask for /favicon.ico on their own: it answers, instead of a redirect to the login page.
+    served = SharedDataMiddleware(dispatcher, {"/favicon.ico": str(PROJECT_ROOT / "static" / "favicon.ico")})
     # A copy of the environ, so the server's access log still shows the path as requested.
-    app.wsgi_app = lambda environ, start_response: dispatcher(dict(environ), start_response)
+    app.wsgi_app = lambda environ, start_response: served(dict(environ), start_response)

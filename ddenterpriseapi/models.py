@@ -38,6 +38,9 @@ class Admin(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # The username as logins compare it (case folded, up to 3 characters for 1). None only for an account that
+    # differed from an older one by case alone when usernames began to ignore case: it logs in with its exact name.
+    username_key: Mapped[str | None] = mapped_column(String(192), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     session_token = None  # the token of the login session this request runs in (not a column)

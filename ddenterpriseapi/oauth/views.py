@@ -16,6 +16,7 @@ from ..providers import endpoints_for_script
 from . import bp
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer
+from .flow import ClientParameters
 from .forms import PASTE_WHOLE_ADDRESS, AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
     SECRETS,
@@ -179,14 +180,29 @@ def finish(answer) -> None:
 
 @bp.route("/configuration/oauth/disconnect", methods=["POST"])
 def disconnect_account():
-    if DisconnectForm().validate_on_submit():
-        stored = get_settings()
+    form = DisconnectForm()
+    if not form.validate_on_submit():
+        flash(" ".join(map(str, form.confirm.errors)), "error")  # the browser asks first: this is for one that did not
+    elif get_connection() is not None:  # a second click finds nothing left to disconnect
         try:
-            params = client_parameters(stored, current_runtime(), seen_from())
+            params = client_parameters(get_settings(), current_runtime(), seen_from())
         except OAuthError:
             params = None
         warning = disconnect(params)
         audit.record("disconnected", requester(), warning)
-        flash(_("Disconnected: the tokens are forgotten.") + (f" {warning}" if warning else ""),
-              "warning" if warning else "success")
+        flash(*disconnected(params, warning))
     return redirect(url_for(".settings"))
+
+
+def disconnected(params: ClientParameters | None, warning: str | None) -> tuple[str, str]:
+    """What the administrator is told once the tokens are forgotten: whether the provider revoked them too."""
+    if warning:
+        return _("Disconnected: the tokens are forgotten here and sending with OAuth is stopped, but the provider "
+                 "did not revoke the refresh token: %(why)s", why=warning), "warning"
+    if params is None or not params.revocation_url:
+        return _("Disconnected: the tokens are forgotten here and sending with OAuth is stopped. The provider was not "
+                 "asked to revoke the refresh token (it offers no revocation, or the OAuth parameters are "
+                 "incomplete): to cut it off there too, remove this application's access in the account's security "
+                 "settings."), "warning"
+    return _("Disconnected: the tokens are forgotten here and sending with OAuth is stopped. The provider revoked "
+             "the refresh token."), "success"

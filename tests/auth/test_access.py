@@ -6,18 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from ddenterpriseapi.auth.accounts import AccountError, create_admin
 from ddenterpriseapi.auth.setup_code import announce_setup
-from tests.helpers import ADMIN, csrf_from, submit
+from tests.helpers import ADMIN, AuthActions, csrf_from, submit
 
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "oauth.callback", "static", "health.healthz", "metrics.scrape"}
 
 
 def test_setup_code_creates_the_first_admin_then_closes(app, client, capsys):
     assert client.get("/ddenterpriseapi/").headers["Location"].endswith("/ddenterpriseapi/setup")
-    announce_setup(app)
+    announce_setup(app, "127.0.0.1:8080")
     code_file = Path(app.instance_path, "setup-code")
     code = code_file.read_text().strip()
-    assert code in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"Open http://localhost:8080/ddenterpriseapi/setup and enter the setup code {code}" in printed
     assert stat.S_IMODE(os.stat(code_file).st_mode) == 0o600
 
     form = {"username": "root", "password": "long enough password", "confirm": "long enough password"}
@@ -32,11 +34,31 @@ def test_setup_code_creates_the_first_admin_then_closes(app, client, capsys):
 
 
 def test_setup_refuses_a_short_password(app, client):
-    announce_setup(app)
+    announce_setup(app, "127.0.0.1:8080")
     code = Path(app.instance_path, "setup-code").read_text().strip()
     page = submit(client, "/ddenterpriseapi/setup",
                   {"setup_code": code, "username": "root", "password": "short", "confirm": "short"})
     assert "Use at least 12 characters" in page.get_data(as_text=True)
+
+
+def test_setup_reports_every_mistake_at_once(app, client):
+    announce_setup(app, "127.0.0.1:8080")
+    page = submit(client, "/ddenterpriseapi/setup",
+                  {"setup_code": "WRONG-CODE", "username": "root", "password": "short", "confirm": "other"})
+    text = page.get_data(as_text=True)
+    assert "This is not the setup code printed by the server." in text
+    assert "Use at least 12 characters" in text
+    assert "The passwords do not match." in text
+
+
+@pytest.mark.parametrize(("public_url", "bind", "url"), [
+    (None, "0.0.0.0:9000", "http://localhost:9000/ddenterpriseapi/setup"),
+    (None, "192.0.2.7:8080", "http://192.0.2.7:8080/ddenterpriseapi/setup"),
+    ("https://mail.example.com/ddenterpriseapi/", "127.0.0.1:8080", "https://mail.example.com/ddenterpriseapi/setup"),
+])
+def test_setup_announcement_gives_the_whole_address(make_app, capsys, public_url, bind, url):
+    announce_setup(make_app(PUBLIC_URL=public_url), bind)
+    assert f"Open {url} and enter the setup code" in capsys.readouterr().out
 
 
 def test_login_and_logout(client, auth):
@@ -47,6 +69,15 @@ def test_login_and_logout(client, auth):
     token = csrf_from(client.get("/ddenterpriseapi/"))
     client.post("/ddenterpriseapi/logout", data={"csrf_token": token})
     assert client.get("/ddenterpriseapi/").status_code == 302
+
+
+def test_usernames_ignore_case(app, client):
+    actions = AuthActions(app, client)
+    actions.create("Alice")
+    assert actions.login("  aLICE ").status_code == 302
+    assert client.get("/ddenterpriseapi/").status_code == 200
+    with app.app_context(), pytest.raises(AccountError, match="An administrator named Alice already exists"):
+        create_admin("ALICE", ADMIN[1])
 
 
 def test_login_labels(client, auth):

@@ -105,3 +105,11 @@ def test_one_address_guessing_many_accounts_is_limited(make_app):
     assert Visitor(app, "192.0.2.1").login().status_code == 302
     age_events(app, timedelta(minutes=5), ip="203.0.113.9")
     assert guesser.login().status_code == 302
+
+
+def test_guesses_in_other_cases_count_against_the_same_account(app, auth):
+    visitor = Visitor(app, "198.51.100.8")
+    for username in ("Admin", "ADMIN", "aDmIn"):
+        assert "Wrong username or password" in page_text(visitor.login(username, WRONG))
+    refused = visitor.login()
+    assert refused.status_code == 429 and "Wait 30 seconds and try again" in page_text(refused)

@@ -2,11 +2,14 @@
 
 import os
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from ddenterpriseapi.extensions import db
+from ddenterpriseapi.models import OAuthConnection
 from tests.browser.helpers import assert_accessible
 from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions
 
@@ -127,3 +130,44 @@ def test_language_switch(page, live, authorized):
     page.get_by_role("link", name="Tableau de bord").click()
     expect(page.get_by_role("heading", name="Tableau de bord")).to_be_visible()
     assert_accessible(page)
+
+
+def test_disconnect_asks_first_and_the_dashboard_stops_saying_ok(page, live, authorized, google_server, shot):
+    log_in(page, live)
+    page.goto(live.url + "/configuration/oauth")
+    page.get_by_role("button", name="Disconnect").click()  # not confirmed: the browser itself asks for the box
+    assert page.get_by_label("Yes, stop sending with OAuth").evaluate("box => box.validity.valueMissing")
+    assert not google_server.revoked
+    shot("disconnect-asks-first")
+    page.get_by_label("Yes, stop sending with OAuth").check()
+    page.get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_text("The provider revoked the refresh token.")).to_be_visible()
+    shot("disconnected")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_text("Sending stopped")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^OK · .* · sending has stopped since$"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Last error")).to_be_visible()
+    shot("dashboard-after-disconnect")
+    assert_accessible(page)
+
+
+def test_an_expired_access_token_is_explained_calmly(page, live, authorized, shot):
+    with live.app.app_context():
+        db.session.get(OAuthConnection, 1).access_token_expires_at = datetime.now(UTC) - timedelta(hours=3)
+        db.session.commit()
+    log_in(page, live)
+    expect(page.get_by_text("expired, as usual between sends: a new one is fetched at the next send")).to_be_visible()
+    shot("dashboard-expired-access-token")
+
+
+def test_the_icon_shows_without_login(page, live):
+    page.goto(live.url + "/login")
+    width = page.evaluate("""async () => {
+        const icon = new Image();
+        icon.src = document.querySelector("link[rel=icon]").href;
+        await icon.decode();
+        return icon.naturalWidth;
+    }""")
+    assert width > 0
+    answer = page.request.get(live.url.removesuffix("/ddenterpriseapi") + "/favicon.ico", max_redirects=0)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("image/")

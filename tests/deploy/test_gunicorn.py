@@ -7,7 +7,7 @@ import requests
 
 from ddenterpriseapi import create_app
 from ddenterpriseapi.outbox import statuses
-from tests.deploy.helpers import HTTP_TIMEOUT, GunicornConsole, console_env, prepare_console
+from tests.deploy.helpers import HTTP_TIMEOUT, GunicornConsole, console_env, flask_command, prepare_console
 from tests.helpers import NO_TABLES, add_rows, dispose, metric_samples, outbox_message, worker_heartbeat
 
 METRICS_TOKEN = "scrape-token-from-afar"
@@ -23,6 +23,17 @@ def test_unmigrated_database_stops_gunicorn_with_one_line(tmp_path, pki):
     finally:
         console.stop()
     assert console.log_text().strip() == NO_TABLES
+
+
+def test_a_console_without_administrators_prints_the_setup_address(tmp_path, pki):
+    env = console_env(tmp_path / "instance", overrides={}, ca_bundle=pki.ca_cert_path)
+    flask_command(env, "db", "upgrade")
+    console = GunicornConsole(env, tmp_path / "gunicorn.log").start()
+    try:
+        log = console.wait_for_log("enter the setup code")
+    finally:
+        console.stop()
+    assert f"Open http://localhost:{console.port}/ddenterpriseapi/setup and enter the setup code" in log
 
 
 def test_access_log_escapes_control_characters(tmp_path, pki):

@@ -209,15 +209,29 @@ def test_pasted_address_is_checked_like_the_redirect(google):
     assert "unknown or was already used" in flashes(page)
 
 
+def test_disconnect_asks_for_confirmation(google, oauth_app):
+    google.connect()
+    page = google.post(google.PAGE + "/disconnect")
+    assert "Tick the box to confirm: disconnecting stops all sending with OAuth." in flashes(page)
+    assert stored_connection(oauth_app) is not None and not google.server.revoked
+
+
 def test_disconnect_revokes_and_forgets(google, oauth_app):
     google.connect()
     refresh_token = stored_connection(oauth_app)["refresh_token"]
-    page = google.post(google.PAGE + "/disconnect")
-    assert "Disconnected" in flashes(page)
+    page = google.post(google.PAGE + "/disconnect", confirm="y")
+    assert "sending with OAuth is stopped. The provider revoked the refresh token." in flashes(page)
     assert refresh_token in google.server.revoked
     assert stored_connection(oauth_app) is None
     with oauth_app.app_context():
         assert db.session.get(OAuthSettings, 1).client_secret == CLIENT[1]
+
+
+def test_disconnect_says_when_the_provider_was_not_asked_to_revoke(microsoft, oauth_app):
+    microsoft.connect("microsoft")
+    page = microsoft.post(microsoft.PAGE + "/disconnect", confirm="y")
+    assert "The provider was not asked to revoke the refresh token (it offers no revocation" in flashes(page)
+    assert stored_connection(oauth_app) is None
 
 
 def test_custom_provider_end_to_end(microsoft, oauth_app):
