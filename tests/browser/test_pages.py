@@ -8,25 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import assert_accessible
-from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions
+from tests.helpers import ADMIN, AuthActions
 
 pytestmark = pytest.mark.browser
 
 PAGES = ["/", "/outbox", "/configuration/oauth", "/configuration/email-server", "/configuration/notifications",
          "/configuration/api-keys", "/audit",
          "/configuration/administrators", "/account/password", "/account/sessions"]
-
-
-@pytest.fixture
-def authorized(live, google_server, make_smtp):
-    """A console authorized with Google and configured to send (prepared through its own pages)."""
-    client = live.app.test_client()
-    AuthActions(live.app, client).create()
-    AuthActions(live.app, client).login()
-    OAuthActions(client, google_server).connect()
-    smtp = make_smtp(google_server, style="google")
-    MailActions(client).send_test(smtp)
-    return smtp
 
 
 def log_in(page, live):
