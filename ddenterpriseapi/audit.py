@@ -19,7 +19,7 @@ ACTION_LABELS = {  # in English, the action with spaces for underscores, as the 
     "api_key_revoked": _l("api key revoked"),
     "authorization_failed": _l("authorization failed"),
     "authorized": _l("authorized"),
-    "disconnected": _l("disconnected"),
+    "disconnected": _l("authorization removed"),
     "email_server_changed": _l("email server changed"),
     "encryption_key_rotated": _l("encryption key rotated"),
     "login": _l("login"),

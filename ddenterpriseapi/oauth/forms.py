@@ -146,7 +146,7 @@ class AuthorizeForm(FlaskForm):
 
 
 class DisconnectForm(FlaskForm):
-    submit = SubmitField(_l("Disconnect"))
+    submit = SubmitField(_l("Remove authorization"))
 
 
 class PastedAnswerForm(FlaskForm):

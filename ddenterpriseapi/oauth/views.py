@@ -1,4 +1,4 @@
-"""OAuth parameters page, Authorize, Disconnect, and the provider's redirect back to the console."""
+"""OAuth parameters page, Authorize, Remove authorization, and the provider's redirect back to the console."""
 
 import secrets
 from urllib.parse import parse_qsl, urlsplit
@@ -168,6 +168,6 @@ def disconnect_account():
             params = None
         warning = disconnect(params)
         audit.record("disconnected", requester(), warning)
-        flash(_("Disconnected: the tokens are forgotten.") + (f" {warning}" if warning else ""),
+        flash(_("Authorization removed: the tokens are forgotten.") + (f" {warning}" if warning else ""),
               "warning" if warning else "success")
     return redirect(url_for(".settings"))

@@ -115,3 +115,26 @@ def test_language_switch(page, live, authorized):
     page.get_by_role("link", name="Tableau de bord").click()
     expect(page.get_by_role("heading", name="Tableau de bord")).to_be_visible()
     assert_accessible(page)
+
+
+TOP_BAR_ROWS = """() => {
+  const middles = selector => [...document.querySelectorAll(selector)].map(element => {
+    const box = element.getBoundingClientRect();
+    return Math.round((box.top + box.bottom) / 2);
+  });
+  return {first: middles('.topbar .brand, .topbar .account li, .topbar .language'),
+          sections: middles('.topbar .sections li')};
+}"""
+
+
+@pytest.mark.parametrize("width, language", [(1265, "fr"), (1280, "en"), (1000, "fr")])
+def test_top_bar_keeps_two_tidy_rows(browser, live, authorized, width, language):
+    """The brand, the account and the language share the first row; the sections fill one row of their own."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live)
+    page.goto(f"{live.url}/?lang={language}")
+    rows = page.evaluate(TOP_BAR_ROWS)
+    assert max(rows["first"]) - min(rows["first"]) <= 6, rows
+    assert len(set(rows["sections"])) == 1 and rows["sections"][0] > max(rows["first"]), rows
+    context.close()

@@ -193,8 +193,9 @@ def test_pasted_address_is_checked_like_the_redirect(google):
 def test_disconnect_revokes_and_forgets(google, oauth_app):
     google.connect()
     refresh_token = stored_connection(oauth_app)["refresh_token"]
+    assert 'value="Remove authorization"' in google.client.get(google.PAGE).get_data(as_text=True)
     page = google.post(google.PAGE + "/disconnect")
-    assert "Disconnected" in flashes(page)
+    assert "Authorization removed: the tokens are forgotten." in flashes(page)
     assert refresh_token in google.server.revoked
     assert stored_connection(oauth_app) is None
     with oauth_app.app_context():
