@@ -153,7 +153,8 @@ def finish(answer) -> None:
         audit.record("authorization_failed", requester(), error.message)
         flash(_("Authorization failed.") + " " + error.message, "error")
         return
-    audit.record("authorized", requester(), f"as {connection.account_email or 'an unnamed account'}")
+    account = connection.account_email
+    audit.record("authorized", requester(), wording="authorized_as" if account else None, account=account)
     flash(_("Authorized as %(account)s. The refresh token is stored.",
             account=connection.account_email or _("an unnamed account")), "success")
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from ddenterpriseapi.audit_wording import describe
 from ddenterpriseapi.models import AuditEvent
 from ddenterpriseapi.outbox.listing import PAGE_SIZE
 from tests.helpers import OUTBOX_BODY, add_outbox_message, csrf_from, flashes, outbox_row
@@ -33,7 +34,7 @@ def press(client, message_id: int, button: str):
 
 def audit_rows(app) -> list[tuple[str, str, str]]:
     with app.app_context():
-        return [(event.actor, event.action, event.detail) for event in
+        return [(event.actor, event.action, describe(event)) for event in
                 app.extensions["sqlalchemy"].session.scalars(select(AuditEvent).where(AuditEvent.action.like("outbox%")))]
 
 
