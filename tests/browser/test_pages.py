@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import assert_accessible
+from ddenterpriseapi.providers import PRESETS
+from tests.browser.helpers import as_shipped, assert_accessible
 from tests.helpers import ADMIN, AuthActions
 
 pytestmark = pytest.mark.browser
@@ -95,7 +96,10 @@ def test_readme_screenshots(page, live, authorized):
     target.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1000, "height": 900})
     log_in(page, live)
-    page.goto(live.url + "/configuration/oauth")
+    with as_shipped(live.app):
+        page.goto(live.url + "/configuration/oauth")
+    expect(page.get_by_label("Authorization URL")).to_have_value(PRESETS["google"].authorization_url)
+    expect(page.get_by_label("Token URL")).to_have_value(PRESETS["google"].token_url)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
     page.screenshot(path=str(target / "oauth-parameters.png"), full_page=True)
     page.goto(live.url + "/configuration/email-server")
