@@ -2,13 +2,14 @@
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from ddenterpriseapi.providers import PRESETS
-from tests.browser.helpers import as_shipped, assert_accessible
+from tests.browser.helpers import Shots, as_shipped, assert_accessible
 from tests.helpers import ADMIN, AuthActions
 
 pytestmark = pytest.mark.browser
@@ -24,6 +25,19 @@ def log_in(page, live):
     page.get_by_label("Password").fill(ADMIN[1])
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(live.url + "/")
+
+
+@contextmanager
+def logged_in_at(browser, live, width: int, language: str = "en"):
+    """A logged-in page this many pixels wide, in this language, closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live)
+    page.goto(f"{live.url}/?lang={language}")
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def test_every_page_is_accessible(page, live, authorized, shot):
@@ -134,11 +148,8 @@ TOP_BAR_ROWS = """() => {
 @pytest.mark.parametrize("width, language", [(1265, "fr"), (1280, "en"), (1000, "fr")])
 def test_top_bar_keeps_two_tidy_rows(browser, live, authorized, width, language):
     """The brand, the account and the language share the first row; the sections fill one row of their own."""
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    page = context.new_page()
-    log_in(page, live)
-    page.goto(f"{live.url}/?lang={language}")
-    rows = page.evaluate(TOP_BAR_ROWS)
+    with logged_in_at(browser, live, width, language) as page:
+        rows = page.evaluate(TOP_BAR_ROWS)
+        Shots(page, f"top-bar-{width}-{language}")("dashboard", full_page=False)
     assert max(rows["first"]) - min(rows["first"]) <= 6, rows
     assert len(set(rows["sections"])) == 1 and rows["sections"][0] > max(rows["first"]), rows
-    context.close()

@@ -3,7 +3,8 @@ table too wide for its card scrolls inside it, never the page."""
 
 import pytest
 
-from tests.browser.test_pages import PAGES, log_in
+from tests.browser.helpers import Shots
+from tests.browser.test_pages import PAGES, logged_in_at
 from tests.helpers import AuthActions, add_outbox_message, create_api_key
 
 pytestmark = pytest.mark.browser
@@ -43,12 +44,10 @@ def filled(live, authorized):
 
 @pytest.mark.parametrize("width, language", [(360, "en"), (360, "fr"), (1280, "fr")])
 def test_tables_wrap_at_spaces_and_scroll_inside_their_card(browser, live, filled, width, language):
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    page = context.new_page()
-    log_in(page, live)
-    page.goto(f"{live.url}/?lang={language}")
-    for path in [*PAGES, f"/outbox/{filled}"]:
-        page.goto(live.url + path)
-        assert page.evaluate(BROKEN_CELLS) == [], path
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
-    context.close()
+    with logged_in_at(browser, live, width, language) as page:
+        shot = Shots(page, f"tables-{width}-{language}")
+        for path in [*PAGES, f"/outbox/{filled}"]:
+            page.goto(live.url + path)
+            shot(path.strip("/").replace("/", "-") or "dashboard")
+            assert page.evaluate(BROKEN_CELLS) == [], path
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, path
