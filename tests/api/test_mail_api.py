@@ -228,12 +228,12 @@ def get_status(client, key, message_id, **query):
     ("DELETE", "/ddenterpriseapi/v2/mail/1", 405),
     ("GET", "/ddenterpriseapi/v2", 404),
 ])
-def test_every_answer_under_v2_is_json(client, method, path, status):
+def test_every_answer_under_v2_is_json(client, method, path, status):  # before setup too: no redirect to it
     response = client.open(path, method=method, headers={"Authorization": "Bearer dde_any"})
     assert response.status_code == status and response.is_json and response.json["error"]
     assert status != 405 or "Allow" in response.headers
 
 
-def test_the_oauth_callback_stays_a_page_for_the_browser(client):
+def test_the_oauth_callback_stays_a_page_for_the_browser(auth, client):
     response = client.post("/ddenterpriseapi/v2/oauth/redirect")
     assert response.status_code == 405 and response.mimetype == "text/html"
