@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "test_notification_sent": _l("test notification sent"),
 }
 WORDINGS = {  # an event's wording code: the sentence its values fill in
+    "wrong_credentials": _l("wrong username or password"),
     "sent_to": _l("to %(recipient)s"),
     "authorized_as": _l("as %(account)s"),
     "sessions_logged_out": _l("other sessions logged out: %(count)s"),

@@ -26,3 +26,12 @@ def test_events_written_before_show_their_text_as_it_was(admin_client, oauth_app
         db.session.add(AuditEvent(action="test_email_sent", actor="admin", detail="to boss@example.org"))
         db.session.commit()
     assert "to boss@example.org" in admin_client.get(AUDIT).get_data(as_text=True)
+
+
+def test_a_failed_login_is_worded_when_read(auth, client, app):
+    client.get("/ddenterpriseapi/login?lang=fr")
+    auth.login(password="not the password")
+    (event,) = events(app, "login_failed")
+    assert (event.wording, event.detail) == ("wrong_credentials", None)  # no words of the visitor's language
+    auth.login()
+    assert "wrong username or password" in client.get(AUDIT + "?lang=en").get_data(as_text=True)

@@ -76,7 +76,8 @@ def login():
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
         # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
         audit.record("login_refused" if refused else "login_failed",
-                     Actor(form.username.data.strip(), request.remote_addr), refused or "wrong username or password")
+                     Actor(form.username.data.strip(), request.remote_addr), refused,
+                     wording=None if refused else "wrong_credentials")
         form.password.errors.append(refused or _("Wrong username or password."))
         return render_template("auth/login.html", form=form), 429 if refused else 200
     return render_template("auth/login.html", form=form)
