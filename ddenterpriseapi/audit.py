@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import distinct, func, select
 
 from .extensions import db
@@ -12,35 +11,6 @@ from .text import truncated
 
 PAGE_SIZE = 50
 DETAIL_LIMIT = 1000  # characters of detail kept: provider text can be tens of kilobytes
-ACTION_LABELS = {  # in English, the action with spaces for underscores, as the audit page always showed it
-    "admin_created": _l("admin created"),
-    "admin_removed": _l("admin removed"),
-    "api_key_created": _l("api key created"),
-    "api_key_revoked": _l("api key revoked"),
-    "authorization_failed": _l("authorization failed"),
-    "authorized": _l("authorized"),
-    "disconnected": _l("disconnected"),
-    "email_server_changed": _l("email server changed"),
-    "encryption_key_rotated": _l("encryption key rotated"),
-    "login": _l("login"),
-    "login_failed": _l("login failed"),
-    "login_refused": _l("login refused"),
-    "logout": _l("logout"),
-    "notification_settings_changed": _l("notification settings changed"),
-    "oauth_settings_changed": _l("oauth settings changed"),
-    "outbox_message_cancelled": _l("outbox message cancelled"),
-    "outbox_message_retried": _l("outbox message retried"),
-    "outbox_message_sent_again": _l("outbox message sent again"),
-    "password_changed": _l("password changed"),
-    "password_check_failed": _l("password check failed"),
-    "password_check_refused": _l("password check refused"),
-    "reauthorization_required": _l("reauthorization required"),
-    "relay_auth_failed": _l("relay authentication failed"),
-    "sessions_ended": _l("sessions ended"),
-    "test_email_failed": _l("test email failed"),
-    "test_email_sent": _l("test email sent"),
-    "test_notification_sent": _l("test notification sent"),
-}
 
 
 @dataclass(frozen=True)
@@ -55,16 +25,18 @@ COMMAND_LINE = Actor("command line")
 SYSTEM = Actor("system")  # the console on its own, e.g. finding a dead refresh token
 
 
-def record(action: str, by: Actor, detail: str | None = None) -> None:
-    """Add an event; never pass a secret value in detail."""
-    db.session.add(AuditEvent(action=action, detail=detail and truncated(detail, DETAIL_LIMIT),
-                              actor=by.name[:100], ip=by.ip))
+def record(action: str, by: Actor, detail: str | None = None, wording: str | None = None, **values) -> None:
+    """Add an event; never pass a secret value. The detail is text that needs no words (a name, a server's reply);
+    what needs words is a wording code (audit_wording.WORDINGS) and its values, worded in the reader's language."""
+    db.session.add(AuditEvent(action=action, detail=detail and truncated(detail, DETAIL_LIMIT), wording=wording,
+                              params=kept(values) if wording else None, actor=by.name[:100], ip=by.ip))
     db.session.commit()
 
 
-def action_label(action: str) -> str:
-    """An audit action in words, in the page's language."""
-    return str(ACTION_LABELS.get(action, action.replace("_", " ")))
+def kept(values: dict) -> dict:
+    """The values as the audit log keeps them: numbers as they are, text cut to the detail's size, no None."""
+    return {name: value if isinstance(value, int | float) else truncated(str(value), DETAIL_LIMIT)
+            for name, value in values.items() if value is not None}
 
 
 def recent_events(page: int) -> tuple[list[AuditEvent], int]:

@@ -67,11 +67,11 @@ def send_test_email_command(recipient: str) -> None:
     try:
         message_id = send_test_email(current_runtime(), recipient, trace)
     except ConsoleError as error:
-        audit.record("test_email_failed", audit.COMMAND_LINE, f"to {recipient}: {error.message}")
+        audit.record("test_email_failed", audit.COMMAND_LINE, error.message, "sent_to", recipient=recipient)
         raise
     finally:
         echo_trace(trace)
-    audit.record("test_email_sent", audit.COMMAND_LINE, f"to {recipient}")
+    audit.record("test_email_sent", audit.COMMAND_LINE, wording="sent_to", recipient=recipient)
     click.echo(f"Sent: {message_id}")
 
 
@@ -90,7 +90,7 @@ def rotate_key_command(reencrypt: bool) -> None:
     """Re-encrypt every secret under a new key; the console may keep running."""
     vault = current_runtime().vault
     count = reencrypt_all(vault) if reencrypt else rotate_key_file(vault)
-    audit.record("encryption_key_rotated", audit.COMMAND_LINE, f"{count} secrets re-encrypted")
+    audit.record("encryption_key_rotated", audit.COMMAND_LINE, wording="secrets_reencrypted", count=count)
     click.echo(f"{count} secrets re-encrypted under the new key.")
 
 

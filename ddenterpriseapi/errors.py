@@ -1,11 +1,12 @@
 """Error pages that say what happened in words, never a stack trace."""
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .api import errors as api_errors
 from .crypto import SecretUnreadable
 from .database import is_lock_timeout
 from .extensions import db
@@ -33,7 +34,9 @@ TITLES = {  # werkzeug's names of the errors above
 
 
 def render_error(error: HTTPException):
-    """An HTML page for people (the API answers JSON through its own handler)."""
+    """An HTML page for people; JSON for programs, anywhere under the API's path (unknown paths too)."""
+    if api_errors.is_api_path(request.path):
+        return api_errors.http_error(error)
     code = error.code or 500
     if code >= 500:
         db.session.rollback()  # a failed transaction would break rendering the page (the current user) too
@@ -54,8 +57,8 @@ def database_busy(error: OperationalError):
         raise error
     db.session.rollback()
     retry = {"Retry-After": "5"}
-    if request.blueprint == "api":
-        return jsonify({"error": "The database is busy with another change: retry in a few seconds."}), 503, retry
+    if api_errors.is_api_path(request.path):
+        return *api_errors.error(503, "The database is busy with another change: retry in a few seconds."), retry
     page = render_template("error.html", code=503, title=TITLES[503], message=str(MESSAGES[503]))
     return page, 503, retry
 
@@ -64,8 +67,8 @@ def secret_unreadable(error: SecretUnreadable):
     """A missing encryption key is said in words, on the page and in the log, never taken for "not configured"."""
     db.session.rollback()
     current_app.logger.error(error.message)
-    if request.blueprint == "api":
-        return jsonify({"error": error.message}), 500
+    if api_errors.is_api_path(request.path):
+        return api_errors.error(500, error.message)
     return render_template("error.html", code=500, title=TITLES[500], message=error.message), 500
 
 

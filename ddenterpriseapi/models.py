@@ -186,7 +186,9 @@ class AuditEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50), index=True)
-    detail: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)  # text that needs no words; older events' details as written
+    wording: Mapped[str | None] = mapped_column(String(50))  # how the details read, in the reader's language
+    params: Mapped[dict | None] = mapped_column(JSON)  # the values the wording fills in
     ip: Mapped[str | None] = mapped_column(String(45))
 
 

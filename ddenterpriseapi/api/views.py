@@ -5,7 +5,6 @@ import hashlib
 import time
 
 from flask import current_app, g, jsonify, request, url_for
-from werkzeug.exceptions import HTTPException
 
 from ..auth.guard import login_exempt
 from ..console_error import ConsoleError
@@ -13,16 +12,13 @@ from ..extensions import csrf, current_runtime, db
 from ..models import OutboxMessage
 from ..outbox.statuses import FINAL
 from . import bp
+from .errors import error
 from .keys import find_active_key
 from .payload import parse_request
 from .submission import status_of, submit, submitter
 
 MAX_WAIT_SECONDS = 60
 WAIT_POLL_SECONDS = 0.25
-
-
-def error(status: int, message: str, **details):
-    return jsonify({"error": message, **details}), status
 
 
 def presented_key() -> str | None:
@@ -52,12 +48,6 @@ def require_api_key():
 def console_error(problem: ConsoleError):
     """A failure explained as JSON, with the status and details its kind calls for."""
     return error(problem.api_status, problem.message, **problem.api_details())
-
-
-@bp.errorhandler(HTTPException)
-def http_error(exception: HTTPException):
-    """JSON, not HTML, for the API's errors (413 too large, 405, ...)."""
-    return error(exception.code or 500, exception.description or exception.name)
 
 
 @bp.route("/mail", methods=["POST"])

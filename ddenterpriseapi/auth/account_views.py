@@ -39,6 +39,6 @@ def sessions():
 def end_others():
     if EndOtherSessionsForm().validate_on_submit():
         count = end_other_sessions(current_user._get_current_object())
-        audit.record("sessions_ended", requester(), f"other sessions logged out: {count}")
+        audit.record("sessions_ended", requester(), wording="sessions_logged_out", count=count)
         flash(ngettext("%(num)s other session logged out.", "%(num)s other sessions logged out.", count), "success")
     return redirect(url_for(".sessions"))

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
+from ..api.errors import is_api_path
 from ..audit import Actor
 from ..extensions import limiter
 from . import bp
@@ -17,8 +18,9 @@ from .throttle import failed_logins_notice, refusal
 
 
 def setup_first():
-    """Until an administrator exists, the only page is setup."""
-    if request.endpoint in ("auth.setup", "static") or request.blueprint in ("api", "health", "metrics"):
+    """Until an administrator exists, the only page is setup (programs calling the API get its JSON answers)."""
+    if request.endpoint in ("auth.setup", "static") or request.blueprint in ("health", "metrics") or is_api_path(
+            request.path):
         return None
     if not current_app.extensions.get("dde_has_admin"):
         if admin_count() == 0:
@@ -78,8 +80,8 @@ def login():
 def login_failed(form: LoginForm, name: str, refused: str | None):
     """The login page again, saying why, and the attempt in the audit log."""
     # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
-    audit.record("login_refused" if refused else "login_failed", Actor(name, request.remote_addr),
-                 refused or "wrong username or password")
+    audit.record("login_refused" if refused else "login_failed", Actor(name, request.remote_addr), refused,
+                 wording=None if refused else "wrong_credentials")
     form.password.errors.append(refused or _("Wrong username or password."))
     return render_template("auth/login.html", form=form), 429 if refused else 200
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, render_template, request
 
-from ..audit import action_label, recent_events
+from ..audit import recent_events
+from ..audit_wording import action_label, describe
 from ..extensions import current_runtime
 from ..mail.server import get_mail_server
 from ..mail.status import get_delivery_status
@@ -39,4 +40,5 @@ def index():
 def audit():
     page = request.args.get("page", 1, type=int) or 1
     events, pages = recent_events(max(1, page))
-    return render_template("dashboard/audit.html", events=events, page=page, pages=pages, action_label=action_label)
+    return render_template("dashboard/audit.html", events=events, page=page, pages=pages, action_label=action_label,
+                           describe=describe)

@@ -39,10 +39,10 @@ def settings():
         try:
             message_id = send_test_email(runtime, form.test_recipient.data, trace, current_user.username)
         except ConsoleError as error:
-            audit.record("test_email_failed", requester(), f"to {form.test_recipient.data}: {error.message}")
+            audit.record("test_email_failed", requester(), error.message, "sent_to", recipient=form.test_recipient.data)
             flash(_("The test email was not sent.") + " " + error.message, "error")
         else:
-            audit.record("test_email_sent", requester(), f"to {form.test_recipient.data}")
+            audit.record("test_email_sent", requester(), wording="sent_to", recipient=form.test_recipient.data)
             flash(_("Test email accepted by the server for %(recipient)s (%(message_id)s).",
                     recipient=form.test_recipient.data, message_id=message_id), "success")
     return render_page(form, stored, trace)

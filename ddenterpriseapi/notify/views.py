@@ -42,8 +42,8 @@ def settings():
             flash(_("Notification settings saved."), "success")
             return redirect(url_for(".settings"))
         results = send_test(runtime, current_user.username, datetime.now(UTC))
-        audit.record("test_notification_sent", requester(),
-                     f"{sum(result.ok for result in results)} of {len(results)} destinations took it")
+        audit.record("test_notification_sent", requester(), wording="destinations_took_it",
+                     took=sum(result.ok for result in results), destinations=len(results))
         if not results:
             flash(_("There is nowhere to send to: enter a webhook URL or an email recipient."), "warning")
     return render_template("notify/settings.html", form=form, stored=stored, results=results,

@@ -153,9 +153,10 @@ class AuthorizeForm(FlaskForm):
 class DisconnectForm(FlaskForm):
     confirm = BooleanField(
         _l("Yes, stop sending with OAuth until someone authorizes again"),
-        validators=[DataRequired(_l("Tick the box to confirm: disconnecting stops all sending with OAuth."))],
+        validators=[DataRequired(_l("Tick the box to confirm: removing the authorization stops all sending with "
+                                    "OAuth."))],
     )
-    submit = SubmitField(_l("Disconnect"))
+    submit = SubmitField(_l("Remove authorization"))
 
 
 class PastedAnswerForm(FlaskForm):

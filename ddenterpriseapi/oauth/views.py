@@ -1,4 +1,4 @@
-"""OAuth parameters page, Authorize, Disconnect, and the provider's redirect back to the console."""
+"""OAuth parameters page, Authorize, Remove authorization, and the provider's redirect back to the console."""
 
 import secrets
 from urllib.parse import urlsplit
@@ -173,7 +173,8 @@ def finish(answer) -> None:
         audit.record("authorization_failed", requester(), error.message)
         flash(_("Authorization failed.") + " " + error.message, "error")
         return
-    audit.record("authorized", requester(), f"as {connection.account_email or 'an unnamed account'}")
+    account = connection.account_email
+    audit.record("authorized", requester(), wording="authorized_as" if account else None, account=account)
     flash(_("Authorized as %(account)s. The refresh token is stored.",
             account=connection.account_email or _("an unnamed account")), "success")
 
@@ -197,12 +198,12 @@ def disconnect_account():
 def disconnected(params: ClientParameters | None, warning: str | None) -> tuple[str, str]:
     """What the administrator is told once the tokens are forgotten: whether the provider revoked them too."""
     if warning:
-        return _("Disconnected: the tokens are forgotten here and sending with OAuth is stopped, but the provider "
-                 "did not revoke the refresh token: %(why)s", why=warning), "warning"
+        return _("Authorization removed: the tokens are forgotten here and sending with OAuth is stopped, but the "
+                 "provider did not revoke the refresh token: %(why)s", why=warning), "warning"
     if params is None or not params.revocation_url:
-        return _("Disconnected: the tokens are forgotten here and sending with OAuth is stopped. The provider was not "
-                 "asked to revoke the refresh token (it offers no revocation, or the OAuth parameters are "
-                 "incomplete): to cut it off there too, remove this application's access in the account's security "
-                 "settings."), "warning"
-    return _("Disconnected: the tokens are forgotten here and sending with OAuth is stopped. The provider revoked "
-             "the refresh token."), "success"
+        return _("Authorization removed: the tokens are forgotten here and sending with OAuth is stopped. The "
+                 "provider was not asked to revoke the refresh token (it offers no revocation, or the OAuth "
+                 "parameters are incomplete): to cut it off there too, remove this application's access in the "
+                 "account's security settings."), "warning"
+    return _("Authorization removed: the tokens are forgotten here and sending with OAuth is stopped. The "
+             "provider revoked the refresh token."), "success"

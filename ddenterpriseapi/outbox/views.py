@@ -75,7 +75,7 @@ def act(message_id: int, action: Callable[[], int | None], audited_as: str, done
     except ActionRefused as refusal:
         flash(refusal.message, "error")
         return redirect(url_for(".message", message_id=message_id))
-    copied = f", copied as {shown}" if shown != message_id else ""
-    audit.record(audited_as, requester(), f"message {message_id}{copied}")
+    audit.record(audited_as, requester(), wording="message" if shown == message_id else "message_copied",
+                 id=message_id, copy=shown)
     flash(done, "success")
     return redirect(url_for(".message", message_id=shown))

@@ -51,8 +51,8 @@ def check_credentials(username: str, secret: str, ip: str | None) -> Verdict:
     name = printable(username)
     key = find_active_key(secret)
     if key is None or not key.allows("relay"):
-        reason = "an unknown or revoked key" if key is None else f"the key {key.name}, which is limited to the API"
-        audit.record(FAILED, audit.Actor(f"relay user {name}", ip), f"AUTH with {reason}")
+        wording = "unknown_key" if key is None else "key_for_api_only"
+        audit.record(FAILED, audit.Actor(f"relay user {name}", ip), wording=wording, key=key and key.name)
         return Verdict()
     return Verdict(RelayClient(f"relay: {name}, key {key.name} ({key.prefix}…)", key.id))
 

@@ -219,3 +219,21 @@ def test_without_a_sender_or_an_authorized_account_the_from_field_is_asked_for(a
 def get_status(client, key, message_id, **query):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return client.get(f"{URL}/{message_id}", headers=headers, query_string=query)
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/ddenterpriseapi/v2/mail", 405),
+    ("POST", "/ddenterpriseapi/v2/mail/", 404),
+    ("GET", "/ddenterpriseapi/v2/nothing-here", 404),
+    ("DELETE", "/ddenterpriseapi/v2/mail/1", 405),
+    ("GET", "/ddenterpriseapi/v2", 404),
+])
+def test_every_answer_under_v2_is_json(client, method, path, status):  # before setup too: no redirect to it
+    response = client.open(path, method=method, headers={"Authorization": "Bearer dde_any"})
+    assert response.status_code == status and response.is_json and response.json["error"]
+    assert status != 405 or "Allow" in response.headers
+
+
+def test_the_oauth_callback_stays_a_page_for_the_browser(auth, client):
+    response = client.post("/ddenterpriseapi/v2/oauth/redirect")
+    assert response.status_code == 405 and response.mimetype == "text/html"

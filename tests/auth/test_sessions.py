@@ -3,6 +3,7 @@
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+from ddenterpriseapi.audit_wording import describe
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import Admin, AdminSession, AuditEvent
 from tests.helpers import ADMIN, AuthActions, csrf_from, submit
@@ -174,5 +175,5 @@ def test_log_out_everywhere_else(app, client, auth):
     assert "You have no other session open." in client.get(BASE + "/account/sessions").get_data(as_text=True)
     with app.app_context():
         event = db.session.scalars(db.select(AuditEvent).filter_by(action="sessions_ended")).one()
-        assert event.actor == ADMIN[0] and event.detail == "other sessions logged out: 1"
+        assert event.actor == ADMIN[0] and describe(event) == "other sessions logged out: 1"
     assert "sessions ended" in client.get(BASE + "/audit").get_data(as_text=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.helpers import Shots
-from tests.helpers import ADMIN, CALLBACK, CLIENT, AuthActions
+from tests.helpers import ADMIN, CALLBACK, CLIENT, AuthActions, MailActions, OAuthActions
 from tests.servers.live import LiveConsole
 
 
@@ -42,3 +42,15 @@ def logged_in(page, live):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(live.url + "/")
     return page
+
+
+@pytest.fixture
+def authorized(live, google_server, make_smtp):
+    """A console authorized with Google and configured to send (prepared through its own pages)."""
+    client = live.app.test_client()
+    AuthActions(live.app, client).create()
+    AuthActions(live.app, client).login()
+    OAuthActions(client, google_server).connect()
+    smtp = make_smtp(google_server, style="google")
+    MailActions(client).send_test(smtp)
+    return smtp

@@ -1,6 +1,10 @@
 """Screenshots kept for people to look at, and the accessibility check every page passes."""
 
+import dataclasses
+from contextlib import contextmanager
 from pathlib import Path
+
+from ddenterpriseapi.providers import build_registry
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
@@ -18,6 +22,22 @@ class Shots:
         path = self.directory / f"{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
+
+
+README_ADDRESS = "http://localhost:8080/ddenterpriseapi"  # the address the README's setup uses
+
+
+@contextmanager
+def as_shipped(app):
+    """The pages show the providers' real endpoints and the README's address, while the test's own requests went to
+    the local test servers: the README's pictures show what an administrator sees."""
+    runtime = app.extensions["dde_runtime"]
+    shipped = dataclasses.replace(runtime, providers=build_registry({}), public_url=README_ADDRESS)
+    app.extensions["dde_runtime"] = shipped
+    try:
+        yield
+    finally:
+        app.extensions["dde_runtime"] = runtime
 
 
 def assert_accessible(page) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import re
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from playwright.sync_api import expect
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection
-from tests.browser.helpers import assert_accessible
-from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions
+from ddenterpriseapi.providers import PRESETS
+from tests.browser.helpers import Shots, as_shipped, assert_accessible
+from tests.helpers import ADMIN, AuthActions
 
 pytestmark = pytest.mark.browser
 
@@ -20,24 +22,25 @@ PAGES = ["/", "/outbox", "/configuration/oauth", "/configuration/email-server", 
          "/configuration/administrators", "/account/password", "/account/sessions"]
 
 
-@pytest.fixture
-def authorized(live, google_server, make_smtp):
-    """A console authorized with Google and configured to send (prepared through its own pages)."""
-    client = live.app.test_client()
-    AuthActions(live.app, client).create()
-    AuthActions(live.app, client).login()
-    OAuthActions(client, google_server).connect()
-    smtp = make_smtp(google_server, style="google")
-    MailActions(client).send_test(smtp)
-    return smtp
-
-
 def log_in(page, live):
     page.goto(live.url + "/login")
     page.get_by_label("Username").fill(ADMIN[0])
     page.get_by_label("Password").fill(ADMIN[1])
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(live.url + "/")
+
+
+@contextmanager
+def logged_in_at(browser, live, width: int, language: str = "en"):
+    """A logged-in page this many pixels wide, in this language, closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live)
+    page.goto(f"{live.url}/?lang={language}")
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def test_every_page_is_accessible(page, live, authorized, shot):
@@ -110,7 +113,10 @@ def test_readme_screenshots(page, live, authorized):
     target.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1000, "height": 900})
     log_in(page, live)
-    page.goto(live.url + "/configuration/oauth")
+    with as_shipped(live.app):
+        page.goto(live.url + "/configuration/oauth")
+    expect(page.get_by_label("Authorization URL")).to_have_value(PRESETS["google"].authorization_url)
+    expect(page.get_by_label("Token URL")).to_have_value(PRESETS["google"].token_url)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
     page.screenshot(path=str(target / "oauth-parameters.png"), full_page=True)
     page.goto(live.url + "/configuration/email-server")
@@ -135,12 +141,12 @@ def test_language_switch(page, live, authorized):
 def test_disconnect_asks_first_and_the_dashboard_stops_saying_ok(page, live, authorized, google_server, shot):
     log_in(page, live)
     page.goto(live.url + "/configuration/oauth")
-    page.get_by_role("button", name="Disconnect").click()  # not confirmed: the browser itself asks for the box
+    page.get_by_role("button", name="Remove authorization").click()  # unconfirmed: the browser asks
     assert page.get_by_label("Yes, stop sending with OAuth").evaluate("box => box.validity.valueMissing")
     assert not google_server.revoked
     shot("disconnect-asks-first")
     page.get_by_label("Yes, stop sending with OAuth").check()
-    page.get_by_role("button", name="Disconnect").click()
+    page.get_by_role("button", name="Remove authorization").click()
     expect(page.get_by_text("The provider revoked the refresh token.")).to_be_visible()
     shot("disconnected")
     page.get_by_role("link", name="Dashboard").click()
@@ -171,3 +177,23 @@ def test_the_icon_shows_without_login(page, live):
     assert width > 0
     answer = page.request.get(live.url.removesuffix("/ddenterpriseapi") + "/favicon.ico", max_redirects=0)
     assert answer.status == 200 and answer.headers["content-type"].startswith("image/")
+
+
+TOP_BAR_ROWS = """() => {
+  const middles = selector => [...document.querySelectorAll(selector)].map(element => {
+    const box = element.getBoundingClientRect();
+    return Math.round((box.top + box.bottom) / 2);
+  });
+  return {first: middles('.topbar .brand, .topbar .account li, .topbar .language'),
+          sections: middles('.topbar .sections li')};
+}"""
+
+
+@pytest.mark.parametrize("width, language", [(1265, "fr"), (1280, "en")])
+def test_top_bar_keeps_two_tidy_rows(browser, live, authorized, width, language):
+    """The brand, the account and the language share the first row; the sections fill one row of their own."""
+    with logged_in_at(browser, live, width, language) as page:
+        rows = page.evaluate(TOP_BAR_ROWS)
+        Shots(page, f"top-bar-{width}-{language}")("dashboard", full_page=False)
+    assert max(rows["first"]) - min(rows["first"]) <= 6, rows
+    assert len(set(rows["sections"])) == 1 and rows["sections"][0] > max(rows["first"]), rows

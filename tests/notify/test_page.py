@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from ddenterpriseapi.audit_wording import describe
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent
 from ddenterpriseapi.notify.watch import send_test
@@ -41,7 +42,7 @@ def test_test_notification_reaches_every_destination(notify, admin_client, oauth
     assert page.count('<li class="ok">') == 2 and NO_FALLBACK not in page
     with oauth_app.app_context():
         event = db.session.query(AuditEvent).filter_by(action="test_notification_sent").one()
-        assert event.detail == "2 of 2 destinations took it"
+        assert describe(event) == "2 of 2 destinations took it"
 
 
 def test_a_failing_webhook_is_reported_never_with_a_stack_trace(notify, admin_client, oauth_app, webhook):

@@ -212,13 +212,14 @@ def test_pasted_address_is_checked_like_the_redirect(google):
 def test_disconnect_asks_for_confirmation(google, oauth_app):
     google.connect()
     page = google.post(google.PAGE + "/disconnect")
-    assert "Tick the box to confirm: disconnecting stops all sending with OAuth." in flashes(page)
+    assert "Tick the box to confirm: removing the authorization stops all sending with OAuth." in flashes(page)
     assert stored_connection(oauth_app) is not None and not google.server.revoked
 
 
 def test_disconnect_revokes_and_forgets(google, oauth_app):
     google.connect()
     refresh_token = stored_connection(oauth_app)["refresh_token"]
+    assert 'value="Remove authorization"' in google.client.get(google.PAGE).get_data(as_text=True)
     page = google.post(google.PAGE + "/disconnect", confirm="y")
     assert "sending with OAuth is stopped. The provider revoked the refresh token." in flashes(page)
     assert refresh_token in google.server.revoked

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ddenterpriseapi.audit_wording import describe
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent
 from ddenterpriseapi.relay.handler import RelayHandler
@@ -34,7 +35,7 @@ def refused_login(relay, pki, key: str) -> smtplib.SMTPAuthenticationError:
 
 def audited_failures(app) -> list[tuple[str, str, str]]:
     with app.app_context():
-        return [(event.actor, event.ip, event.detail)
+        return [(event.actor, event.ip, describe(event))
                 for event in db.session.query(AuditEvent).filter_by(action="relay_auth_failed").order_by(AuditEvent.id)]
 
 
