@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from ..audit import action_label, recent_events
 from ..extensions import current_runtime
-from ..mail.server import get_mail_server
+from ..mail.server import get_mail_server, where_mail_goes
 from ..mail.status import get_delivery_status
 from ..oauth.settings import get_settings, redirect_uri
 from ..oauth.tokens import get_connection
@@ -19,12 +19,14 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 def index():
     settings, runtime, now = get_settings(), current_runtime(), datetime.now(UTC)
+    mail, provider = get_mail_server(), runtime.providers[settings.provider]
     return render_template(
         "dashboard/index.html",
         settings=settings,
-        provider=runtime.providers[settings.provider],
+        provider=provider,
         connection=get_connection(),
-        mail=get_mail_server(),
+        mail=mail,
+        server=where_mail_goes(mail, provider),
         status=get_delivery_status(),
         redirect_uri=redirect_uri(settings, runtime, seen_from()),
         queue=queue_state(now, float(current_app.config["WORKER_STALE_AFTER"])),
