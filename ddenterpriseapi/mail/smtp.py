@@ -105,7 +105,11 @@ class WithinDeadline:
     def within_deadline(self, operation, *args):
         """Run a socket operation with the time left; smtplib reports a timeout as a disconnection."""
         if self.sock is not None and self.deadline is not None:
-            self.sock.settimeout(self.time_left(self.timeout))
+            try:
+                self.sock.settimeout(self.time_left(self.timeout))
+            except TimeoutError:
+                self.close()  # as smtplib does when the server goes away
+                raise
         try:
             return operation(*args)
         except smtplib.SMTPServerDisconnected:

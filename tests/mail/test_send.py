@@ -176,7 +176,8 @@ def test_ssl_on_a_starttls_port(mail, make_smtp, google):
 def test_no_security_on_a_starttls_port_says_to_set_starttls(mail, make_smtp, google, authentication):
     google.connect()
     smtp = make_smtp(google.server, security="starttls")
-    page = mail.send_test(None, host=smtp.host, port=str(smtp.port), security="none", authentication=authentication)
+    page = mail.send_test(None, host=smtp.host, port=str(smtp.port), security="none", authentication=authentication,
+                          sender_address=MAILBOX[0])
     assert "530 Must issue a STARTTLS command first" in page
     assert "The server offers STARTTLS and goes no further without it: set Security to STARTTLS." in page
     assert "may not send as this address" not in page and refreshes(google.server) == []
