@@ -46,7 +46,6 @@ from ddenterpriseapi.mail.message import Draft  # noqa: E402
 from ddenterpriseapi.mail.sending import send_drafts  # noqa: E402
 from ddenterpriseapi.mail.server import save_mail_server  # noqa: E402
 from ddenterpriseapi.models import OAuthConnection  # noqa: E402
-from ddenterpriseapi.oauth.settings import get_settings  # noqa: E402
 from tests.helpers import MAILBOX, AuthActions, OAuthActions, start_oauth_server  # noqa: E402
 from tests.servers.smtp_server import SMTPTestServer  # noqa: E402
 from tests.servers.tls import make_pki  # noqa: E402
@@ -111,7 +110,7 @@ def use_mode(app, smtp, mode: str) -> None:
     else:
         values.update(username=MAILBOX[0], password=MAILBOX[1])
     with app.app_context():
-        save_mail_server(values, current_runtime().providers[get_settings().provider])
+        save_mail_server(values)
 
 
 def send_one(app, number: int) -> float:

@@ -10,7 +10,7 @@ TRUSTED_PROXIES = 0  # number of reverse proxies whose X-Forwarded-* headers are
 OAUTH_PROVIDER_OVERRIDES = {}
 OAUTH_STATE_LIFETIME = timedelta(minutes=10)
 HTTP_TIMEOUT = 10  # seconds for the whole of each call to a provider (connecting, sending, reading)
-SMTP_TIMEOUT = 20  # seconds for every SMTP operation
+SMTP_TIMEOUT = 20  # seconds for every SMTP operation; a test email's whole conversation ends within it
 SMTP_CA_BUNDLE = None  # PEM file of extra certificate authorities for SMTP servers
 DATABASE_LOCK_TIMEOUT = 10  # seconds a writer waits for another one before the page says the database is busy
 BLOCK_PRIVATE_NETWORKS = False  # True: refuse SMTP hosts and provider URLs in private networks (loopback allowed)

@@ -134,9 +134,10 @@ class MailServer(db.Model):
     __tablename__ = "mail_server"
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    # With OAuth, a blank host, port or security is the provider's: it follows a change of provider.
     host: Mapped[str | None] = mapped_column(String(255))
-    port: Mapped[int] = mapped_column(default=587)
-    security: Mapped[str] = mapped_column(String(10), default="starttls")
+    port: Mapped[int | None]
+    security: Mapped[str | None] = mapped_column(String(10))
     sender_address: Mapped[str | None] = mapped_column(String(320))
     sender_name: Mapped[str | None] = mapped_column(String(255))
     authentication: Mapped[str] = mapped_column(String(10), default="oauth")

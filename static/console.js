@@ -42,20 +42,42 @@ function enableCopyButtons() {
 function followAuthentication(form) {
   const mode = form.querySelector("#authentication").value;
   form.querySelector("#field-password").classList.toggle("is-hidden", mode !== "password");
-  const preset = JSON.parse(form.dataset.presets)[form.dataset.provider];
-  const host = form.querySelector("#host");
-  const presetHosts = Object.values(JSON.parse(form.dataset.presets)).map((p) => p.host);
-  if (mode === "oauth" && preset && (!host.value || presetHosts.includes(host.value))) {
-    host.value = preset.host;
-    form.querySelector("#port").value = preset.port;
-    form.querySelector("#security").value = preset.security;
+  const presets = JSON.parse(form.dataset.presets);
+  const preset = presets[form.dataset.provider];
+  const [host, port, security] = ["#host", "#port", "#security"].map((id) => form.querySelector(id));
+  if (!preset) return;
+  if (mode === "oauth" && (!host.value || Object.values(presets).some((p) => p.host === host.value))) {
+    host.value = port.value = security.value = "";  // blank: the provider's, following it
+  } else if (mode !== "oauth") {
+    port.value = port.value || preset.port;
+    security.value = security.value || preset.security;
   }
+}
+
+function showTestProgress(form) {
+  form.addEventListener("submit", (event) => {
+    const button = event.submitter;
+    if (!button || button.id !== "send_test") return;
+    const progress = form.querySelector("#test-progress");
+    const started = Date.now();
+    const tell = () => {
+      const elapsed = Math.round((Date.now() - started) / 1000);
+      progress.textContent = button.dataset.waiting.replace("{elapsed}", elapsed);
+    };
+    setTimeout(() => {  // once the browser has read the form, this button included
+      button.disabled = true;
+      button.value = button.dataset.sending;
+      tell();
+      setInterval(tell, 1000);
+    }, 0);
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   const mailForm = document.querySelector("#mail-form");
   if (mailForm) {
     mailForm.querySelector("#authentication").addEventListener("change", () => followAuthentication(mailForm));
+    showTestProgress(mailForm);
   }
   const oauthForm = document.querySelector("#oauth-form");
   if (oauthForm) {

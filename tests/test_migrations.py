@@ -5,6 +5,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,20 @@ def test_accounts_differing_only_in_case_survive_the_upgrade(tmp_path, make_env_
     app = make_env_app()
     for typed, password in (("OPS", "Ops password"), ("ops", "ops password"), ("other", "Other password")):
         assert AuthActions(app, app.test_client()).login(typed, password).status_code == 302, typed
+
+
+def test_email_servers_saved_with_a_presets_server_follow_the_provider_after_upgrade(tmp_path):
+    """Saving a blank host with OAuth used to write the provider's server into the row, which then stayed when the
+    provider changed; the upgrade blanks those, and keeps servers an administrator typed."""
+    assert flask(tmp_path, "db", "upgrade", "c5e7a1f3b9d2").returncode == 0
+    path = tmp_path / "instance" / "ddenterpriseapi.db"
+    rows = [(1, "smtp.office365.com", 587, "starttls", "oauth"), (2, "smtp.office365.com", 465, "ssl", "oauth"),
+            (3, "smtp.gmail.com", 587, "starttls", "password")]
+    with closing(sqlite3.connect(path)) as database, database:
+        database.executemany("INSERT INTO mail_server (id, host, port, security, authentication, relay_sender) "
+                             "VALUES (?, ?, ?, ?, ?, 'keep')", rows)
+    assert flask(tmp_path, "db", "upgrade").returncode == 0
+    with closing(sqlite3.connect(path)) as database:
+        upgraded = database.execute("SELECT id, host, port, security FROM mail_server ORDER BY id").fetchall()
+    assert upgraded == [(1, None, None, None), (2, "smtp.office365.com", 465, "ssl"), (3, "smtp.gmail.com", 587,
+                                                                                        "starttls")]

@@ -102,3 +102,15 @@ def test_smtp_replies_say_whether_the_token_was_refused_and_what_to_do(app, repl
     with app.test_request_context():
         assert rejects_token(reply) is rejected
         assert fix_for_reply(reply).startswith(fix)
+
+
+def test_a_token_refused_by_another_providers_server_is_not_that_servers_problem(app):
+    google_reply, microsoft_reply = "535-5.7.8 Username and Password not accepted.", "535 5.7.3 Authentication failed"
+    microsoft, custom = PRESETS["microsoft"], PRESETS["custom"]
+    with app.test_request_context():
+        assert not rejects_token(google_reply, microsoft)
+        assert fix_for_reply(google_reply, microsoft).startswith("This is a Google server, but the token comes from "
+                                                                 "Microsoft")
+        assert rejects_token(microsoft_reply, microsoft)
+        assert fix_for_reply(microsoft_reply, microsoft).startswith("Microsoft refused the token")
+        assert rejects_token(google_reply, custom)  # a Custom provider may be Google's own

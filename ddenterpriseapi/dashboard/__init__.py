@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..audit import recent_events
 from ..audit_wording import action_label, describe
 from ..extensions import current_runtime
-from ..mail.server import get_mail_server
+from ..mail.server import get_mail_server, where_mail_goes
 from ..mail.status import get_delivery_status
 from ..oauth.settings import get_settings, redirect_uri
 from ..oauth.tokens import get_connection
@@ -21,13 +21,15 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 def index():
     settings, runtime, now, status = get_settings(), current_runtime(), datetime.now(UTC), get_delivery_status()
+    mail, provider = get_mail_server(), runtime.providers[settings.provider]
     return render_template(
         "dashboard/index.html",
         now=now,
         settings=settings,
-        provider=runtime.providers[settings.provider],
+        provider=provider,
         connection=get_connection(),
-        mail=get_mail_server(),
+        mail=mail,
+        server=where_mail_goes(mail, provider),
         status=status,
         stopped=sending_stopped(runtime, status),
         redirect_uri=redirect_uri(settings, runtime, seen_from()),

@@ -6,34 +6,39 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
+from ..providers import PRESETS, Provider
 
 
 @dataclass(frozen=True)
 class ReplyFix:
-    """What a marker in an SMTP reply means: the fix to show, and whether the server refused the OAuth token."""
+    """What a marker in an SMTP reply means: the fix to show, whether the server refused the OAuth token, and the
+    provider whose servers answer so."""
 
     marker: str
     fix: str
     token_rejected: bool = False
+    provider: str | None = None
 
 
 SMTP_FIXES = (  # most specific first
     ReplyFix("5.2.252", _l(
         "Microsoft refused the From address: the mailbox may not send as it (SendAsDenied). Grant the mailbox Send "
         "As on that address (Exchange admin center, or Add-RecipientPermission <address> -AccessRights SendAs "
-        "-Trustee <mailbox>), or set Sender of relayed messages to send as the mailbox on the Email server page.")),
+        "-Trustee <mailbox>), or set Sender of relayed messages to send as the mailbox on the Email server page."),
+        provider="microsoft"),
     ReplyFix("5.7.139", _l(
         "SMTP AUTH is turned off for this mailbox or tenant in Exchange Online (OAuth does not bypass it). Turn it "
         "on: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (tenant-wide: "
-        "Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off security defaults.")),
+        "Set-TransportConfig -SmtpClientAuthenticationDisabled $false), or turn off security defaults."),
+        provider="microsoft"),
     ReplyFix("5.7.3", _l(
         "Microsoft refused the token: check that the authorized account is the mailbox in Username (or has Send As "
         "/ Full Access on it), and that the app has the SMTP.Send permission on https://outlook.office.com."),
-        token_rejected=True),
+        token_rejected=True, provider="microsoft"),
     ReplyFix("5.7.8", _l(
         "Google refused the credentials: check that the authorized account is the mailbox in Username and that the "
         "https://mail.google.com/ scope was granted; for Password mode use an app password."),
-        token_rejected=True),
+        token_rejected=True, provider="google"),
     ReplyFix("5.7.0", _l("The server requires authentication (or TLS first): check Security and Authentication.")),
 )
 
@@ -42,6 +47,14 @@ PORT_HINTS = {
     587: _l("Port 587 starts in plain text and upgrades with STARTTLS: set Security to STARTTLS."),
     25: _l("Port 25 usually starts in plain text: set Security to STARTTLS or None."),
 }
+
+STARTTLS_REQUIRED = _l("The server offers STARTTLS and goes no further without it: set Security to STARTTLS.")
+
+
+def demands_tls(reply: str) -> bool:
+    """Whether a refusal says the connection must be encrypted first ("530 Must issue a STARTTLS command first",
+    "538 Encryption required")."""
+    return reply.startswith("538") or "TLS" in reply.upper()
 
 
 def mismatch_hint(port: int, security: str) -> str:
@@ -93,11 +106,34 @@ class InvalidMessage(ConsoleError):
         return {"field": self.field}
 
 
-def fix_for_reply(reply: str) -> str:
-    """The advice that matches an SMTP reply, or an empty string."""
-    return next((str(known.fix) for known in SMTP_FIXES if known.marker in reply), "")
+def known_reply(reply: str) -> ReplyFix | None:
+    """The most specific known marker in an SMTP reply."""
+    return next((known for known in SMTP_FIXES if known.marker in reply), None)
 
 
-def rejects_token(reply: str) -> bool:
-    """Whether an SMTP reply says the access token was refused, so a fresh one is worth one more try."""
-    return any(known.token_rejected and known.marker in reply for known in SMTP_FIXES)
+def foreign_server(known: ReplyFix, issuer: Provider | None) -> bool:
+    """Whether the reply comes from another provider's server than the one that issued the token (a Custom
+    provider may run on any of them)."""
+    return (issuer is not None and not issuer.editable_endpoints and known.provider is not None
+            and known.provider != issuer.key)
+
+
+def fix_for_reply(reply: str, issuer: Provider | None = None) -> str:
+    """The advice that matches an SMTP reply, or an empty string; a token taken to another provider's server is
+    told so, not given that server's advice."""
+    known = known_reply(reply)
+    if known is None:
+        return ""
+    if foreign_server(known, issuer):
+        return _("This is a %(server)s server, but the token comes from %(provider)s, the provider on the OAuth "
+                 "page: a token works only at its own provider's servers. Set the SMTP host to %(provider)s's "
+                 "(%(host)s), or leave it blank.", server=PRESETS[known.provider].label, provider=issuer.label,
+                 host=issuer.smtp_host)
+    return str(known.fix)
+
+
+def rejects_token(reply: str, issuer: Provider | None = None) -> bool:
+    """Whether an SMTP reply says the access token was refused by its own provider, so a fresh one is worth one
+    more try."""
+    known = known_reply(reply)
+    return known is not None and known.token_rejected and not foreign_server(known, issuer)

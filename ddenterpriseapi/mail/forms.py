@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
 
 from ..providers import Provider
 from ..validation import private_address_problem
 from .message import has_line_break
 from .policy import plaintext_auth_problem, token_host_problem
+from .server import follows_provider
 
 
 def single_line(form, field):
@@ -32,15 +33,32 @@ class EmailAddress:
             raise ValidationError(f"{self.message} {error}") from None
 
 
+class ProviderDefault:
+    """A blank value is the provider's where the form follows it; anywhere else, and for what is not a value (a port
+    that is not a number), the message."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is not None:
+            return
+        field.errors[:] = []
+        typed = bool(field.raw_data and field.raw_data[0].strip())
+        raise StopValidation(None if form.follows_provider and not typed else self.message)
+
+
+SECURITY_LABELS = {"none": _l("None"), "starttls": "STARTTLS", "ssl": "SSL/TLS"}
+
+
 class MailServerForm(FlaskForm):
     host = StringField(_l("SMTP host"), validators=[Length(max=255)],
-                       description=_l("With OAuth, blank means the provider's server (Google: smtp.gmail.com, "
-                                      "Microsoft: smtp.office365.com)."))
-    port = IntegerField(_l("Port"), validators=[DataRequired(_l("Enter a port, such as 587.")),
+                       description=_l("With OAuth, a blank host, port or security is the provider's, and follows it "
+                                      "when the provider changes."))
+    port = IntegerField(_l("Port"), validators=[ProviderDefault(_l("Enter a port, such as 587.")),
                                                 NumberRange(1, 65535, _l("A port is a number from 1 to 65535."))])
-    security = SelectField(_l("Security"), choices=[SelectChoice("none", _l("None")),
-                                                    SelectChoice("starttls", "STARTTLS"),
-                                                    SelectChoice("ssl", "SSL/TLS")])
+    security = SelectField(_l("Security"), choices=[SelectChoice(key, label) for key, label in
+                                                    [("", ""), *SECURITY_LABELS.items()]])
     sender_address = EmailField(_l("Sender address"), validators=[
         Optional(), Length(max=320), EmailAddress(_l("Enter an email address, such as reports@example.com."))],
         description=_l("Leave blank to send as the mailbox that authenticates."))
@@ -67,10 +85,25 @@ class MailServerForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.provider, self.custom_hosts = provider, custom_hosts
         self.block_private_networks = block_private_networks
+        self.offer_provider_values()
+
+    def offer_provider_values(self) -> None:
+        """Show the provider's host and port in the blank fields, and its security as the blank choice."""
+        self.host.render_kw = {"placeholder": self.provider.smtp_host} if self.provider.smtp_host else None
+        self.port.render_kw = {"placeholder": self.provider.smtp_port} if self.provider.smtp_host else None
+        blank = (_("As %(provider)s says (%(security)s)", provider=self.provider.label,
+                   security=SECURITY_LABELS[self.provider.smtp_security]) if self.provider.smtp_host
+                 else _("Choose..."))
+        self.security.choices = [SelectChoice("", blank), *self.security.choices[1:]]
+        self.security.data = self.security.data or ""
+
+    @property
+    def follows_provider(self) -> bool:
+        return follows_provider(self.authentication.data, self.provider)
 
     def validate_host(self, field):
         field.data = (field.data or "").strip()
-        if not field.data and self.authentication.data != "oauth":
+        if not field.data and not self.follows_provider:
             raise ValidationError(_("Enter the SMTP host, such as smtp.gmail.com."))
         if any(char.isspace() or char in "/@" for char in field.data):
             raise ValidationError(_("Enter a host name or IP address only, such as smtp.office365.com."))
@@ -87,8 +120,13 @@ class MailServerForm(FlaskForm):
         return None
 
     def validate_security(self, field):
-        problem = plaintext_auth_problem(self.host.data or "", field.data, self.authentication.data)
-        if problem and self.host.data:
+        if not field.data and not self.follows_provider:
+            raise ValidationError(_("Choose the security: STARTTLS for port 587, SSL/TLS for port 465."))
+        provider = self.provider if self.follows_provider else None
+        host = self.host.data or (provider and provider.smtp_host)
+        security = field.data or (provider and provider.smtp_security)
+        problem = host and plaintext_auth_problem(host, security, self.authentication.data)
+        if problem:
             raise ValidationError(problem)
 
     def validate_username(self, field):

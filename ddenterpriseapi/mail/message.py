@@ -1,5 +1,6 @@
 """Building a proper MIME message: text and/or HTML, attachments, UTF-8 headers, Date and Message-ID."""
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,6 +80,16 @@ def no_line_breaks(value: str, field_name: str) -> str:
     if has_line_break(value):
         raise InvalidMessage(_("%(field)s must be a single line (no line breaks).", field=field_name), field_name)
     return value
+
+
+@functools.lru_cache(maxsize=16)
+def address_problem(address: str) -> str | None:
+    """Why an address cannot be used (email-validator's reason), or None."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as error:
+        return str(error)
+    return None
 
 
 def checked_address(address: str, field_name: str) -> str:

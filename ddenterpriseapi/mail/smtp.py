@@ -4,12 +4,15 @@ import functools
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
-from .errors import MailError, fix_for_reply, mismatch_hint, rejects_token
+from ..console_error import ConsoleError
+from ..providers import Provider
+from .errors import STARTTLS_REQUIRED, MailError, demands_tls, fix_for_reply, mismatch_hint, rejects_token
 from .message import international
 
 
@@ -22,15 +25,18 @@ class ServerSettings:
     security: str
     timeout: float = 20
     ca_bundle: str | None = None
+    deadline: float | None = None  # time.monotonic() by which the whole conversation ends; else `timeout` per step
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """Who to authenticate as: mechanism "none", "password" or "oauth" (secret is then an access token)."""
+    """Who to authenticate as: mechanism "none", "password" or "oauth" (secret is then an access token, issued by
+    the issuer)."""
 
     mechanism: str
     username: str = ""
     secret: str = ""
+    issuer: Provider | None = None
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,57 @@ class RepliesKept:
             work()
 
 
-class Client(RepliesKept, smtplib.SMTP):
+class WithinDeadline:
+    """Gives each socket operation the time left before the deadline, so the deadline bounds the whole
+    conversation rather than each step; a conversation cut short by it raises TimeoutError."""
+
+    deadline: float | None = None
+
+    def __init__(self, *args, deadline: float | None = None, **kwargs):
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    def time_left(self, timeout: float) -> float:
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the deadline passed")
+        return left
+
+    def late(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline - 0.05
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(host, port, self.time_left(timeout))
+
+    def send(self, s):
+        self.within_deadline(super().send, s)
+
+    def getreply(self):
+        return self.within_deadline(super().getreply)
+
+    def within_deadline(self, operation, *args):
+        """Run a socket operation with the time left; smtplib reports a timeout as a disconnection."""
+        if self.sock is not None and self.deadline is not None:
+            try:
+                self.sock.settimeout(self.time_left(self.timeout))
+            except TimeoutError:
+                self.close()  # as smtplib does when the server goes away
+                raise
+        try:
+            return operation(*args)
+        except smtplib.SMTPServerDisconnected:
+            if self.late():
+                raise TimeoutError("the deadline passed") from None
+            raise
+
+
+class Client(RepliesKept, WithinDeadline, smtplib.SMTP):
     """A plain or STARTTLS connection."""
 
 
-class SSLClient(RepliesKept, smtplib.SMTP_SSL):
+class SSLClient(RepliesKept, WithinDeadline, smtplib.SMTP_SSL):
     """An implicit-TLS connection."""
 
 
@@ -83,8 +135,8 @@ class Trace:
     def ok(self, step: str, detail: str = "") -> None:
         self.steps.append({"step": step, "ok": True, "detail": detail})
 
-    def failed(self, error: MailError) -> None:
-        self.steps.append({"step": error.step, "ok": False, "detail": error.message})
+    def failed(self, error: ConsoleError) -> None:
+        self.steps.append({"step": error.step or error.field or "message", "ok": False, "detail": error.message})
 
 
 def reply_text(code: int, message: bytes | str) -> str:
@@ -118,11 +170,12 @@ def connect(server: ServerSettings, trace: Trace) -> Client | SSLClient:
     try:
         if server.security == "ssl":
             step = "tls"
-            smtp = SSLClient(server.host, server.port, local_hostname(), timeout=server.timeout, context=context)
+            smtp = SSLClient(server.host, server.port, local_hostname(), timeout=server.timeout, context=context,
+                             deadline=server.deadline)
             trace.ok("connect", f"{server.host}:{server.port}")
             trace.ok("tls", _("SSL/TLS, certificate verified"))
         else:
-            smtp = Client(server.host, server.port, local_hostname(), timeout=server.timeout)
+            smtp = Client(server.host, server.port, local_hostname(), timeout=server.timeout, deadline=server.deadline)
             trace.ok("connect", f"{server.host}:{server.port}")
         step = "ehlo"
         smtp.ehlo()
@@ -194,10 +247,7 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
             smtp.login(credentials.username, credentials.secret)
             trace.ok("auth", _("password as %(user)s", user=credentials.username))
     except smtplib.SMTPAuthenticationError as error:
-        reply = reply_text(error.smtp_code, error.smtp_error)
-        rejected = credentials.mechanism == "oauth" and rejects_token(reply)
-        refused = _("The server refused authentication: %(reply)s.", reply=reply)
-        raise MailError(f"{refused} {fix_for_reply(reply)}".strip(), "auth", reply, token_rejected=rejected) from None
+        raise auth_refused(smtp, error, credentials) from None
     except smtplib.SMTPNotSupportedError:
         offered = smtp.esmtp_features.get("auth", "none")
         raise MailError(_("The server does not offer this authentication (it offers: %(offered)s). Check Security "
@@ -205,6 +255,34 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
                           offered=offered.strip() or _("none")), "auth") from None
     except smtplib.SMTPException as error:
         raise MailError(_("Authentication failed: %(error)s", error=error), "auth") from None
+    except OSError as error:
+        raise broken_connection(error, "auth", smtp) from None
+
+
+def broken_connection(error: OSError, step: str, smtp: smtplib.SMTP) -> MailError:
+    """Explain a connection that stopped answering, or broke, in the middle of the conversation."""
+    if isinstance(error, TimeoutError):
+        return MailError(_("The server did not answer within %(seconds)s s, during %(step)s.",
+                           seconds=format(smtp.timeout, "g"), step=step), step)
+    return MailError(_("The connection failed during %(step)s (%(error)s: %(detail)s).",
+                       step=step, error=type(error).__name__, detail=error), step)
+
+
+def auth_refused(smtp: smtplib.SMTP, error: smtplib.SMTPAuthenticationError, credentials: Credentials) -> MailError:
+    """Explain a refused AUTH; a refused OAuth token is flagged so the caller can refresh it and retry once."""
+    reply = reply_text(error.smtp_code, error.smtp_error)
+    plain = plain_text_hint(smtp, reply)
+    rejected = credentials.mechanism == "oauth" and not plain and rejects_token(reply, credentials.issuer)
+    refused = _("The server refused authentication: %(reply)s.", reply=reply)
+    advice = plain or fix_for_reply(reply, credentials.issuer)
+    return MailError(f"{refused} {advice}".strip(), "auth", reply, token_rejected=rejected)
+
+
+def plain_text_hint(smtp: smtplib.SMTP, reply: str) -> str:
+    """"Set Security to STARTTLS" when a server that offered STARTTLS refuses to go on over plain text."""
+    if isinstance(smtp.sock, ssl.SSLSocket) or not smtp.has_extn("starttls") or not demands_tls(reply):
+        return ""
+    return str(STARTTLS_REQUIRED)
 
 
 def mail_options(smtp: smtplib.SMTP, data: bytes, envelope: list[str]) -> list[str]:
@@ -225,7 +303,7 @@ def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipient
         refused = smtp.sendmail(envelope_from, recipients, data,
                                 mail_options=mail_options(smtp, data, [envelope_from, *recipients]))
     except (OSError, smtplib.SMTPException) as error:
-        raise sending_error(error, envelope_from) from None
+        raise sending_error(error, envelope_from, smtp) from None
     finally:
         smtp.run_meanwhile()
     trace.ok("mail", f"MAIL FROM <{envelope_from}>")
@@ -237,7 +315,7 @@ def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipient
     return Delivery(reply, {rcpt: reply_text(*answer) for rcpt, answer in refused.items()})
 
 
-def sending_error(error: Exception, envelope_from: str) -> MailError:
+def sending_error(error: Exception, envelope_from: str, smtp: smtplib.SMTP) -> MailError:
     """Explain a failure during MAIL, RCPT or DATA, with the server's reply and which recipients it refused."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {rcpt: reply_text(*reply) for rcpt, reply in error.recipients.items()}
@@ -246,12 +324,15 @@ def sending_error(error: Exception, envelope_from: str) -> MailError:
                          refused=replies)
     if isinstance(error, smtplib.SMTPSenderRefused):
         reply = reply_text(error.smtp_code, error.smtp_error)
-        return MailError(_("The sender %(sender)s was refused: %(reply)s. The authenticated account may not send "
-                           "as this address.", sender=envelope_from, reply=reply), "mail", reply)
+        advice = plain_text_hint(smtp, reply) or _("The authenticated account may not send as this address.")
+        refused = _("The sender %(sender)s was refused: %(reply)s.", sender=envelope_from, reply=reply)
+        return MailError(f"{refused} {advice}", "mail", reply)
     if isinstance(error, smtplib.SMTPDataError):
         reply = reply_text(error.smtp_code, error.smtp_error)
         refused = _("The message was refused: %(reply)s.", reply=reply)
         return MailError(f"{refused} {fix_for_reply(reply)}".strip(), "data", reply)
+    if isinstance(error, TimeoutError):
+        return broken_connection(error, "data", smtp)
     return MailError(_("The connection failed while sending (%(error)s: %(detail)s).",
                        error=type(error).__name__, detail=error), "data")
 

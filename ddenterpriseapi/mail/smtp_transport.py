@@ -50,7 +50,7 @@ class SmtpLogin:
         problem = token_host_problem(self.host, provider, self.custom_hosts if provider.editable_endpoints else None)
         if problem:
             raise MailNotConfigured(problem)
-        return Credentials("oauth", self.username or token.mailbox, token.value)
+        return Credentials("oauth", self.username or token.mailbox, token.value, provider)
 
 
 @dataclass
@@ -83,17 +83,18 @@ class SmtpTransport:
 
     def open_client(self, trace: Trace):
         """An authenticated SMTP client; a refused OAuth token is refreshed and tried once more."""
-        creds = self.credentials()
-        client = smtp.connect(self.server, trace)
         try:
-            smtp.authenticate(client, creds, trace)
-            return client
+            return self.signed_in(self.credentials(), trace)
         except MailError as error:
-            smtp.close(client)
             if not error.token_rejected:
                 raise
             trace.failed(error)
-        creds = self.first = self.login.credentials(rejected=creds.secret)
+        self.first = self.login.credentials(rejected=self.first.secret)
+        trace.ok("retry", _("token refreshed, trying again"))
+        return self.signed_in(self.first, trace)
+
+    def signed_in(self, creds: Credentials, trace: Trace):
+        """A client connected and authenticated with these credentials; closed again when AUTH fails."""
         client = smtp.connect(self.server, trace)
         try:
             smtp.authenticate(client, creds, trace)

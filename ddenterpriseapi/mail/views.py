@@ -13,9 +13,9 @@ from ..oauth.tokens import get_connection
 from ..providers import smtp_for_script
 from ..saving import record_changes
 from . import bp
-from .forms import MailServerForm
+from .forms import SECURITY_LABELS, MailServerForm
 from .sending import send_test_email
-from .server import SECRETS, get_mail_server, save_mail_server
+from .server import PROVIDER_SERVER, SECRETS, get_mail_server, own_host_problem, save_mail_server, where_mail_goes
 from .smtp import Trace
 from .status import get_delivery_status
 
@@ -27,11 +27,7 @@ def settings():
                           block_private_networks=runtime.block_private_networks)
     trace = None
     if form.validate_on_submit():
-        values = form.values()
-        stored, changed = save_mail_server(values, form.provider)
-        record_changes("email_server_changed", values, changed, SECRETS, _(
-            "The stored SMTP password was forgotten because the SMTP host or port changed: it is sent only to the "
-            "server it was entered for. Type the password again."))
+        stored = save(form.values())
         if not form.send_test.data:
             flash(_("Email server saved."), "success")
             return redirect(url_for(".settings"))
@@ -48,17 +44,39 @@ def settings():
     return render_page(form, stored, trace)
 
 
+@bp.route("/configuration/email-server/provider-server", methods=["POST"])
+def use_provider_server():
+    """Blank host, port and security: mail goes to the provider's server, and follows it from now on."""
+    save(dict(PROVIDER_SERVER))
+    flash(_("The email server now follows the provider on the OAuth page."), "success")
+    return redirect(url_for(".settings"))
+
+
+def save(values: dict):
+    """Store the email server, with the audit event and the warning when the password was forgotten."""
+    stored, changed = save_mail_server(values)
+    record_changes("email_server_changed", values, changed, SECRETS, _(
+        "The stored SMTP password was forgotten because the SMTP host or port changed: it is sent only to the "
+        "server it was entered for. Type the password again."))
+    return stored
+
+
 def render_page(form, stored, trace):
-    """The page, with the OAuth state the chosen authentication depends on."""
-    connection, settings, registry = get_connection(), get_settings(), current_runtime().providers
+    """The page, with the OAuth state the chosen authentication depends on and where mail actually goes."""
+    connection, settings, runtime = get_connection(), get_settings(), current_runtime()
+    provider = runtime.providers[settings.provider]
     return render_template(
         "mail/settings.html",
         form=form,
         stored=stored,
         trace=trace,
         connection=connection,
-        provider=registry[settings.provider],
-        presets=smtp_for_script(registry),
+        provider=provider,
+        presets=smtp_for_script(runtime.providers),
         status=get_delivery_status(),
         oauth_ready=bool(settings.client_id and settings.client_secret),
+        destination=where_mail_goes(stored, provider),
+        own_host_problem=own_host_problem(stored, provider),
+        security_labels=SECURITY_LABELS,
+        timeout=runtime.smtp_timeout,
     )

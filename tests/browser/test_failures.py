@@ -66,7 +66,7 @@ def test_reauthorization_required(logged_in, live, shot, google_server, make_smt
     page = logged_in
     start_authorization(page, live)
     page.get_by_role("button", name="Accept").click()
-    smtp = make_smtp(google_server)
+    smtp = make_smtp(google_server, style="google")
     page.goto(live.url + "/configuration/email-server")
     page.get_by_label("SMTP host").fill(smtp.host)
     page.get_by_label("Port").fill(str(smtp.port))

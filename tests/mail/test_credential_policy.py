@@ -57,10 +57,11 @@ def test_custom_provider_tokens_go_to_the_listed_hosts(google, mail):
     base = google.server.base_url
     google.save("custom", authorization_url=f"{base}/o/oauth2/v2/auth", token_url=f"{base}/token",
                 scopes="https://mail.google.com/", smtp_hosts="")
-    assert "List your provider's SMTP hosts on the OAuth page" in page_text(mail.save(host="smtp.idp.example"))
+    assert "List your provider's SMTP hosts on the OAuth page" in page_text(mail.save(host="smtp.idp.example",
+                                                                                     port="587"))
     google.save("custom", authorization_url=f"{base}/o/oauth2/v2/auth", token_url=f"{base}/token",
                 scopes="https://mail.google.com/", smtp_hosts="smtp.idp.example")
-    assert mail.save(host="smtp.idp.example").status_code == 302
+    assert mail.save(host="smtp.idp.example", port="587").status_code == 302
 
 
 @pytest.mark.parametrize("authentication", ["password", "oauth"])

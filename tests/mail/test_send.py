@@ -81,6 +81,18 @@ def test_token_refused_by_smtp_is_refreshed_and_retried_once(microsoft, mail, ma
     assert "Test email accepted" in page
     assert len(refreshes(microsoft.server)) == 1
     assert [attempt["ok"] for attempt in smtp.auth_attempts] == [False, True]
+    assert "<strong>RETRY</strong>" in page and "token refreshed, trying again" in page
+
+
+def test_token_at_another_providers_server_is_told_so(microsoft, mail, make_smtp):
+    microsoft.connect("microsoft")
+    gmail = make_smtp(style="google")  # knows no Microsoft token
+    page = mail.send_test(gmail)
+    assert "535 5.7.8" in page
+    assert "This is a Google server, but the token comes from Microsoft" in page
+    assert "Set the SMTP host to Microsoft's (smtp.office365.com)" in page
+    assert "https://mail.google.com/ scope" not in page
+    assert refreshes(microsoft.server) == [] and len(gmail.auth_attempts) == 1  # a fresh token would not help
 
 
 def test_google_refusal_shows_the_real_reply(google, mail, make_smtp):
@@ -126,12 +138,6 @@ def test_not_authorized_yet(mail, make_smtp):
     assert "OAuth is not authorized yet" in page
 
 
-def test_oauth_fills_the_provider_smtp_server(mail, oauth_app):
-    mail.save(host="", port="587", authentication="oauth")
-    html = mail.client.get(mail.PAGE).get_data(as_text=True)
-    assert 'value="smtp.gmail.com"' in html
-
-
 def test_smtp_down(mail, make_smtp, google):
     google.connect()
     smtp = make_smtp(google.server)
@@ -164,6 +170,29 @@ def test_ssl_on_a_starttls_port(mail, make_smtp, google):
     smtp = make_smtp(google.server, security="starttls")
     page = mail.send_test(None, host=smtp.host, port=str(smtp.port), security="ssl")
     assert "TLS with 127.0.0.1" in page and "set Security to STARTTLS" in page
+
+
+@pytest.mark.parametrize("authentication", ["oauth", "none"])
+def test_no_security_on_a_starttls_port_says_to_set_starttls(mail, make_smtp, google, authentication):
+    google.connect()
+    smtp = make_smtp(google.server, security="starttls")
+    page = mail.send_test(None, host=smtp.host, port=str(smtp.port), security="none", authentication=authentication,
+                          sender_address=MAILBOX[0])
+    assert "530 Must issue a STARTTLS command first" in page
+    assert "The server offers STARTTLS and goes no further without it: set Security to STARTTLS." in page
+    assert "may not send as this address" not in page and refreshes(google.server) == []
+
+
+def test_unusable_authorized_account_as_sender_says_where_it_came_from(google, google_server, mail, make_smtp):
+    google_server.add_user("reports@printer.local", "printer password")
+    google.come_back(google_server.consent(google.authorize(), "reports@printer.local", "printer password"))
+    smtp = make_smtp(google_server, style="google")
+    page = mail.send_test(smtp)
+    assert ("Sender address is blank, so messages without a sender go out as reports@printer.local, taken from the "
+            "authorized account, and that address cannot be used") in page
+    assert "Type a Sender address on the Email server page." in page
+    assert re.search(r'<li class="failed"><strong>FROM</strong>', page)  # "What happened" says it too
+    assert smtp.auth_attempts == []
 
 
 def test_delivery_status_is_recorded(google, mail, make_smtp, oauth_app):

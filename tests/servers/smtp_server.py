@@ -4,7 +4,8 @@ XOAUTH2 failures are answered the way Google or Microsoft answer them (see /work
 and everything the server receives is kept for assertions.
 
 Faults a provider shows can be injected while it runs: a 421 greeting, replies to DATA, refused
-recipients, a rate limit, a slow DATA reply, an outage on the same port. heal() ends them all.
+recipients, a rate limit, a slow DATA reply, slow replies to everything, an outage on the same port. heal() ends
+them all.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 from tests.servers.tls import TestPKI, server_ssl_context
 
@@ -159,6 +160,11 @@ class SMTPTestServer:
         with self._condition:
             self._data_delay = seconds
 
+    def answer_slowly(self, seconds: float) -> None:
+        """Hold every reply line (the greeting included) this long before sending it, until heal()."""
+        with self._condition:
+            self._reply_delay = seconds
+
     def heal(self) -> None:
         """End every injected fault, stop_listening() included: the provider is well again."""
         with self._condition:
@@ -168,6 +174,7 @@ class SMTPTestServer:
             self._recipient_replies: dict[str, str] = {}
             self._rate_limit: tuple[int, float, str] | None = None
             self._data_delay = 0.0
+            self._reply_delay = 0.0
         if self._outage:
             self.resume()
 
@@ -263,7 +270,7 @@ class _Controller(Controller):
         connection_id, connect_reply = self._test_server._count_connection()
         if connect_reply is not None:
             return _TurnAway(connect_reply)
-        protocol = super().factory()
+        protocol = _SMTP(self._test_server, self.handler, **self.SMTP_kwargs)
         protocol.connection_id = connection_id
         self._protocols.add(protocol)
         return protocol
@@ -279,6 +286,19 @@ class _Controller(Controller):
                 protocol.transport.abort()
         # Let the aborted transports run their connection_lost callbacks, which close the sockets.
         await asyncio.sleep(0)
+
+
+class _SMTP(SMTP):
+    """aiosmtpd's SMTP, holding each reply line as long as the test server says."""
+
+    def __init__(self, server: SMTPTestServer, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._test_server = server
+
+    async def push(self, status) -> None:
+        if self._test_server._reply_delay:
+            await asyncio.sleep(self._test_server._reply_delay)
+        await super().push(status)
 
 
 class _TurnAway(asyncio.Protocol):

@@ -1,0 +1,73 @@
+"""The email server page in a browser: the provider's server offered when the typed one no longer fits (without
+JavaScript), and a test send that shows it is under way."""
+
+import base64
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import assert_accessible
+from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions, reconfigure
+
+pytestmark = pytest.mark.browser
+
+
+def admin_client(live):
+    client = live.app.test_client()
+    AuthActions(live.app, client).login()
+    return client
+
+
+def test_provider_server_is_offered_after_a_change_of_provider(browser, logged_in, live, google_server, shot):
+    client = admin_client(live)
+    OAuthActions(client, google_server).save("microsoft")
+    MailActions(client).save(host="smtp.office365.com", port="587")
+    OAuthActions(client, google_server).connect()  # the provider becomes Google
+    logged_in.goto(live.url + "/configuration/email-server")
+    expect(logged_in.locator("#own-host")).to_contain_text("not to smtp.office365.com")
+    shot("provider-changed")
+    assert_accessible(logged_in)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live.url + "/login")
+    page.get_by_label("Username").fill(ADMIN[0])
+    page.get_by_label("Password").fill(ADMIN[1])
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live.url + "/configuration/email-server")
+    page.get_by_role("button", name="Use Google's server (smtp.gmail.com:587, STARTTLS)").click()
+    expect(page.get_by_text("The email server now follows the provider on the OAuth page.")).to_be_visible()
+    expect(page.locator("#destination")).to_have_text("Mail goes to smtp.gmail.com:587, security STARTTLS.")
+    expect(page.get_by_label("SMTP host")).to_have_value("")
+    expect(page.locator("#own-host")).to_have_count(0)
+    context.close()
+    logged_in.reload()
+    shot("provider-server-taken")
+
+
+def test_test_send_shows_it_is_under_way(logged_in, live, google_server, make_smtp, shot):
+    page = logged_in
+    client = admin_client(live)
+    OAuthActions(client, google_server).connect()
+    smtp = make_smtp(google_server, style="google")
+    MailActions(client).save(smtp)
+    reconfigure(live.app, SMTP_TIMEOUT=10)
+    smtp.hang_after_data(3)
+    page.goto(live.url + "/configuration/email-server")
+    expect(page.locator("#test-duration")).to_contain_text("A test can take up to 10 s")
+    page.get_by_label("Test recipient").fill("boss@example.org")
+    # Clicked from the page and read a moment later from the page itself: Playwright's own click and locators wait
+    # for the answer the page is waiting for.
+    state = page.evaluate("""() => {
+        const button = document.querySelector("#send_test");
+        button.scrollIntoView({block: "center"});
+        button.click();
+        return new Promise((done) => setTimeout(() => done({disabled: button.disabled, label: button.value,
+            progress: document.querySelector("#test-progress").textContent}), 1200));
+    }""")
+    assert state == {"disabled": True, "label": "Sending... up to 10 s",
+                     "progress": "Waiting for the server: 1 s so far."}
+    under_way = page.context.new_cdp_session(page).send("Page.captureScreenshot")  # does not wait for the answer
+    (shot.directory / "00-test-under-way.png").write_bytes(base64.b64decode(under_way["data"]))
+    expect(page.get_by_text("Test email accepted by the server for boss@example.org")).to_be_visible()
+    expect(page.locator("#send_test")).to_be_enabled()
+    shot("test-done")
