@@ -109,6 +109,11 @@ class OAuthConnection(db.Model):
     def needs_reauthorization(self) -> bool:
         return self.reauthorization_error is not None
 
+    @property
+    def access_token_expired(self) -> bool:
+        """Its lifetime has passed: usual between sends, the next send fetches another."""
+        return self.access_token_expires_at is not None and self.access_token_expires_at <= utcnow()
+
 
 class PendingAuthorization(db.Model):
     """An authorization request in flight: its state, PKCE verifier, the session it belongs to, and the

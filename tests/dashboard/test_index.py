@@ -43,3 +43,13 @@ def test_an_expired_access_token_is_called_usual(google, oauth_app, admin_client
         db.session.get(OAuthConnection, 1).access_token_expires_at = datetime.now(UTC) - timedelta(hours=2)
         db.session.commit()
     assert "expired, as usual between sends: a new one is fetched at the next send" in dashboard(admin_client)
+
+
+def test_the_oauth_page_calls_an_expired_access_token_usual_too(google, oauth_app):
+    google.connect()
+    assert "It has expired, as usual between sends" not in google.client.get(google.PAGE).get_data(as_text=True)
+    with oauth_app.app_context():
+        db.session.get(OAuthConnection, 1).access_token_expires_at = datetime.now(UTC) - timedelta(hours=2)
+        db.session.commit()
+    assert "It has expired, as usual between sends: a new one is fetched at the next send." in google.client.get(
+        google.PAGE).get_data(as_text=True)
