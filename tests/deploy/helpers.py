@@ -387,14 +387,16 @@ TENANT = "contoso.onmicrosoft.com"
 
 
 def authorize(browser: Browser, oauth_server, *, provider: str = "google", prefix: str = PREFIX,
-              callback_on: Browser | None = None) -> str:
+              callback_on: Browser | None = None, redirect_uri: str = "") -> str:
     """Save the OAuth parameters, register the redirect URI the page shows, Authorize, consent, come back.
 
     callback_on: the instance the provider's redirect lands on (another one behind a load balancer).
+    redirect_uri: typed into its field; empty (the default), it is the address the page is opened at.
     Returns the address the provider sent the browser back to, with its code and state.
     """
     page_url = f"{prefix}/configuration/oauth"
-    form = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1], "current_password": ADMIN[1]}
+    form = {"provider": provider, "client_id": CLIENT[0], "client_secret": CLIENT[1], "current_password": ADMIN[1],
+            "redirect_uri": redirect_uri}
     if provider == "microsoft":
         form["tenant"] = TENANT
     saved = browser.submit(page_url, {**form, "save": "1"})
@@ -402,7 +404,7 @@ def authorize(browser: Browser, oauth_server, *, provider: str = "google", prefi
     page = browser.follow(saved)
     assert "OAuth parameters saved." in page.text
     redirect_uri = parse_page(page.text).inputs["redirect_uri"]
-    assert redirect_uri == f"{browser.origin}{prefix}/v2/oauth/redirect"  # the console's public address
+    assert redirect_uri == f"{browser.origin}{prefix}/v2/oauth/redirect", redirect_uri  # the console's public address
     oauth_server.register_client(*CLIENT, [redirect_uri])
 
     answer = browser.submit(page_url, {**form, "authorize": "1"})

@@ -128,9 +128,9 @@ def test_console_under_another_prefix(stack):
             assert f"{OTHER_PREFIX}{endpoint}" in links, links
         assert f'action="{OTHER_PREFIX}/logout"' in dashboard.text
 
-        oauth = browser.get(f"{OTHER_PREFIX}/configuration/oauth")
-        assert parse_page(oauth.text).inputs["redirect_uri"] == f"{stack.origin}{OTHER_PREFIX}/v2/oauth/redirect"
-        authorize(browser, stack.google, prefix=OTHER_PREFIX)  # the whole flow works there too
+        # Emptied, the redirect URI is the address the page is opened at, this prefix included (the helper checks
+        # it), and the whole flow works there too.
+        authorize(browser, stack.google, prefix=OTHER_PREFIX)
 
         logout = browser.submit(f"{OTHER_PREFIX}/", {}, action=f"{OTHER_PREFIX}/logout")
         assert logout.status_code == 302 and logout.headers["Location"] == f"{OTHER_PREFIX}/login"
