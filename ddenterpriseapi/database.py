@@ -1,13 +1,15 @@
 """Engine set-up, the schema check, and the row lock that makes token refresh single-flight on SQLite and
 PostgreSQL."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import event, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 
@@ -89,6 +91,29 @@ def _sqlite_lock_before_first_write(conn, cursor, statement, parameters, context
         dbapi_connection.execute("COMMIT")
         dbapi_connection.execute("BEGIN IMMEDIATE")
         conn.info["sqlite_write_lock"] = True
+
+
+@contextmanager
+def commits_without_waiting_for_the_disk() -> Iterator[Connection]:
+    """A connection whose commits return before the disk has them: they survive the process being killed, not a
+    power cut. SQLite (WAL): no sync at each commit, the pages reaching the disk with the next commit that syncs;
+    PostgreSQL: synchronous_commit off. The setting is undone before the connection goes back to the pool."""
+    connection = db.engine.connect().execution_options(sqlite_immediate=True)
+    try:
+        relax_durability(connection, relaxed=True)
+        yield connection
+        relax_durability(connection, relaxed=False)
+    finally:
+        connection.close()
+
+
+def relax_durability(connection: Connection, relaxed: bool) -> None:
+    """Outside any transaction (SQLite refuses the change inside one)."""
+    if connection.dialect.name == "sqlite":
+        connection.connection.dbapi_connection.execute(f"PRAGMA synchronous={'NORMAL' if relaxed else 'FULL'}")
+    elif connection.dialect.name == "postgresql":
+        with connection.begin():
+            connection.exec_driver_sql("SET synchronous_commit TO OFF" if relaxed else "RESET synchronous_commit")
 
 
 def is_lock_timeout(error: OperationalError) -> bool:

@@ -90,24 +90,23 @@ def deliver(transport: Transport, policy: OutboxPolicy, owner: str, batch: list[
     its failure's outcome, or None once sent."""
     done: set[int] = set()
     outcomes: list[Outcome | None] = []
-    ledger = Ledger(owner)
     db.session.rollback()  # no transaction open while the provider answers
-    try:
-        with transport.session(Trace()) as send:
-            connection = Connection(send)
-            send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
-            while connection.lasts(policy) and not stop.is_set() and done.issuperset(item.id for item in batch):
-                batch = more()
-                if not batch:
-                    break
+    with Ledger(owner) as ledger:
+        try:
+            with transport.session(Trace()) as send:
+                connection = Connection(send)
                 send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
-    except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
-        outcomes.append(outcome_of(error))
-        for item in batch:
-            if item.id not in done:
-                done.add(item.id)
-                ledger.hold(failure_record(item, outcomes[-1], policy))
-    ledger.flush()
+                while connection.lasts(policy) and not stop.is_set() and done.issuperset(item.id for item in batch):
+                    batch = more()
+                    if not batch:
+                        break
+                    send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
+        except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
+            outcomes.append(outcome_of(error))
+            for item in batch:
+                if item.id not in done:
+                    done.add(item.id)
+                    ledger.hold(failure_record(item, outcomes[-1], policy))
     release(owner, [item.id for item in batch if item.id not in done], now())
     return outcomes
 

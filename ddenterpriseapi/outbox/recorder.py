@@ -7,13 +7,14 @@ lease runs out.
 """
 
 import functools
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 
-from ..extensions import db
+from ..database import commits_without_waiting_for_the_disk
 from ..models import OutboxAttempt, OutboxMessage
 from .statuses import SENDING
 
@@ -56,11 +57,27 @@ def write(connection: Connection, owner: str, record: Record) -> None:
 
 
 class Ledger:
-    """One worker's outcomes, written one message behind: `hold` keeps the latest, `flush` commits it."""
+    """One worker's outcomes, written one message behind: `hold` keeps the latest, `flush` commits it; leaving the
+    context writes what is held.
+
+    The commits do not wait for the disk: an outcome survives the worker being killed, and a power cut may lose the
+    last ones, whose messages are then sent again. Postfix makes the same choice after delivery. Accepting a message
+    always waits for the disk.
+    """
 
     def __init__(self, owner: str):
         self.owner = owner
         self.pending: Record | None = None
+        self.stack = ExitStack()
+        self.connection: Connection | None = None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self.stack:
+            if exc_info[0] is None:
+                self.flush()
 
     def hold(self, record: Record) -> None:
         """Keep this outcome until the next message is out (or the batch ends); the one before is written by now."""
@@ -71,6 +88,9 @@ class Ledger:
         """Commit the outcome held, if any, in a transaction of its own (on SQLite one that takes the write lock as
         it begins, since it only writes)."""
         record, self.pending = self.pending, None
-        if record is not None:
-            with db.engine.connect().execution_options(sqlite_immediate=True) as connection, connection.begin():
-                write(connection, self.owner, record)
+        if record is None:
+            return
+        if self.connection is None:
+            self.connection = self.stack.enter_context(commits_without_waiting_for_the_disk())
+        with self.connection.begin():
+            write(self.connection, self.owner, record)
