@@ -38,3 +38,24 @@ def test_a_stalled_database_stops_the_sending_one_message_past_the_last_commit(s
     assert len(smtp.messages) == 12
     with oauth_app.app_context():
         assert db.session.query(OutboxAttempt).filter_by(outcome="sent").count() == 12
+
+
+def test_connections_the_worker_gives_back_wait_for_the_disk_again(sending, admin_client, oauth_app):
+    """Only the worker's records of deliveries skip the wait for the disk: a connection it used goes back to the
+    pool waiting for it again, so an alert it puts in the outbox is stored before it counts as accepted."""
+    smtp, key = sending
+    ids = [queue_mail(admin_client, key, f"report {n}") for n in range(3)]
+    worker = RunningWorker(oauth_app).start()
+    try:
+        for message_id in ids:
+            wait_for_status(oauth_app, message_id, "sent")
+    finally:
+        worker.halt()
+    with oauth_app.app_context():
+        connections = [db.engine.connect() for _ in range(db.engine.pool.size())]  # the pool's, the worker's among them
+        try:
+            levels = {c.connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0] for c in connections}
+        finally:
+            for connection in connections:
+                connection.close()
+    assert levels == {2}  # FULL
