@@ -131,5 +131,5 @@ def message_id_of(data: bytes) -> str:
 
 
 def subject_of(data: bytes) -> str:
-    """The subject, decoded, for the Outbox page."""
-    return truncated(" ".join(str(read_headers(data)["Subject"] or "").split()), SUBJECT_CHARS)
+    """The subject, decoded, on one line for the Outbox page (outbox_row cuts it to the column)."""
+    return " ".join(str(read_headers(data)["Subject"] or "").split())
