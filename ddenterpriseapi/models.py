@@ -83,6 +83,14 @@ class OAuthSettings(db.Model):
     smtp_hosts: Mapped[str | None] = mapped_column(String(1024))  # Custom: the SMTP servers its tokens may go to
     client_secret_expires_on: Mapped[date | None]  # as the provider showed it (Azure does), for the warnings
     app_in_testing: Mapped[bool] = mapped_column(default=False, server_default=false())  # Google: tokens die at 7 days
+    # App-only sign-in: who signs in (a person, the application, a service account), in which national cloud.
+    sign_in: Mapped[str] = mapped_column(String(20), default="delegated", server_default="delegated")
+    cloud: Mapped[str] = mapped_column(String(20), default="global", server_default="global")
+    client_certificate: Mapped[str | None] = mapped_column(EncryptedText)  # PEM: private key and certificate
+    service_account_key: Mapped[str | None] = mapped_column(EncryptedText)  # Google's JSON key file, whole
+    mailboxes: Mapped[str | None] = mapped_column(Text)  # the mailboxes app-only sign-in sends as, one per line
+    unlisted_sender: Mapped[str] = mapped_column(String(20), default="refuse", server_default="refuse")
+    enterprise_object_id: Mapped[str | None] = mapped_column(String(64))  # Entra's Enterprise application, for Exchange
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 

@@ -10,6 +10,22 @@ from flask_babel import lazy_gettext as _l
 
 from .validation import url_problem
 
+DELEGATED, APPLICATION, SERVICE_ACCOUNT = "delegated", "application", "service_account"
+SIGN_IN_LABELS = {
+    DELEGATED: _l("Delegated (a user signs in)"),
+    APPLICATION: _l("Application (no user)"),
+    SERVICE_ACCOUNT: _l("Service account (Google Workspace)"),
+}
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """A national cloud of one provider: its own sign-in, token and SMTP servers, and scopes on its own hosts."""
+
+    key: str
+    label: str
+    fields: dict = field(default_factory=dict)  # the provider's fields that differ from its global cloud's
+
 
 @dataclass(frozen=True)
 class Provider:
@@ -40,6 +56,19 @@ class Provider:
     max_recipients: int = 100  # per message, envelope recipients (To, Cc and Bcc)
     max_message_bytes: int = 25 * 1024 * 1024
     guide: str | None = None  # the setup guide's section for this provider (a template)
+    sign_ins: tuple[str, ...] = (DELEGATED,)  # who may sign in: a person, the application, a service account
+    app_scope: str | None = None  # what an application's token is asked for (client credentials)
+    exchange_environment: str | None = None  # Connect-ExchangeOnline's -ExchangeEnvironmentName, in the PowerShell
+    clouds: dict[str, Cloud] = field(default_factory=dict)  # national clouds; none: one worldwide service
+    overridden: frozenset[str] = frozenset()  # fields OAUTH_PROVIDER_OVERRIDES set, which a cloud leaves alone
+
+    def in_cloud(self, cloud: str | None) -> "Provider":
+        """This provider as it is in a national cloud (the global one for an unknown key)."""
+        chosen = self.clouds.get(cloud or "")
+        if chosen is None:
+            return self
+        return dataclasses.replace(self, **{name: value for name, value in chosen.fields.items()
+                                            if name not in self.overridden})
 
     def endpoint(self, template: str | None, tenant: str | None) -> str | None:
         """An endpoint URL with the tenant filled in."""
@@ -61,6 +90,21 @@ class Provider:
         return {host.lower().rstrip(".") for host in hosts if host}
 
 
+def microsoft_cloud(login: str, exchange: str, smtp_host: str, exchange_environment: str) -> dict:
+    """A Microsoft national cloud's endpoints: Entra ID at `login`, Exchange Online at `exchange`."""
+    return dict(
+        authorization_url=f"{login}/{{tenant}}/oauth2/v2.0/authorize",
+        token_url=f"{login}/{{tenant}}/oauth2/v2.0/token",
+        admin_consent_url=f"{login}/{{tenant}}/v2.0/adminconsent",
+        issuer=f"{login}/{{tenant}}/v2.0",
+        admin_consent_scope=f"{exchange}/.default",
+        app_scope=f"{exchange}/.default",
+        scopes=f"{exchange}/SMTP.Send offline_access openid email",
+        smtp_host=smtp_host,
+        exchange_environment=exchange_environment,
+    )
+
+
 PRESETS = {
     "google": Provider(
         key="google",
@@ -78,6 +122,7 @@ PRESETS = {
             "myaccount.google.com/permissions, then authorize again."
         ),
         guide="oauth/guide/google.html",
+        sign_ins=(DELEGATED, SERVICE_ACCOUNT),
         sending_rate=60,  # Gmail has no published rate but throttles bursts (421 4.7.0)
         max_recipients=100,  # through SMTP
         reauthorization_hint=_l(
@@ -104,6 +149,18 @@ PRESETS = {
         sending_rate=30,  # Exchange Online's limit per mailbox for SMTP submission
         max_recipients=500,
         max_message_bytes=35 * 1024 * 1024,
+        sign_ins=(DELEGATED, APPLICATION),
+        app_scope="https://outlook.office365.com/.default",
+        exchange_environment="O365Default",
+        clouds={
+            "global": Cloud("global", _l("Global")),
+            "usgov": Cloud("usgov", _l("US Government (GCC High)"), microsoft_cloud(
+                login="https://login.microsoftonline.us", exchange="https://outlook.office365.us",
+                smtp_host="smtp.office365.us", exchange_environment="O365USGovGCCHigh")),
+            "china": Cloud("china", _l("China (21Vianet)"), microsoft_cloud(
+                login="https://login.chinacloudapi.cn", exchange="https://partner.outlook.cn",
+                smtp_host="smtp.partner.outlook.cn", exchange_environment="O365China")),
+        },
         missing_refresh_token_hint=_l(
             "Microsoft returns a refresh token only when the offline_access permission is granted: "
             "add it to the app registration's API permissions, then authorize again."
@@ -154,7 +211,7 @@ def _check_urls(key: str, fields: dict) -> None:
 def build_registry(overrides: dict) -> dict[str, Provider]:
     """The presets with the operator's overrides applied."""
     return {
-        key: dataclasses.replace(preset, **overrides.get(key, {}))
+        key: dataclasses.replace(preset, **overrides.get(key, {}), overridden=frozenset(overrides.get(key, {})))
         for key, preset in PRESETS.items()
     }
 

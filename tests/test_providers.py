@@ -114,3 +114,29 @@ def test_a_token_refused_by_another_providers_server_is_not_that_servers_problem
         assert rejects_token(microsoft_reply, microsoft)
         assert fix_for_reply(microsoft_reply, microsoft).startswith("Microsoft refused the token")
         assert rejects_token(google_reply, custom)  # a Custom provider may be Google's own
+
+
+@pytest.mark.parametrize("cloud, login, smtp_host, resource", [
+    ("global", "https://login.microsoftonline.com", "smtp.office365.com", "https://outlook.office365.com"),
+    ("usgov", "https://login.microsoftonline.us", "smtp.office365.us", "https://outlook.office365.us"),
+    ("china", "https://login.chinacloudapi.cn", "smtp.partner.outlook.cn", "https://partner.outlook.cn"),
+])
+def test_a_microsoft_cloud_has_its_own_servers(cloud, login, smtp_host, resource):
+    microsoft = build_registry({})["microsoft"].in_cloud(cloud)
+    assert microsoft.endpoint(microsoft.token_url, "contoso.com") == f"{login}/contoso.com/oauth2/v2.0/token"
+    assert microsoft.authorization_url.startswith(login) and microsoft.admin_consent_url.startswith(login)
+    assert microsoft.smtp_host == smtp_host
+    assert microsoft.app_scope == microsoft.admin_consent_scope == f"{resource}/.default"
+    assert microsoft.accepts_issuer(f"{login}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0", "")
+
+
+def test_a_cloud_leaves_the_operators_overrides_alone():
+    microsoft = build_registry({"microsoft": {"token_url": "http://127.0.0.1:9/token"}})["microsoft"]
+    in_china = microsoft.in_cloud("china")
+    assert in_china.token_url == "http://127.0.0.1:9/token"
+    assert in_china.smtp_host == "smtp.partner.outlook.cn"
+
+
+def test_providers_without_clouds_ignore_the_choice():
+    google = build_registry({})["google"]
+    assert google.in_cloud("usgov") is google

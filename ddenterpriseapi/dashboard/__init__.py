@@ -9,7 +9,7 @@ from ..audit_wording import action_label, describe
 from ..extensions import current_runtime
 from ..mail.server import get_mail_server, where_mail_goes
 from ..mail.status import get_delivery_status
-from ..oauth.settings import get_settings, redirect_uri
+from ..oauth.settings import get_settings, provider_of, redirect_uri
 from ..oauth.tokens import get_connection
 from ..oauth.views import seen_from
 from ..outbox.stats import daily_outcomes, queue_state
@@ -21,7 +21,7 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 def index():
     settings, runtime, now, status = get_settings(), current_runtime(), datetime.now(UTC), get_delivery_status()
-    mail, provider = get_mail_server(), runtime.providers[settings.provider]
+    mail, provider = get_mail_server(), provider_of(settings, runtime.providers)
     return render_template(
         "dashboard/index.html",
         now=now,

@@ -10,7 +10,7 @@ from ..console_error import ConsoleError
 from ..extensions import db
 from ..models import MailServer
 from ..oauth.errors import OAuthError
-from ..oauth.settings import get_settings
+from ..oauth.settings import get_settings, provider_of
 from ..oauth.source import credential_source
 from ..runtime import Runtime
 from .errors import InvalidMessage, MailError
@@ -29,7 +29,7 @@ def transport_for(mail: MailServer, runtime: Runtime, deadline: float | None = N
     if mail.authentication != "oauth":
         return SmtpTransport(server_settings(mail, runtime, None, deadline), login)
     oauth = get_settings()
-    server = server_settings(mail, runtime, runtime.providers[oauth.provider], deadline)
+    server = server_settings(mail, runtime, provider_of(oauth, runtime.providers), deadline)
     login = replace(login, source=credential_source(oauth, runtime), host=server.host,
                     registry=runtime.providers, custom_hosts=oauth.smtp_hosts)
     return SmtpTransport(server, login)

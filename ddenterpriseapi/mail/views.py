@@ -8,7 +8,7 @@ from .. import audit
 from ..auth.guard import requester
 from ..console_error import ConsoleError
 from ..extensions import current_runtime
-from ..oauth.settings import get_settings
+from ..oauth.settings import get_settings, provider_of
 from ..oauth.tokens import get_connection
 from ..providers import smtp_for_script
 from ..saving import record_changes
@@ -23,7 +23,7 @@ from .status import get_delivery_status
 @bp.route("/configuration/email-server", methods=["GET", "POST"])
 def settings():
     stored, oauth, runtime = get_mail_server(), get_settings(), current_runtime()
-    form = MailServerForm(obj=stored, provider=runtime.providers[oauth.provider], custom_hosts=oauth.smtp_hosts,
+    form = MailServerForm(obj=stored, provider=provider_of(oauth, runtime.providers), custom_hosts=oauth.smtp_hosts,
                           block_private_networks=runtime.block_private_networks)
     trace = None
     if form.validate_on_submit():
@@ -64,7 +64,7 @@ def save(values: dict):
 def render_page(form, stored, trace):
     """The page, with the OAuth state the chosen authentication depends on and where mail actually goes."""
     connection, settings, runtime = get_connection(), get_settings(), current_runtime()
-    provider = runtime.providers[settings.provider]
+    provider = provider_of(settings, runtime.providers)
     return render_template(
         "mail/settings.html",
         form=form,

@@ -16,6 +16,7 @@ from ..providers import Provider
 from . import flow
 from .errors import OAuthError, UnmatchedAnswer, explain, first_line
 from .flow import ClientParameters, TokenGrant
+from .settings import get_settings
 from .tokens import store_grant
 
 
@@ -80,7 +81,7 @@ def complete_authorization(
     """Check the provider's answer, exchange the code with the parameters the request went out with, and store
     the tokens."""
     pending = claim_pending(answer.get("state"), session_binding, lifetime)
-    provider = providers[pending.provider]
+    provider = providers[pending.provider].in_cloud(get_settings().cloud)
     if answer.get("iss") and not provider.accepts_issuer(answer["iss"], pending.authorization_url):
         raise OAuthError(_("The answer names another authorization server (iss) than the one the request went "
                            "to. Click Authorize to start again."))

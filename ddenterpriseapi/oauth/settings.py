@@ -1,5 +1,6 @@
 """The stored OAuth parameters, and the client parameters the flow needs, derived from them."""
 
+from collections.abc import Mapping
 from urllib.parse import urlencode, urlsplit
 
 from flask_babel import gettext as _
@@ -24,6 +25,11 @@ def get_settings() -> OAuthSettings:
     return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider=DEFAULT_PROVIDER)
 
 
+def provider_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> Provider:
+    """The saved provider as it is in the saved national cloud."""
+    return registry[settings.provider].in_cloud(settings.cloud)
+
+
 def chosen_provider() -> str:
     """The provider chosen on the OAuth page, read without decrypting the client secret."""
     return db.session.scalar(select(OAuthSettings.provider).where(OAuthSettings.id == 1)) or DEFAULT_PROVIDER
@@ -38,9 +44,9 @@ def save_settings(values: dict) -> tuple[OAuthSettings, list[str]]:
     return settings, changed
 
 
-def endpoints(settings: OAuthSettings, registry: dict[str, Provider]) -> dict[str, str | None]:
+def endpoints(settings: OAuthSettings, registry: Mapping[str, Provider]) -> dict[str, str | None]:
     """Authorization URL, token URL and scopes in force: the preset's for Google and Microsoft."""
-    provider = registry[settings.provider]
+    provider = provider_of(settings, registry)
     if provider.editable_endpoints:
         return {"authorization_url": settings.authorization_url, "token_url": settings.token_url,
                 "scopes": settings.scopes}
@@ -90,7 +96,7 @@ def redirect_uri(settings: OAuthSettings, runtime: Runtime, seen_from: str | Non
 
 def client_parameters(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> ClientParameters:
     """What the flow needs, or an OAuthError naming what is missing."""
-    provider = runtime.providers[settings.provider]
+    provider = provider_of(settings, runtime.providers)
     urls = endpoints(settings, runtime.providers)
     missing = [label for label, value in (
         (_("Client ID"), settings.client_id), (_("Client Secret"), settings.client_secret),
@@ -123,7 +129,7 @@ def previous_provider(connection: OAuthConnection | None, settings: OAuthSetting
 
 def admin_consent_link(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str | None:
     """Where a tenant administrator grants consent for the whole organisation (Microsoft), once a client is set."""
-    provider = runtime.providers[settings.provider]
+    provider = provider_of(settings, runtime.providers)
     if not provider.admin_consent_url or not settings.client_id:
         return None
     query = urlencode({"client_id": settings.client_id, "redirect_uri": redirect_uri(settings, runtime, seen_from),
