@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
 from ..providers import Provider
@@ -311,7 +312,8 @@ def deliver(smtp: Client | SSLClient, data: bytes, envelope_from: str, recipient
     trace.ok("rcpt", "RCPT TO " + ", ".join(f"<{rcpt}>" for rcpt in accepted)
              + ("; " + _("refused: %(recipients)s", recipients=", ".join(refused)) if refused else ""))
     reply = reply_text(*smtp.data_reply)
-    trace.ok("data", _("message accepted (%(message_id)s): %(reply)s", message_id=message_id, reply=reply))
+    # Translated only if shown: the outbox worker's traces never are, and it says this once per message.
+    trace.ok("data", _l("message accepted (%(message_id)s): %(reply)s", message_id=message_id, reply=reply))
     return Delivery(reply, {rcpt: reply_text(*answer) for rcpt, answer in refused.items()})
 
 

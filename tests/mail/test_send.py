@@ -17,6 +17,7 @@ def test_test_email_with_oauth_over_starttls(google, mail, make_smtp):
     for step in ("CONNECT", "TLS", "EHLO", "AUTH", "DATA"):
         assert f"<strong>{step}</strong>" in page
     (received,) = smtp.wait_for_messages(1)
+    assert f"message accepted ({received.message['Message-ID']}): 250 " in page  # the server's answer, shown
     assert received.auth_mechanism == "XOAUTH2" and received.auth_login == MAILBOX[0]
     assert received.mail_from == MAILBOX[0] and received.rcpt_tos == ["boss@example.org"]
     message = received.message
