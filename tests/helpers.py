@@ -8,14 +8,17 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as modern_email
 
 from alembic.migration import MigrationContext
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
 from ddenterpriseapi.extensions import db, limiter
-from ddenterpriseapi.models import OAuthConnection, OutboxAttempt, OutboxMessage, WorkerHeartbeat
+from ddenterpriseapi.models import OAuthConnection, OAuthSettings, OutboxAttempt, OutboxMessage, WorkerHeartbeat
 from ddenterpriseapi.outbox.policy import OutboxPolicy
 from ddenterpriseapi.outbox.statuses import FINAL, SENT
 from ddenterpriseapi.outbox.worker import Worker
@@ -328,3 +331,26 @@ def metric_samples(text: str) -> dict[str, float]:
             labels = ",".join(f'{name}="{value}"' for name, value in sorted(sample.labels.items()))
             samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return samples
+
+
+APP_MAILBOXES = ["reports@example.com", "Billing@Example.com"]
+
+
+def sign_in_as_application(app, mailboxes=APP_MAILBOXES, unlisted_sender="refuse"):
+    """Switch the saved OAuth parameters to app-only sign-in with these mailboxes (the engine is not asked)."""
+    with app.app_context():
+        settings = db.session.get(OAuthSettings, 1)
+        settings.sign_in, settings.mailboxes, settings.unlisted_sender = "service_account", "\n".join(mailboxes), \
+            unlisted_sender
+        db.session.commit()
+
+
+def stored_message(app, outbox_id: int):
+    """An outbox message's columns and its body, parsed."""
+    row = outbox_row(app, outbox_id)
+    return row, message_from_bytes(row["body"], policy=modern_email)
+
+
+def outbox_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage))

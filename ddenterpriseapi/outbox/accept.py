@@ -1,14 +1,14 @@
 """Accepting messages: each built (or, received whole through the relay, completed) and checked now, so what can
 never be sent is refused at once, then committed with its body encrypted before the caller hears "accepted"."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
 
 from ..extensions import db
 from ..mail.errors import InvalidMessage
 from ..mail.message import Draft, build_message, international, message_bytes
-from ..mail.raw import raw_value, read_headers, sent_as, with_missing_headers
+from ..mail.raw import first_address, raw_value, read_headers, sent_as, with_missing_headers
 from ..mail.sending import with_server_sender
 from ..mail.server import get_mail_server
 from ..models import MailServer, OutboxMessage
@@ -17,6 +17,7 @@ from ..oauth.tokens import authorized_account
 from ..providers import Provider
 from ..runtime import Runtime
 from ..text import truncated
+from .mailboxes import SendingMailboxes, app_mailboxes
 from .statuses import QUEUED
 
 SUBJECT_CHARS = 255  # kept for the Outbox page; the message itself keeps the whole subject
@@ -38,11 +39,33 @@ def sending_limits(runtime: Runtime, mail: MailServer) -> Provider:
     return runtime.providers["custom"]
 
 
-def known_mailbox(mail: MailServer) -> str:
-    """The mailbox that will authenticate, known without asking the provider (it may be down): the username,
-    else the authorized account."""
+def known_mailbox(mail: MailServer, mailboxes: SendingMailboxes | None) -> str:
+    """The mailbox that will authenticate, known without asking the provider (it may be down): with app-only
+    sign-in the default mailbox, else the username, else the authorized account."""
+    if mailboxes is not None:
+        return mailboxes.default
     account = authorized_account() if mail.authentication == "oauth" and not mail.username else None
     return mail.username or account or ""
+
+
+def sending_mailboxes(mail: MailServer) -> SendingMailboxes | None:
+    """The mailboxes messages are routed to, when OAuth sends with app-only sign-in."""
+    return app_mailboxes() if mail.authentication == "oauth" else None
+
+
+def routed(draft: Draft, mailboxes: SendingMailboxes) -> Draft:
+    """The draft sent from its listed mailbox, or from the default one with its sender as Reply-To."""
+    mailbox, rewrite = mailboxes.route(draft.sender)
+    if not rewrite:
+        return draft
+    return replace(draft, sender=mailbox, reply_to=draft.reply_to or draft.sender)
+
+
+def routed_raw(data: bytes, envelope_from: str, mailboxes: SendingMailboxes, utf8: bool) -> tuple[bytes, str]:
+    """A relayed message and its envelope sender, routed by its From address (else by its envelope sender)."""
+    sender = first_address(str(read_headers(data)["From"] or ""))[1] or envelope_from
+    mailbox, rewrite = mailboxes.route(sender)
+    return (sent_as(data, mailbox, utf8) if rewrite else data), mailbox
 
 
 def check_recipients(count: int, limits: Provider) -> None:
@@ -99,11 +122,14 @@ def accept(runtime: Runtime, drafts: list[Draft], submitter: Submitter) -> list[
     """Build every draft (all are refused if one cannot be sent) and insert them; the caller commits, with
     whatever else belongs to the same answer."""
     mail = get_mail_server()
-    mailbox = known_mailbox(mail)
+    mailboxes = sending_mailboxes(mail)
+    mailbox = known_mailbox(mail, mailboxes)
     drafts = [with_server_sender(draft, mail, mailbox) for draft in drafts]
     if any(not draft.sender for draft in drafts):
         raise InvalidMessage(_("Name a sender (from), or set the Sender address on the Email server page: no "
                                "account is authorized yet to send as."), "from")
+    if mailboxes is not None:
+        drafts = [routed(draft, mailboxes) for draft in drafts]
     limits = sending_limits(runtime, mail)
     return store([outbox_message(draft, limits, submitter) for draft in drafts])
 
@@ -118,9 +144,12 @@ def accept_raw(runtime: Runtime, data: bytes, envelope_from: str, recipients: li
     check_recipients(len(recipients), limits)
     check_size(len(data), limits, "size")
     utf8 = international([envelope_from, *recipients])
-    mailbox = (mail.sender_address or known_mailbox(mail)) if mail.relay_sender == "mailbox" else None
+    mailboxes = sending_mailboxes(mail)
+    mailbox = (mail.sender_address or known_mailbox(mail, mailboxes)) if mail.relay_sender == "mailbox" else None
     if mailbox:
         data, envelope_from = sent_as(data, mailbox, utf8), mailbox
+    if mailboxes is not None:
+        data, envelope_from = routed_raw(data, envelope_from, mailboxes, utf8)
     data = with_missing_headers(data, envelope_from, utf8)
     return store([outbox_row(submitter, data, message_id_of(data), envelope_from, recipients, subject_of(data))])[0]
 

@@ -18,7 +18,7 @@ from .submission import queue_message, recipient_limit
 
 log = logging.getLogger(__name__)
 USERNAME_CHALLENGE, PASSWORD_CHALLENGE = "Username:", "Password:"  # what AUTH LOGIN clients expect to be asked
-FIELD_REPLIES = {"size": replies.TOO_BIG, "to": replies.REFUSED_RECIPIENTS}
+FIELD_REPLIES = {"size": replies.TOO_BIG, "to": replies.REFUSED_RECIPIENTS, "from": replies.SENDER_NOT_ALLOWED}
 
 
 def peer_address(session) -> str | None:
