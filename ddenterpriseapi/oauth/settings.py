@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import OAuthConnection, OAuthSettings
-from ..providers import APPLICATION, SERVICE_ACCOUNT, Provider, endpoints_for_script
+from ..providers import APPLICATION, DELEGATED, SERVICE_ACCOUNT, Provider, endpoints_for_script
 from ..runtime import Runtime
 from ..text import lines
 from .admin_setup import ExchangeSetup, WorkspaceDelegation, exchange_setup, workspace_delegation
@@ -33,7 +33,8 @@ GLOBAL_CLOUD = "global"
 
 def get_settings() -> OAuthSettings:
     """The saved parameters, or unsaved defaults on a new console."""
-    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider=DEFAULT_PROVIDER)
+    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider=DEFAULT_PROVIDER, sign_in=DELEGATED,
+                                                             cloud=GLOBAL_CLOUD, unlisted_sender="refuse")
 
 
 def provider_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> Provider:
