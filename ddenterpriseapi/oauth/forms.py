@@ -57,11 +57,18 @@ def secure_url(form, field):
             raise ValidationError(problem)
 
 
-class WriteOnlyTextAreaField(TextAreaField):
-    """A text area for key material: never filled from the stored row nor sent back to the page."""
+class WriteOnlyPasswordField(PasswordField):
+    """A secret's field, never filled from the stored row: a post without it keeps the stored secret rather than
+    sending it back as if typed (PasswordField already never shows it)."""
 
     def process_data(self, value):
         self.data = None
+
+
+class WriteOnlyTextAreaField(TextAreaField):
+    """A text area for key material: never filled from the stored row nor sent back to the page."""
+
+    process_data = WriteOnlyPasswordField.process_data
 
     def _value(self):
         return ""
@@ -97,7 +104,7 @@ class OAuthSettingsForm(FlaskForm):
                        "it) so that it issues a refresh token, and openid email so that the console learns which "
                        "account was authorized."))
     client_id = StringField(_l("Client ID"), validators=[Length(max=512)])
-    client_secret = PasswordField(_l("Client Secret"), validators=[Optional(), Length(max=1024)])
+    client_secret = WriteOnlyPasswordField(_l("Client Secret"), validators=[Optional(), Length(max=1024)])
     client_secret_expires_on = DateField(
         _l("Secret expires on"), validators=[Optional()],
         description=_l("Optional: the date the provider showed when the secret was created (Azure shows it under "

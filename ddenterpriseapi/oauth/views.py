@@ -15,6 +15,7 @@ from ..extensions import current_runtime, limiter
 from ..models import OAuthSettings
 from ..providers import APPLICATION
 from . import bp
+from .admin_setup import OBJECT_ID_PLACEHOLDER
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer, explain, first_line
 from .flow import ClientParameters
@@ -130,6 +131,7 @@ def render_settings(form: OAuthSettingsForm, stored):
         service_account=stored_key(stored),
         material_to_give_again=form.is_submitted() and form.material_given,
         exchange_setup=exchange_setup_of(stored, runtime.providers),
+        object_id_placeholder=OBJECT_ID_PLACEHOLDER,
         workspace_delegation=workspace_delegation_of(stored, runtime.providers),
         presets=page_presets(runtime.providers),
         guides=[(key, provider.guide) for key, provider in runtime.providers.items() if provider.guide],

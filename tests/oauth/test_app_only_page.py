@@ -283,7 +283,9 @@ def test_exchange_setup_and_admin_consent_follow_the_cloud(page, cloud):
     login, scope, environment = CLOUDS[cloud]
     mailboxes = "o'brien@contoso.com\nalerts@contoso.com"
     assert page(cloud=cloud, client_secret="s", mailboxes=mailboxes).status_code == 302
-    page_html = html.unescape(page.html())
+    raw = page.html()
+    assert "Replace &lt;Object ID of the Enterprise application&gt; with the Object ID" in raw  # text, not a tag
+    page_html = html.unescape(raw)
     consent = re.search(r'id="app-consent" type="text" readonly value="([^"]+)"', page_html).group(1)
     assert consent == (f"{login}/{TENANT}/v2.0/adminconsent?client_id={CLIENT[0]}&redirect_uri="
                        f"http%3A%2F%2Flocalhost%2Fddenterpriseapi%2Fv2%2Foauth%2Fredirect&scope="
@@ -340,3 +342,20 @@ def test_the_admin_consent_answer_is_told(page, answer, told):
     back = page.client.get(f"/ddenterpriseapi/v2/oauth/redirect?{answer}")
     assert back.status_code == 302
     assert told in flashes(page.client.get(PAGE))
+
+
+def test_a_post_without_the_secret_field_keeps_the_secret_without_resending_it(page, app):
+    page(client_secret="the secret")
+    assert page(client_secret=None, current_password=None, mailboxes="alerts@contoso.com").status_code == 302
+    assert stored(app).client_secret == "the secret"
+    assert page(client_secret=None, current_password=None, client_id="another-client").status_code == 302
+    assert stored(app).client_secret is None  # what it was entered for changed: forgotten, not carried over
+
+
+def test_another_cloud_forgets_the_secret_and_the_certificate(page, app, certificate):
+    """Both were entered for the global cloud's token endpoint; another cloud's would be another server."""
+    page(client_secret="the secret", client_certificate=certificate.pem)
+    assert page(cloud="usgov").status_code == 302
+    assert (stored(app).client_secret, stored(app).client_certificate) == (None, None)
+    page_html = flashes(page.client.get(PAGE))
+    assert "The stored client secret was forgotten" in page_html and "The stored certificate was forgotten" in page_html
