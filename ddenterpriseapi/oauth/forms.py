@@ -32,6 +32,7 @@ from .credentials import (
     read_certificate,
     read_service_account_key,
 )
+from .fields import WriteOnlyPasswordField, WriteOnlyTextAreaField, unique_addresses, uploaded_text
 from .settings import APP_ONLY, GLOBAL_CLOUD
 
 URL_MAX = 2048
@@ -55,38 +56,6 @@ def secure_url(form, field):
         problem = url_problem(field.data)
         if problem:
             raise ValidationError(problem)
-
-
-class WriteOnlyPasswordField(PasswordField):
-    """A secret's field, never filled from the stored row: a post without it keeps the stored secret rather than
-    sending it back as if typed (PasswordField already never shows it)."""
-
-    def process_data(self, value):
-        self.data = None
-
-
-class WriteOnlyTextAreaField(TextAreaField):
-    """A text area for key material: never filled from the stored row nor sent back to the page."""
-
-    process_data = WriteOnlyPasswordField.process_data
-
-    def _value(self):
-        return ""
-
-
-def uploaded_text(upload, limit: int) -> str:
-    """The text of an uploaded file (what is past the limit is left unread: the reader refuses the size)."""
-    if upload is None:
-        return ""
-    return upload.stream.read(limit + 1).decode("utf-8-sig", errors="replace").strip()
-
-
-def unique_addresses(text: str | None) -> list[str]:
-    """One address a line, each once (ignoring case), in the order typed."""
-    addresses: dict[str, str] = {}
-    for address in lines(text):
-        addresses.setdefault(address.lower(), address)
-    return list(addresses.values())
 
 
 class OAuthSettingsForm(FlaskForm):

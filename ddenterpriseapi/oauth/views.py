@@ -17,7 +17,7 @@ from ..providers import APPLICATION
 from . import bp
 from .admin_setup import OBJECT_ID_PLACEHOLDER
 from .authorization import complete_authorization, find_pending, start_authorization
-from .errors import OAuthError, UnmatchedAnswer, explain, first_line
+from .errors import OAuthError, UnmatchedAnswer, first_line
 from .flow import ClientParameters
 from .forms import PASTE_WHOLE_ADDRESS, AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
@@ -95,7 +95,8 @@ def warn_about(values: dict, changed: list[str]) -> None:
     """What was just saved that will not work as the administrator may expect."""
     for secret in forgotten_secrets(values, changed, SECRETS):
         flash(forgotten_warning(secret), "warning")
-    if values["sign_in"] == APPLICATION and not (get_settings().client_secret or get_settings().client_certificate):
+    saved = get_settings()
+    if values["sign_in"] == APPLICATION and not (saved.client_secret or saved.client_certificate):
         flash(_("Application sign-in needs a client secret or a certificate: enter one of them."), "warning")
     expected = off_callback_path(values["redirect_uri"], current_runtime().public_url, seen_from())
     if expected:
@@ -179,23 +180,14 @@ def authorize():
 @login_exempt
 @limiter.limit(CALLBACK_RATE_LIMIT)
 def callback():
-    if request.args.get("admin_consent") is not None:  # the admin consent link's answer: no code to exchange
-        tell_admin_consent(request.args)
+    if request.args.get("admin_consent", "").lower() == "true":  # the admin consent link's: no code to exchange
+        flash(_("Admin consent granted for the tenant %(tenant)s.",
+                tenant=first_line(request.args.get("tenant", ""), 100)), "success")
     else:
         finish(request.args)
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for(".settings")))
     return redirect(url_for(".settings"))
-
-
-def tell_admin_consent(answer) -> None:
-    """What a tenant administrator who followed the admin consent link is told back at the console."""
-    if answer.get("admin_consent", "").lower() == "true":
-        flash(_("Admin consent granted for the tenant %(tenant)s.", tenant=first_line(answer.get("tenant", ""), 100)),
-              "success")
-    else:
-        flash(_("Admin consent was not granted.") + " " + explain(answer.get("error"), answer.get("error_description")),
-              "error")
 
 
 @bp.route("/configuration/oauth/complete", methods=["POST"])
