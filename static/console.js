@@ -1,28 +1,50 @@
 // Enhancements only: every form works without JavaScript.
 "use strict";
 
-function fillPresetEndpoints(form) {
+// The OAuth page follows the provider, its cloud and who signs in: the sign-ins and clouds the provider offers, the
+// fields the sign-in uses (data-shown-for), and the greyed endpoints as they are in that cloud for that sign-in.
+function followOAuthChoices(form) {
   const presets = JSON.parse(form.dataset.presets);
   const provider = form.querySelector("#provider").value;
   const preset = presets[provider];
   for (const section of document.querySelectorAll("details[data-provider]")) {
     section.open = section.dataset.provider === provider;  // the setup guide of the provider chosen
   }
-  const tenantField = form.querySelector("#field-tenant");
-  tenantField.classList.toggle("is-hidden", !preset.uses_tenant);
+  const signIn = offerSignIns(form, preset.sign_ins);
+  const clouds = Object.keys(preset.clouds);
+  const cloudSelect = form.querySelector("#cloud");
+  form.querySelector("#field-cloud").classList.toggle("is-hidden", clouds.length < 2);
+  const inCloud = preset.clouds[cloudSelect.value] || preset.clouds[clouds[0]];
+  for (const element of document.querySelectorAll("[data-shown-for]")) {
+    element.classList.toggle("is-hidden", !element.dataset.shownFor.split(" ").includes(signIn));
+  }
+  form.querySelector("#field-tenant").classList.toggle("is-hidden", !preset.uses_tenant);
   form.querySelector("#field-smtp_hosts").classList.toggle("is-hidden", !preset.editable);
   form.querySelector("#field-app_in_testing").classList.toggle("is-hidden", !preset.testing);
   const tenant = form.querySelector("#tenant").value.trim() || "common";
+  const filled = {...inCloud, scopes: signIn === "delegated" ? inCloud.scopes : inCloud.app_scope};
   for (const name of ["authorization_url", "token_url", "scopes"]) {
     const input = form.querySelector("#" + name);
     if (!preset.editable) {
       if (!input.readOnly) input.dataset.typed = input.value;  // keep a custom provider's values
-      input.value = (preset[name] || "").replaceAll("{tenant}", encodeURIComponent(tenant));
+      input.value = (filled[name] || "").replaceAll("{tenant}", encodeURIComponent(tenant));
     } else if (input.readOnly) {
       input.value = input.dataset.typed || "";
     }
     input.readOnly = !preset.editable;
   }
+}
+
+// Offer the provider's own sign-ins; one it does not offer gives way to the first (delegated). The one in force.
+function offerSignIns(form, offered) {
+  const options = [...form.querySelectorAll("#field-sign_in [data-option]")];
+  for (const option of options) option.classList.toggle("is-hidden", !offered.includes(option.dataset.option));
+  form.querySelector("#field-sign_in").classList.toggle("is-hidden", offered.length < 2);
+  const checked = form.querySelector("#field-sign_in input:checked");
+  if (checked && offered.includes(checked.value)) return checked.value;
+  const first = options.find((option) => option.dataset.option === offered[0]).querySelector("input");
+  first.checked = true;
+  return first.value;
 }
 
 function enableCopyButtons() {
@@ -81,10 +103,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   const oauthForm = document.querySelector("#oauth-form");
   if (oauthForm) {
-    for (const id of ["#provider", "#tenant"]) {
-      oauthForm.querySelector(id).addEventListener("input", () => fillPresetEndpoints(oauthForm));
+    for (const id of ["#provider", "#tenant", "#cloud", "#field-sign_in"]) {
+      oauthForm.querySelector(id).addEventListener("input", () => followOAuthChoices(oauthForm));
     }
-    fillPresetEndpoints(oauthForm);
+    followOAuthChoices(oauthForm);
   }
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());

@@ -12,10 +12,10 @@ from ..models import NotificationSettings
 from ..outbox.accept import Submitter, accept
 from ..outbox.delivery import blocker
 from ..runtime import Runtime
+from ..text import lines
 from .absence import worker_seen_recently
 from .fallback import send_through_fallback
 from .incidents import TESTED, Notice
-from .settings import lines
 from .webhook import Outcome, post_notice, shown_url
 from .wording import email_draft, webhook_payload
 

@@ -1,7 +1,9 @@
 """The conditions worth telling someone about, each read from the database: a Finding while it holds, else None."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
@@ -9,15 +11,17 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import OutboxMessage
-from ..oauth.settings import get_settings
+from ..oauth.settings import get_settings, stored_certificate
 from ..oauth.tokens import get_connection
 from ..outbox.statuses import DEFERRED, FAILED
+from ..providers import APPLICATION
 from ..runtime import Runtime
 from . import kinds
 from .absence import worker_absence
 
 DEFERRED_AGE = timedelta(minutes=15)  # deferred longer than this: the retries are not getting through
 SECRET_WARNINGS = ((kinds.SECRET_EXPIRES_30, 30), (kinds.SECRET_EXPIRES_7, 7))  # kind, days ahead
+CERTIFICATE_WARNINGS = ((kinds.CERTIFICATE_EXPIRES_30, 30), (kinds.CERTIFICATE_EXPIRES_7, 7))
 LISTED_FAILURES = 5  # failed messages named in one notification
 START_COMMAND = "flask --app ddenterpriseapi worker"
 
@@ -90,20 +94,55 @@ def worker_down(moment: datetime) -> Finding | None:
 
 
 def client_secret_expiry(moment: datetime, kind: str, days_ahead: int) -> Finding | None:
-    """The client secret expires within days_ahead days (or has expired): refreshing will then fail."""
+    """The client secret expires within days_ahead days (or has expired), by the date the administrator entered:
+    refreshing will then fail."""
     settings = get_settings()
-    expires = settings.client_secret_expires_on
-    if expires is None or not settings.client_secret or (expires - moment.date()).days > days_ahead:
+    if not settings.client_secret:
         return None
-    days = (expires - moment.date()).days
-    summary = (_("The OAuth client secret expired on %(date)s.", date=expires.isoformat()) if days < 0 else
+    return expiry_finding(kind, moment, days_ahead, settings.client_secret_expires_on, secret_wording)
+
+
+def client_certificate_expiry(moment: datetime, kind: str, days_ahead: int) -> Finding | None:
+    """The application certificate application sign-in uses expires within days_ahead days (or has expired), by its
+    own notAfter: token requests will then be refused."""
+    settings = get_settings()
+    certificate = stored_certificate(settings) if settings.sign_in == APPLICATION else None
+    if certificate is None:
+        return None
+    return expiry_finding(kind, moment, days_ahead, certificate.not_after.date(),
+                          partial(certificate_wording, certificate.thumbprint_sha1))
+
+
+def expiry_finding(kind: str, moment: datetime, days_ahead: int, expires: date | None,
+                   wording: Callable[[str, int], tuple[str, str]]) -> Finding | None:
+    """A credential that expires within days_ahead days (or has expired), told in its own words."""
+    if expires is None or (expires - moment.date()).days > days_ahead:
+        return None
+    return Finding(kind, *wording(expires.isoformat(), (expires - moment.date()).days))
+
+
+def secret_wording(expires: str, days: int) -> tuple[str, str]:
+    """The summary and the details of a client secret's expiry."""
+    summary = (_("The OAuth client secret expired on %(date)s.", date=expires) if days < 0 else
                ngettext("The OAuth client secret expires on %(date)s, in %(num)d day.",
-                        "The OAuth client secret expires on %(date)s, in %(num)d days.", days,
-                        date=expires.isoformat()))
-    return Finding(kind, summary, _(
+                        "The OAuth client secret expires on %(date)s, in %(num)d days.", days, date=expires))
+    return summary, _(
         "Create a new client secret with the provider (Azure: Certificates & secrets, New client secret), then enter "
         "its value and its expiry date on the OAuth page. Once the secret has expired, the access token cannot be "
-        "refreshed and mail is held."))
+        "refreshed and mail is held.")
+
+
+def certificate_wording(thumbprint: str, expires: str, days: int) -> tuple[str, str]:
+    """The summary and the details of an application certificate's expiry."""
+    summary = (_("The application certificate (thumbprint %(thumbprint)s) expired on %(date)s.",
+                 thumbprint=thumbprint, date=expires) if days < 0 else
+               ngettext("The application certificate (thumbprint %(thumbprint)s) expires on %(date)s, in %(num)d day.",
+                        "The application certificate (thumbprint %(thumbprint)s) expires on %(date)s, in %(num)d "
+                        "days.", days, thumbprint=thumbprint, date=expires))
+    return summary, _(
+        "Create a new certificate, upload its public part to the app registration (Certificates & secrets > "
+        "Certificates > Upload certificate), then give it with its private key on the OAuth page. Once the "
+        "certificate has expired, Microsoft refuses the console's token requests and mail is held.")
 
 
 def testing_token_expiry(moment: datetime, runtime: Runtime) -> Finding | None:
@@ -133,6 +172,8 @@ def every_check(runtime: Runtime, moment: datetime, failures_since: datetime) ->
         kinds.WORKER_DOWN: worker_down(moment),
         kinds.TESTING_TOKEN: testing_token_expiry(moment, runtime),
     }
-    for kind, days_ahead in SECRET_WARNINGS:
-        findings[kind] = client_secret_expiry(moment, kind, days_ahead)
+    for check, warnings in ((client_secret_expiry, SECRET_WARNINGS),
+                            (client_certificate_expiry, CERTIFICATE_WARNINGS)):
+        for kind, days_ahead in warnings:
+            findings[kind] = check(moment, kind, days_ahead)
     return findings

@@ -18,8 +18,8 @@ from wtforms.validators import Length, NumberRange, Optional, StopValidation, Va
 
 from ..mail.forms import EmailAddress, single_line
 from ..mail.policy import plaintext_auth_problem
+from ..text import lines
 from ..validation import private_address_problem
-from .settings import lines
 from .webhook import destination_problem
 
 MAX_WEBHOOKS = 10

@@ -10,6 +10,8 @@ FAILED = "messages_failed"
 WORKER_DOWN = "worker_down"
 SECRET_EXPIRES_30 = "client_secret_expires_30"
 SECRET_EXPIRES_7 = "client_secret_expires_7"
+CERTIFICATE_EXPIRES_30 = "client_certificate_expires_30"
+CERTIFICATE_EXPIRES_7 = "client_certificate_expires_7"
 TESTING_TOKEN = "testing_token_expires"
 TEST = "test"  # the test notification, not an incident
 
@@ -31,6 +33,8 @@ KINDS = {
     WORKER_DOWN: Kind("critical", "/", about_email=True),
     SECRET_EXPIRES_30: Kind("warning", "/configuration/oauth"),
     SECRET_EXPIRES_7: Kind("critical", "/configuration/oauth"),
+    CERTIFICATE_EXPIRES_30: Kind("warning", "/configuration/oauth"),
+    CERTIFICATE_EXPIRES_7: Kind("critical", "/configuration/oauth"),
     TESTING_TOKEN: Kind("critical", "/configuration/oauth"),
     TEST: Kind("info", "/configuration/notifications"),
 }

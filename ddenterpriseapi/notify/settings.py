@@ -29,11 +29,6 @@ def save_notification_settings(values: dict) -> tuple[NotificationSettings, list
     return settings, changed
 
 
-def lines(text: str | None) -> list[str]:
-    """The non-blank lines of a one-per-line setting, trimmed."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 def ensure_row() -> None:
     """Create the single row if no one has yet, so the checks' marks have somewhere to go."""
     if db.session.get(NotificationSettings, 1) is not None:

@@ -9,20 +9,32 @@ from sqlalchemy import select
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import OAuthConnection, OAuthSettings
-from ..providers import Provider
+from ..providers import APPLICATION, DELEGATED, SERVICE_ACCOUNT, Provider, endpoints_for_script
 from ..runtime import Runtime
+from ..text import lines
+from .admin_setup import ExchangeSetup, WorkspaceDelegation, exchange_setup, workspace_delegation
+from .credentials import Certificate, CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
 from .errors import OAuthError
 from .flow import ClientParameters
 
 CALLBACK_PATH = "/v2/oauth/redirect"
 LOCAL_REDIRECT_URI = "http://localhost:8080/ddenterpriseapi" + CALLBACK_PATH
 DEFAULT_PROVIDER = "google"  # what a new console's OAuth page offers first
-SECRETS = {"client_secret": ("provider", "tenant", "token_url", "client_id")}  # what a client secret is sent with
+# Each secret, and what it is sent with (a client secret) or signs for (a certificate, a service account's key): a
+# change of one of those forgets it, unless a new one is given.
+SECRETS = {
+    "client_secret": ("provider", "cloud", "tenant", "token_url", "client_id"),
+    "client_certificate": ("provider", "cloud", "tenant", "client_id"),
+    "service_account_key": ("provider",),
+}
+APP_ONLY = (APPLICATION, SERVICE_ACCOUNT)
+GLOBAL_CLOUD = "global"
 
 
 def get_settings() -> OAuthSettings:
     """The saved parameters, or unsaved defaults on a new console."""
-    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider=DEFAULT_PROVIDER)
+    return db.session.get(OAuthSettings, 1) or OAuthSettings(id=1, provider=DEFAULT_PROVIDER, sign_in=DELEGATED,
+                                                             cloud=GLOBAL_CLOUD, unlisted_sender="refuse")
 
 
 def provider_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> Provider:
@@ -53,8 +65,75 @@ def endpoints(settings: OAuthSettings, registry: Mapping[str, Provider]) -> dict
     return {
         "authorization_url": provider.endpoint(provider.authorization_url, settings.tenant),
         "token_url": provider.endpoint(provider.token_url, settings.tenant),
-        "scopes": provider.scopes,
+        "scopes": app_scope(provider) if is_app_only(settings) else provider.scopes,
     }
+
+
+def is_app_only(settings: OAuthSettings) -> bool:
+    """No one signs in: the console asks for tokens with the application's own credential."""
+    return settings.sign_in in APP_ONLY
+
+
+def app_scope(provider: Provider) -> str:
+    """What an app-only token is asked for: the provider's application scope, else (Google's service accounts) the
+    SMTP scope a person would grant, its first."""
+    return provider.app_scope or next(iter(provider.scopes.split()), "")
+
+
+def page_presets(registry: Mapping[str, Provider]) -> dict[str, dict]:
+    """What the OAuth page's script needs to follow the provider, its cloud and the sign-in: each provider's
+    sign-ins, and its greyed endpoints in each of its clouds (or in its one worldwide service)."""
+    presets = {}
+    for key, provider in registry.items():
+        clouds = {cloud: provider.in_cloud(cloud) for cloud in provider.clouds or (GLOBAL_CLOUD,)}
+        presets[key] = {
+            **endpoints_for_script({key: provider})[key],
+            "sign_ins": list(provider.sign_ins),
+            "clouds": {cloud: {**endpoints_for_script({key: there})[key], "app_scope": app_scope(there)}
+                       for cloud, there in clouds.items()},
+        }
+    return presets
+
+
+def mailbox_list(settings: OAuthSettings) -> list[str]:
+    """The mailboxes app-only sign-in sends as; the first is the default one."""
+    return lines(settings.mailboxes)
+
+
+def stored_certificate(settings: OAuthSettings) -> Certificate | None:
+    """The stored application certificate, read (for what the page shows of it and its expiry)."""
+    return _read(read_certificate, settings.client_certificate)
+
+
+def stored_key(settings: OAuthSettings) -> ServiceAccountKey | None:
+    """The stored service account key, read (for what the page shows of it)."""
+    return _read(read_service_account_key, settings.service_account_key)
+
+
+def _read(reader, material: str | None):
+    """Material the form checked before storing it; None when there is none (or it no longer reads)."""
+    if not material:
+        return None
+    try:
+        return reader(material)
+    except CredentialProblem:
+        return None
+
+
+def exchange_setup_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> ExchangeSetup | None:
+    """The Exchange Online PowerShell for the saved application, once its tenant and client ID are saved."""
+    provider = provider_of(settings, registry)
+    if settings.sign_in != APPLICATION or not (settings.tenant and settings.client_id):
+        return None
+    national = settings.cloud in provider.clouds and settings.cloud != GLOBAL_CLOUD
+    return exchange_setup(settings.tenant, settings.client_id, settings.enterprise_object_id,
+                          mailbox_list(settings), provider.exchange_environment if national else None)
+
+
+def workspace_delegation_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> WorkspaceDelegation | None:
+    """What a Workspace administrator enters for the saved service account, once its key file is stored."""
+    key = stored_key(settings) if settings.sign_in == SERVICE_ACCOUNT else None
+    return workspace_delegation(key.client_id, app_scope(provider_of(settings, registry))) if key else None
 
 
 def default_redirect_uri(public_url: str | None, seen_from: str | None = None) -> str:
@@ -128,10 +207,12 @@ def previous_provider(connection: OAuthConnection | None, settings: OAuthSetting
 
 
 def admin_consent_link(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str | None:
-    """Where a tenant administrator grants consent for the whole organisation (Microsoft), once a client is set."""
+    """Where a tenant administrator grants consent for the whole organisation (Microsoft), once a client is set: to
+    the delegated permission, or to the application permission for app-only sign-in."""
     provider = provider_of(settings, runtime.providers)
     if not provider.admin_consent_url or not settings.client_id:
         return None
+    scope = app_scope(provider) if settings.sign_in == APPLICATION else provider.admin_consent_scope
     query = urlencode({"client_id": settings.client_id, "redirect_uri": redirect_uri(settings, runtime, seen_from),
-                       "scope": provider.admin_consent_scope})
+                       "scope": scope})
     return f"{provider.endpoint(provider.admin_consent_url, settings.tenant)}?{query}"

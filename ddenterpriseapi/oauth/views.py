@@ -1,6 +1,7 @@
 """OAuth parameters page, Authorize, Remove authorization, and the provider's redirect back to the console."""
 
 import secrets
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -12,10 +13,11 @@ from ..auth.guard import login_exempt, requester
 from ..database import forgotten_secrets
 from ..extensions import current_runtime, limiter
 from ..models import OAuthSettings
-from ..providers import endpoints_for_script
+from ..providers import APPLICATION
 from . import bp
+from .admin_setup import OBJECT_ID_PLACEHOLDER
 from .authorization import complete_authorization, find_pending, start_authorization
-from .errors import OAuthError, UnmatchedAnswer
+from .errors import OAuthError, UnmatchedAnswer, first_line
 from .flow import ClientParameters
 from .forms import PASTE_WHOLE_ADDRESS, AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
@@ -24,13 +26,20 @@ from .settings import (
     client_parameters,
     default_redirect_uri,
     endpoints,
+    exchange_setup_of,
     get_settings,
+    is_app_only,
+    mailbox_list,
     moved_host,
     off_callback_path,
+    page_presets,
     previous_provider,
     redirect_uri,
     redirect_uri_to_store,
     save_settings,
+    stored_certificate,
+    stored_key,
+    workspace_delegation_of,
 )
 from .tokens import disconnect, get_connection, masked, require_reauthorization_after
 
@@ -69,12 +78,26 @@ def settings():
     return render_settings(form, stored)
 
 
+def forgotten_warning(secret: str) -> str:
+    """Why a stored secret was forgotten, and what to do."""
+    return {
+        "client_secret": _("The stored client secret was forgotten: it belongs to the provider, tenant, token URL "
+                           "and client ID it was entered for, and one of them changed. Type the client secret "
+                           "again."),
+        "client_certificate": _("The stored certificate was forgotten: it belongs to the provider, cloud, tenant and "
+                                "client ID it was given for, and one of them changed. Give the certificate again."),
+        "service_account_key": _("The stored service account key was forgotten: it belongs to Google, and the "
+                                 "provider changed. Choose the key file again."),
+    }[secret]
+
+
 def warn_about(values: dict, changed: list[str]) -> None:
     """What was just saved that will not work as the administrator may expect."""
-    if forgotten_secrets(values, changed, SECRETS):
-        flash(_("The stored client secret was forgotten: it belongs to the provider, tenant, token URL and "
-                "client ID it was entered for, and one of them changed. Type the client secret again."),
-              "warning")
+    for secret in forgotten_secrets(values, changed, SECRETS):
+        flash(forgotten_warning(secret), "warning")
+    saved = get_settings()
+    if values["sign_in"] == APPLICATION and not (saved.client_secret or saved.client_certificate):
+        flash(_("Application sign-in needs a client secret or a certificate: enter one of them."), "warning")
     expected = off_callback_path(values["redirect_uri"], current_runtime().public_url, seen_from())
     if expected:
         flash(_("The redirect URI is not on this console's callback path, %(path)s: the provider would send the "
@@ -87,16 +110,31 @@ def render_settings(form: OAuthSettingsForm, stored):
     runtime = current_runtime()
     if not form.is_submitted():
         form.redirect_uri.data = redirect_uri(stored, runtime, seen_from())
+    if form.chosen is None:  # a provider the select never offered: show the default one's fields
+        form.provider.data = stored.provider
     shown = OAuthSettings(provider=form.provider.data, tenant=form.tenant.data, scopes=form.scopes.data,
-                          authorization_url=form.authorization_url.data, token_url=form.token_url.data)
+                          authorization_url=form.authorization_url.data, token_url=form.token_url.data,
+                          cloud=form.cloud_chosen, sign_in=form.sign_in_chosen)
     for name, value in endpoints(shown, runtime.providers).items():
         getattr(form, name).data = value
+    form.sign_in.data, form.cloud.data = shown.sign_in, shown.cloud
     connection = get_connection()
     return render_template(
         "oauth/settings.html",
         form=form,
         stored=stored,
-        presets=endpoints_for_script(runtime.providers),
+        now=datetime.now(UTC),
+        sign_in=shown.sign_in,
+        offered_sign_ins=form.chosen.sign_ins,
+        app_only=is_app_only(stored),
+        mailboxes=mailbox_list(stored),
+        certificate=stored_certificate(stored),
+        service_account=stored_key(stored),
+        material_to_give_again=form.is_submitted() and form.material_given,
+        exchange_setup=exchange_setup_of(stored, runtime.providers),
+        object_id_placeholder=OBJECT_ID_PLACEHOLDER,
+        workspace_delegation=workspace_delegation_of(stored, runtime.providers),
+        presets=page_presets(runtime.providers),
         guides=[(key, provider.guide) for key, provider in runtime.providers.items() if provider.guide],
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
@@ -114,6 +152,9 @@ def render_settings(form: OAuthSettingsForm, stored):
 def authorize_with(stored):
     """Send the browser to the provider, bound to this session."""
     runtime = current_runtime()
+    if is_app_only(stored):
+        flash(_("App-only sign-in needs no authorization: the console asks for its tokens itself."), "error")
+        return redirect(url_for(".settings"))
     try:
         params = client_parameters(stored, runtime, seen_from())
     except OAuthError as error:
@@ -139,7 +180,11 @@ def authorize():
 @login_exempt
 @limiter.limit(CALLBACK_RATE_LIMIT)
 def callback():
-    finish(request.args)
+    if request.args.get("admin_consent", "").lower() == "true":  # the admin consent link's: no code to exchange
+        flash(_("Admin consent granted for the tenant %(tenant)s.",
+                tenant=first_line(request.args.get("tenant", ""), 100)), "success")
+    else:
+        finish(request.args)
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for(".settings")))
     return redirect(url_for(".settings"))

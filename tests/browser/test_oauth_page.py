@@ -1,12 +1,14 @@
 """The OAuth parameters page as an administrator meets it the first time, in a real browser."""
 
+import io
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import assert_accessible
-from tests.helpers import ADMIN, AuthActions, OAuthActions
+from tests.browser.helpers import Shots, assert_accessible
+from tests.helpers import ADMIN, AuthActions, OAuthActions, csrf_from
+from tests.servers.app_credentials import app_certificate, service_account
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +21,13 @@ def log_in_at(page, base: str) -> None:
     page.get_by_label("Password").fill(ADMIN[1])
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(base + "/")
+
+
+def fill_and_save(page, values: dict) -> None:
+    """Type into the fields of these labels, then click Save."""
+    for label, value in values.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Save").click()
 
 
 def test_setup_guide_opens_the_chosen_providers_section(logged_in, live, shot):
@@ -87,14 +96,163 @@ def test_a_typed_client_secret_is_asked_again_after_an_error(logged_in, live, sh
     page = logged_in
     page.goto(live.url + PAGE)
     page.get_by_label("OAuth Provider").select_option("microsoft")
-    page.get_by_label("Tenant").fill("contoso")
-    page.get_by_label("Client ID").fill("console-client")
-    page.get_by_label("Client Secret").fill("a secret typed once")
-    page.get_by_label("Your password").fill(ADMIN[1])
-    page.get_by_role("button", name="Save").click()
+    fill_and_save(page, {"Tenant": "contoso", "Client ID": "console-client", "Client Secret": "a secret typed once",
+                         "Your password": ADMIN[1]})
     expect(page.locator("#tenant-error")).to_be_visible()
     expect(page.get_by_text(re.compile("common, organizations, consumers"))).to_have_count(1)
     expect(page.get_by_label("Client Secret")).to_have_value("")
     expect(page.locator("#client_secret-hint")).to_contain_text("type it again")
     assert "a secret typed once" not in page.content()
     shot("secret-to-type-again")
+
+
+def save_oauth(client, files=None, **fields):
+    """Save the OAuth page through a test client as a browser would (multipart, the page's CSRF token)."""
+    data = {"provider": "google", "sign_in": "delegated", "cloud": "global", "current_password": ADMIN[1],
+            "save": "1", **fields}
+    for name, (filename, text) in (files or {}).items():
+        data[name] = (io.BytesIO(text.encode()), filename)
+    data["csrf_token"] = csrf_from(client.get("/ddenterpriseapi" + PAGE))
+    answer = client.post("/ddenterpriseapi" + PAGE, data=data, content_type="multipart/form-data")
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+
+
+def test_the_fields_follow_provider_sign_in_and_cloud_live(logged_in, live, shot):
+    page = logged_in
+    page.goto(live.url + PAGE)
+    sign_in = page.locator("#field-sign_in")
+    expect(sign_in.get_by_label("Delegated (a user signs in)")).to_be_checked()
+    expect(sign_in.get_by_label("Application (no user)")).to_be_hidden()
+    expect(page.get_by_label("Cloud")).to_be_hidden()
+    sign_in.get_by_label("Service account (Google Workspace)").check()
+    expect(page.get_by_label("Service account key file (JSON)")).to_be_visible()
+    expect(page.get_by_label("Mailboxes")).to_be_visible()
+    for gone in ("Client ID", "Authorization URL", "Authorized redirect URI"):
+        expect(page.get_by_label(gone, exact=True)).to_be_hidden()
+    expect(page.get_by_role("button", name="Authorize")).to_be_hidden()
+    expect(page.get_by_label("Scopes")).to_have_value("https://mail.google.com/")
+    shot("google-service-account")
+
+    page.get_by_label("OAuth Provider").select_option("microsoft")
+    expect(sign_in.get_by_label("Delegated (a user signs in)")).to_be_checked()  # Microsoft has no service account
+    expect(sign_in.get_by_label("Service account (Google Workspace)")).to_be_hidden()
+    expect(page.get_by_label("Authorization URL")).to_have_value(
+        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize")
+    expect(page.get_by_role("button", name="Authorize")).to_be_visible()
+    sign_in.get_by_label("Application (no user)").check()
+    page.get_by_label("Tenant").fill("contoso.com")
+    expect(page.get_by_label("Certificate (PEM)")).to_be_visible()
+    expect(page.get_by_label("Enterprise application object ID")).to_be_visible()
+    expect(page.get_by_label("Client Secret")).to_be_visible()
+    expect(page.get_by_label("Authorization URL")).to_be_hidden()
+    expect(page.get_by_label("Scopes")).to_have_value("https://outlook.office365.com/.default")
+    for cloud, login, scope in (("usgov", "https://login.microsoftonline.us", "https://outlook.office365.us/.default"),
+                                ("china", "https://login.chinacloudapi.cn", "https://partner.outlook.cn/.default"),
+                                ("global", "https://login.microsoftonline.com",
+                                 "https://outlook.office365.com/.default")):
+        page.get_by_label("Cloud").select_option(cloud)
+        expect(page.get_by_label("Token URL")).to_have_value(f"{login}/contoso.com/oauth2/v2.0/token")
+        expect(page.get_by_label("Scopes")).to_have_value(scope)
+    page.get_by_label("Cloud").select_option("usgov")
+    sign_in.get_by_label("Delegated (a user signs in)").check()
+    expect(page.get_by_label("Scopes")).to_have_value(
+        "https://outlook.office365.us/SMTP.Send offline_access openid email")
+    expect(page.get_by_label("Certificate (PEM)")).to_be_hidden()
+    shot("microsoft-us-government-delegated")
+
+    page.get_by_label("OAuth Provider").select_option("custom")
+    expect(sign_in).to_be_hidden()
+    expect(page.get_by_label("Cloud")).to_be_hidden()
+    expect(page.get_by_label("Token URL")).to_be_editable()
+    assert_accessible(page)
+
+
+def test_app_only_sign_in_works_without_javascript(browser, live, request):
+    AuthActions(live.app, live.app.test_client()).create()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    shot = Shots(page, request.node.name)
+    log_in_at(page, live.url)
+    page.goto(live.url + PAGE)
+    page.get_by_label("OAuth Provider").select_option("microsoft")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#tenant-error")).to_contain_text("Enter the tenant")  # the page, now Microsoft's
+    page.get_by_label("Application (no user)").check()
+    page.get_by_label("Tenant").fill("common")
+    page.get_by_label("Client ID").fill("no-js-client")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#tenant-error")).to_contain_text("the tenant's own endpoint")
+    expect(page.locator("#mailboxes-error")).to_contain_text("Enter at least one mailbox")
+    expect(page.get_by_label("Certificate (PEM)")).to_be_visible()  # rendered for the choice, by the server
+    expect(page.get_by_label("Authorization URL")).to_be_hidden()
+    shot("application-refused-without-javascript")
+    fill_and_save(page, {"Tenant": "contoso.com", "Mailboxes": "reports@contoso.com", "Client Secret": "no-js-secret",
+                         "Your password": ADMIN[1]})
+    expect(page.get_by_text("OAuth parameters saved.")).to_be_visible()
+    expect(page.locator("#app-only-status")).to_contain_text("no one signs in")
+    expect(page.locator("#exchange-powershell")).to_contain_text("Connect-ExchangeOnline -Organization 'contoso.com'")
+    expect(page.get_by_role("button", name="Authorize")).to_be_hidden()
+    expect(page.get_by_label("Token URL")).to_have_value("https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token")
+    shot("application-without-javascript")
+    context.close()
+
+
+def test_a_key_file_is_chosen_through_the_file_input(logged_in, live, shot, tmp_path):
+    key_file = service_account("https://oauth2.googleapis.com/token")
+    path = tmp_path / "reports-project-1a2b3c.json"
+    path.write_text(key_file.key_file)
+    page = logged_in
+    page.goto(live.url + PAGE)
+    page.get_by_label("Service account (Google Workspace)").check()
+    page.get_by_label("Service account key file (JSON)").set_input_files(str(path))
+    page.get_by_label("Mailboxes").fill("reports@example.com\nalerts@example.com")
+    page.get_by_label("Send as the default mailbox, with the original sender in Reply-To").check()
+    page.get_by_label("Your password").fill(ADMIN[1])
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("OAuth parameters saved.")).to_be_visible()
+    expect(page.locator("#service-account-stored")).to_contain_text(key_file.client_email)
+    expect(page.locator("#service-account-stored")).to_contain_text(key_file.private_key_id)
+    expect(page.get_by_label("Client ID", exact=True).last).to_have_value(key_file.client_id)
+    expect(page.locator("#delegation-scopes")).to_have_value("https://mail.google.com/")
+    expect(page.get_by_label("Send as the default mailbox, with the original sender in Reply-To")).to_be_checked()
+    assert "-----BEGIN PRIVATE KEY-----" not in page.content()
+    shot("service-account-saved")
+    assert_accessible(page)
+
+
+COMBINATIONS = {  # what is saved: the page of each provider and sign-in
+    "google-delegated": {"client_id": "console-client", "client_secret": "a secret"},
+    "google-service-account": {"sign_in": "service_account", "mailboxes": "reports@example.com\nalerts@example.com"},
+    "microsoft-delegated": {"provider": "microsoft", "tenant": "contoso.com", "client_id": "console-client"},
+    "microsoft-application": {"provider": "microsoft", "sign_in": "application", "cloud": "usgov",
+                              "tenant": "contoso.onmicrosoft.us", "client_id": "6a1f4d2c-3b5e-4f70-8a9b-0c1d2e3f4a5b",
+                              "mailboxes": "reports@contoso.onmicrosoft.us\no'brien@contoso.onmicrosoft.us"},
+    "custom-delegated": {"provider": "custom", "authorization_url": "https://idp.example.com/authorize",
+                         "token_url": "https://idp.example.com/token", "scopes": "smtp offline_access",
+                         "smtp_hosts": "smtp.example.com", "client_id": "console-client"},
+}
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_each_provider_and_sign_in_at_two_widths(browser, live, request, width):
+    """Every provider and sign-in as saved, at a desktop's width and a phone's: nothing wider than the screen."""
+    client = live.app.test_client()
+    AuthActions(live.app, client).create()
+    AuthActions(live.app, client).login()
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    log_in_at(page, live.url)
+    shots = Shots(page, request.node.name)
+    for name, fields in COMBINATIONS.items():
+        files = {}
+        if name == "google-service-account":
+            files = {"service_account_key_file": ("key.json", service_account("https://oauth2.googleapis.com/token")
+                                                  .key_file)}
+        elif name == "microsoft-application":
+            fields = {**fields, "client_certificate": app_certificate(days=365).pem}
+        save_oauth(client, files, **fields)
+        page.goto(live.url + PAGE)
+        page.evaluate("document.querySelectorAll('details.card, .guide details').forEach(d => d.open = false)")
+        shots(name)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+    context.close()
