@@ -12,13 +12,9 @@ from ..extensions import db
 from ..mail.errors import InvalidMessage
 from ..models import OAuthSettings
 from ..providers import DELEGATED
+from ..text import lines
 
 SEND_AS_DEFAULT = "default_mailbox"  # OAuthSettings.unlisted_sender: send unlisted senders as the default mailbox
-
-
-def parse_mailboxes(text: str | None) -> list[str]:
-    """The addresses of the Mailboxes field: one per line (commas and spaces separate too)."""
-    return (text or "").replace(",", " ").split()
 
 
 @dataclass(frozen=True)
@@ -60,4 +56,4 @@ def app_mailboxes() -> SendingMailboxes | None:
                              .where(OAuthSettings.id == 1)).first()
     if row is None or row.sign_in == DELEGATED:
         return None
-    return SendingMailboxes(tuple(parse_mailboxes(row.mailboxes)), row.unlisted_sender == SEND_AS_DEFAULT)
+    return SendingMailboxes(tuple(lines(row.mailboxes)), row.unlisted_sender == SEND_AS_DEFAULT)
