@@ -60,5 +60,5 @@ def action_label(action: str) -> str:
 def describe(event: AuditEvent) -> str:
     """The event's details in the page's language; text that needs no words (a name, a server's reply) follows, and
     events written before details were stored as codes show their text as it was written."""
-    worded = str(Said.from_data(event.wording, event.params)) if event.wording in SENTENCES else ""
+    worded = Said.from_data(event.wording, event.params).shown() if event.wording in SENTENCES else ""
     return ": ".join(part for part in (worded, event.detail) if part)

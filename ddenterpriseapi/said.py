@@ -35,8 +35,16 @@ class Said:
         if wording is None:  # a code from a later version, or one retired since: its values are still worth seeing
             return " ".join(str(value) for value in self.values.values())
         if isinstance(wording, LazyString):
-            return str(wording) % dict(self.values)
+            return str(wording) % Values(self.values)
         return wording(**self.values)
+
+    def shown(self) -> str:
+        """The sentence as a stored one is shown: one whose values no longer fit its code (written by another
+        version) shows them as they are rather than break the page."""
+        try:
+            return str(self)
+        except (TypeError, ValueError):
+            return " ".join(str(value) for value in self.values.values())
 
     def data(self) -> dict:
         """The values as JSON can keep them; sentences among them become {"said": code, "values": {...}}."""
@@ -45,6 +53,13 @@ class Said:
     @classmethod
     def from_data(cls, code: str, values: Mapping | None) -> "Said":
         return cls(code, {name: decoded(value) for name, value in (values or {}).items()})
+
+
+class Values(dict):
+    """A sentence's values; one left out (None) is said as nothing."""
+
+    def __missing__(self, name: str) -> str:
+        return ""
 
 
 def said(code: str, **values) -> Said:
