@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
-from ..providers import PRESETS
+from ..providers import PRESETS, Provider
 from ..said import Said, said, sentences
 from ..text import truncated
 from .token_fields import FIELDS
@@ -91,9 +91,9 @@ def provider_hint(provider: str, hint: str) -> str:
     return str(getattr(PRESETS.get(provider, PRESETS["custom"]), hint))
 
 
-def refresh_refused(error: OAuthError, provider: str) -> Said:
+def refresh_refused(error: OAuthError, provider: Provider) -> Said:
     """Why a refresh token is dead, with the provider's advice."""
-    return said("refresh_refused", error=error.said, provider=provider)
+    return said("refresh_refused", error=error.said, provider=provider.key)
 
 
 sentences({  # the OAuth path's failures by code, so the audit log words them in its reader's language

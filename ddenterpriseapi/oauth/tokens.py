@@ -153,7 +153,7 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError,
     if error.code != "invalid_grant":  # e.g. an expired client secret: fixed on the OAuth page, no re-consent
         db.session.commit()
         return error
-    message = refresh_refused(error, registry[connection.provider].key)
+    message = refresh_refused(error, registry[connection.provider])
     connection.reauthorization_error = str(message)
     db.session.commit()
     audit.record("reauthorization_required", audit.SYSTEM, wording=message)
