@@ -7,6 +7,7 @@ from sqlalchemy import distinct, func, select
 
 from .extensions import db
 from .models import AuditEvent
+from .said import Said
 from .text import truncated
 
 PAGE_SIZE = 50
@@ -25,18 +26,26 @@ COMMAND_LINE = Actor("command line")
 SYSTEM = Actor("system")  # the console on its own, e.g. finding a dead refresh token
 
 
-def record(action: str, by: Actor, detail: str | None = None, wording: str | None = None, **values) -> None:
+def record(action: str, by: Actor, detail: str | None = None, wording: str | Said | None = None, **values) -> None:
     """Add an event; never pass a secret value. The detail is text that needs no words (a name, a server's reply);
-    what needs words is a wording code (audit_wording.WORDINGS) and its values, worded in the reader's language."""
+    what needs words is a wording code (audit_wording.WORDINGS) and its values, or a Said (an error's), worded in
+    the reader's language."""
+    if isinstance(wording, Said):
+        wording, values = wording.code, {**wording.values, **values}
+    params = Said(wording, {k: v for k, v in values.items() if v is not None}).data() if wording else None
     db.session.add(AuditEvent(action=action, detail=detail and truncated(detail, DETAIL_LIMIT), wording=wording,
-                              params=kept(values) if wording else None, actor=by.name[:100], ip=by.ip))
+                              params=kept(params) if wording else None, actor=by.name[:100], ip=by.ip))
     db.session.commit()
 
 
-def kept(values: dict) -> dict:
-    """The values as the audit log keeps them: numbers as they are, text cut to the detail's size, no None."""
-    return {name: value if isinstance(value, int | float) else truncated(str(value), DETAIL_LIMIT)
-            for name, value in values.items() if value is not None}
+def kept(value):
+    """Values as the audit log keeps them: numbers as they are, text cut to the detail's size, within sentences
+    too."""
+    if isinstance(value, dict):
+        return {name: kept(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [kept(item) for item in value]
+    return value if isinstance(value, int | float) else truncated(str(value), DETAIL_LIMIT)
 
 
 def recent_events(page: int) -> tuple[list[AuditEvent], int]:

@@ -2,7 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 
+from .api.forms import SCOPE_LABELS
 from .models import AuditEvent
+from .said import SENTENCES, Said, sentences
 
 ACTION_LABELS = {
     "admin_created": _l("admin created"),
@@ -33,7 +35,7 @@ ACTION_LABELS = {
     "test_email_sent": _l("test email sent"),
     "test_notification_sent": _l("test notification sent"),
 }
-WORDINGS = {  # an event's wording code: the sentence its values fill in
+WORDINGS = sentences({  # an event's wording code: the sentence its values fill in
     "wrong_credentials": _l("wrong username or password"),
     "sent_to": _l("to %(recipient)s"),
     "authorized_as": _l("as %(account)s"),
@@ -44,7 +46,10 @@ WORDINGS = {  # an event's wording code: the sentence its values fill in
     "key_for_api_only": _l("AUTH with the key %(key)s, which is limited to the API"),
     "message": _l("message %(id)s"),
     "message_copied": _l("message %(id)s, copied as %(copy)s"),
-}
+    "failed_to": _l("to %(recipient)s: %(reason)s"),
+    "first_administrator": _l("the first administrator"),
+    "api_key": lambda name, prefix, scope: f"{name} ({prefix}…), {SCOPE_LABELS.get(scope, scope)}",
+})
 
 
 def action_label(action: str) -> str:
@@ -55,5 +60,5 @@ def action_label(action: str) -> str:
 def describe(event: AuditEvent) -> str:
     """The event's details in the page's language; text that needs no words (a name, a server's reply) follows, and
     events written before details were stored as codes show their text as it was written."""
-    worded = str(WORDINGS[event.wording]) % (event.params or {}) if event.wording in WORDINGS else ""
+    worded = Said.from_data(event.wording, event.params).shown() if event.wording in SENTENCES else ""
     return ": ".join(part for part in (worded, event.detail) if part)

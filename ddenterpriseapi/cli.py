@@ -67,7 +67,8 @@ def send_test_email_command(recipient: str) -> None:
     try:
         message_id = send_test_email(current_runtime(), recipient, trace)
     except ConsoleError as error:
-        audit.record("test_email_failed", audit.COMMAND_LINE, error.message, "sent_to", recipient=recipient)
+        audit.record("test_email_failed", audit.COMMAND_LINE, wording="failed_to", recipient=recipient,
+                     reason=error.said)
         raise
     finally:
         echo_trace(trace)

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from ddenterpriseapi import create_app
+from ddenterpriseapi.providers import PRESETS
 from tests.helpers import (
     AuthActions,
     MailActions,
@@ -123,9 +124,12 @@ def microsoft(admin_client, microsoft_server):
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory):
-    from tests.servers.tls import make_pki
+    from tests.servers.tls import DEFAULT_NAMES, make_pki
 
-    return make_pki(tmp_path_factory.mktemp("pki"))
+    # The presets' SMTP hosts too, for the README's picture of a test email sent to smtp.gmail.com (resolved to a
+    # test server): a certificate only the tests' own CA vouches for.
+    names = (*DEFAULT_NAMES, *(preset.smtp_host for preset in PRESETS.values() if preset.smtp_host))
+    return make_pki(tmp_path_factory.mktemp("pki"), names)
 
 
 @pytest.fixture

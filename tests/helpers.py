@@ -18,7 +18,14 @@ from sqlalchemy import func, select
 from ddenterpriseapi.auth.accounts import create_admin
 from ddenterpriseapi.database import migration_scripts
 from ddenterpriseapi.extensions import db, limiter
-from ddenterpriseapi.models import OAuthConnection, OAuthSettings, OutboxAttempt, OutboxMessage, WorkerHeartbeat
+from ddenterpriseapi.models import (
+    AuditEvent,
+    OAuthConnection,
+    OAuthSettings,
+    OutboxAttempt,
+    OutboxMessage,
+    WorkerHeartbeat,
+)
 from ddenterpriseapi.outbox.policy import OutboxPolicy
 from ddenterpriseapi.outbox.statuses import FINAL, SENT
 from ddenterpriseapi.outbox.worker import Worker
@@ -260,6 +267,14 @@ def wait_for_status(app, message_id: int, *statuses: str, timeout: float = 10) -
 
 API_KEYS_PAGE = "/ddenterpriseapi/configuration/api-keys"
 MAIL_API = "/ddenterpriseapi/v2/mail"
+
+
+def age_events(app, delta: timedelta, ip=None) -> None:
+    """Move the audit log's events back, as if that much time had gone by."""
+    with app.app_context():
+        for event in db.session.scalars(db.select(AuditEvent).filter_by(**({"ip": ip} if ip else {}))):
+            event.at -= delta
+        db.session.commit()
 
 
 def create_api_key(client, name="reporting-server") -> str:

@@ -17,7 +17,8 @@ def index():
     new_key = None
     if form.validate_on_submit():
         record, new_key = create_key(form.name.data, current_user.username, form.scope.data)
-        audit.record("api_key_created", requester(), f"{record.name} ({record.prefix}…), {record.scope}")
+        audit.record("api_key_created", requester(), wording="api_key", name=record.name, prefix=record.prefix,
+                     scope=record.scope)
         form = NewKeyForm(formdata=None)
     return render_template("api/keys.html", form=form, keys=list_keys(), new_key=new_key, usage=key_usage(),
                            unused=KeyUsage(), scopes=SCOPE_LABELS)

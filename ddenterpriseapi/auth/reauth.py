@@ -13,7 +13,7 @@ def confirm_password(admin: Admin, password: str, ip: str | None) -> None:
     """Raise AccountError unless this is the administrator's password (and guessing it is not being slowed down)."""
     refused = refusal(admin.username, ip)
     if refused:
-        audit.record("password_check_refused", audit.Actor(admin.username, ip), refused)
+        audit.record("password_check_refused", audit.Actor(admin.username, ip), wording=refused)
         raise AccountError(refused)
     if not check_password_hash(admin.password_hash, password):
         audit.record("password_check_failed", audit.Actor(admin.username, ip))

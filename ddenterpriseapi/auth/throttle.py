@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from ..audit import tally
 from ..models import Admin
+from ..said import Said, said, sentences
 
 FAILURES = ("login_failed", "password_check_failed")  # both are guesses at the account's password
 FAILURES_WITHOUT_DELAY = 2
@@ -44,18 +45,34 @@ def rounded_up(wait: timedelta) -> timedelta:
     return timedelta(seconds=seconds) if seconds < 60 else timedelta(minutes=math.ceil(seconds / 60))
 
 
-def refusal(username: str, ip: str | None) -> str | None:
+def refusal(username: str, ip: str | None) -> Said | None:
     """Why an attempt at this account's password from this address must wait, or None."""
     now = datetime.now(UTC)
     address = tally(FAILURES, now - ADDRESS_WINDOW, ip=ip)
     if address.count >= MAX_FAILURES_PER_ADDRESS:
-        return _("Too many failed logins from your address. Wait %(wait)s and try again.",
-                 wait=format_timedelta(rounded_up(address.first_at + ADDRESS_WINDOW - now)))
+        return said("address_throttled", seconds=seconds(address.first_at + ADDRESS_WINDOW - now))
     wait = _account_wait(username.strip()[:100], ip, now)
     if wait > timedelta(0):
-        return _("Too many wrong passwords for this account from your address. Wait %(wait)s and try again.",
-                 wait=format_timedelta(rounded_up(wait)))
+        return said("account_throttled", seconds=seconds(wait))
     return None
+
+
+def seconds(wait: timedelta) -> int:
+    """A wait as a refusal keeps it: rounded up as people read it."""
+    return int(rounded_up(wait).total_seconds())
+
+
+def waited(seconds: int) -> str:
+    return format_timedelta(timedelta(seconds=seconds))
+
+
+sentences({  # so the audit log words a refusal in its reader's language
+    "address_throttled": lambda seconds: _("Too many failed logins from your address. Wait %(wait)s and try again.",
+                                           wait=waited(seconds)),
+    "account_throttled": lambda seconds: _(
+        "Too many wrong passwords for this account from your address. Wait %(wait)s and try again.",
+        wait=waited(seconds)),
+})
 
 
 def _account_wait(actor: str, ip: str | None, now: datetime) -> timedelta:

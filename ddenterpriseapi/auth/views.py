@@ -8,6 +8,7 @@ from .. import audit
 from ..api.errors import is_api_path
 from ..audit import Actor
 from ..extensions import limiter
+from ..said import Said
 from . import bp
 from .accounts import AccountError, admin_count, authenticate, create_admin, find_admin
 from .forms import LoginForm, SetupForm
@@ -48,8 +49,8 @@ def setup():
             form.username.errors.append(str(error))
         else:
             close_setup(current_app.instance_path)
-            audit.record("admin_created", Actor(admin.username, request.remote_addr),
-                         f"first administrator {admin.username}")
+            audit.record("admin_created", Actor(admin.username, request.remote_addr), admin.username,
+                         wording="first_administrator")
             start_session(admin)
             flash(_("Welcome, %(name)s. Configure OAuth to start sending mail.", name=admin.username), "success")
             return redirect(url_for("oauth.settings"))
@@ -77,12 +78,12 @@ def login():
     return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
 
 
-def login_failed(form: LoginForm, name: str, refused: str | None):
+def login_failed(form: LoginForm, name: str, refused: Said | None):
     """The login page again, saying why, and the attempt in the audit log."""
     # A refused attempt checked no password: it is no failure, or waiting longer would be its only effect.
-    audit.record("login_refused" if refused else "login_failed", Actor(name, request.remote_addr), refused,
-                 wording=None if refused else "wrong_credentials")
-    form.password.errors.append(refused or _("Wrong username or password."))
+    audit.record("login_refused" if refused else "login_failed", Actor(name, request.remote_addr),
+                 wording=refused or "wrong_credentials")
+    form.password.errors.append(str(refused or _("Wrong username or password.")))
     return render_template("auth/login.html", form=form), 429 if refused else 200
 
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
 from ..providers import PRESETS, Provider
+from ..said import Said, said, sentences
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class MailError(ConsoleError):
 
     api_status = 502
 
-    def __init__(self, message: str, step: str = "send", reply: str | None = None, token_rejected: bool = False,
+    def __init__(self, message: str | Said, step: str = "send", reply: str | None = None, token_rejected: bool = False,
                  refused: dict[str, str] | None = None):
         super().__init__(message, step=step)
         self.reply = reply
@@ -87,7 +88,7 @@ class MailNotConfigured(MailError):
 
     api_status = 503
 
-    def __init__(self, message: str):
+    def __init__(self, message: str | Said):
         super().__init__(message, "config")
 
     def api_details(self) -> dict:
@@ -99,7 +100,7 @@ class InvalidMessage(ConsoleError):
 
     api_status = 422
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str | Said, field: str | None = None):
         super().__init__(message, field=field)
 
     def api_details(self) -> dict:
@@ -121,15 +122,18 @@ def foreign_server(known: ReplyFix, issuer: Provider | None) -> bool:
 def fix_for_reply(reply: str, issuer: Provider | None = None) -> str:
     """The advice that matches an SMTP reply, or an empty string; a token taken to another provider's server is
     told so, not given that server's advice."""
+    return str(reply_advice(reply, issuer) or "")
+
+
+def reply_advice(reply: str, issuer: Provider | None = None) -> Said | None:
+    """fix_for_reply() as a sentence the audit log can word again."""
     known = known_reply(reply)
     if known is None:
-        return ""
+        return None
     if foreign_server(known, issuer):
-        return _("This is a %(server)s server, but the token comes from %(provider)s, the provider on the OAuth "
-                 "page: a token works only at its own provider's servers. Set the SMTP host to %(provider)s's "
-                 "(%(host)s), or leave it blank.", server=PRESETS[known.provider].label, provider=issuer.label,
-                 host=issuer.smtp_host)
-    return str(known.fix)
+        return said("foreign_server", server=str(PRESETS[known.provider].label), provider=str(issuer.label),
+                    host=issuer.smtp_host)
+    return said("reply_fix", marker=known.marker)
 
 
 def rejects_token(reply: str, issuer: Provider | None = None) -> bool:
@@ -137,3 +141,47 @@ def rejects_token(reply: str, issuer: Provider | None = None) -> bool:
     more try."""
     known = known_reply(reply)
     return known is not None and known.token_rejected and not foreign_server(known, issuer)
+
+
+def known_fix(marker: str) -> str:
+    return str(next((known.fix for known in SMTP_FIXES if known.marker == marker), ""))
+
+
+sentences({  # SMTP failures by code, so the audit log words them in its reader's language
+    "reply_fix": known_fix,
+    "foreign_server": _l("This is a %(server)s server, but the token comes from %(provider)s, the provider on the "
+                         "OAuth page: a token works only at its own provider's servers. Set the SMTP host to "
+                         "%(provider)s's (%(host)s), or leave it blank."),
+    "mismatch_hint": mismatch_hint,
+    "starttls_required": STARTTLS_REQUIRED,
+    "starttls_not_offered": _l("The server does not offer STARTTLS."),
+    "certificate_unverified": _l("The certificate of %(where)s could not be verified (%(reason)s). Check the SMTP "
+                                 "host name, or configure SMTP_CA_BUNDLE with your organisation's certificate "
+                                 "authority."),
+    "tls_failed": _l("TLS with %(where)s failed (%(reason)s)."),
+    "silent_server": _l("%(where)s did not answer within %(seconds)s s. Check host and port."),
+    "connection_closed": _l("%(where)s closed the connection during %(step)s."),
+    "host_not_found": _l("The SMTP host %(host)s could not be found (DNS)."),
+    "connection_refused": _l("%(where)s refused the connection: check the host and port, and that the server is "
+                             "up."),
+    "answered_during": _l("%(where)s answered %(reply)s during %(step)s."),
+    "could_not_talk": _l("Could not talk to %(where)s (%(error)s: %(detail)s)."),
+    "auth_not_offered": lambda offered=None: _(
+        "The server does not offer this authentication (it offers: %(offered)s). Check Security (AUTH is often "
+        "offered only after STARTTLS) and Authentication.", offered=offered or _("none")),
+    "auth_failed": _l("Authentication failed: %(error)s"),
+    "no_answer_during": _l("The server did not answer within %(seconds)s s, during %(step)s."),
+    "connection_failed_during": _l("The connection failed during %(step)s (%(error)s: %(detail)s)."),
+    "auth_refused": _l("The server refused authentication: %(reply)s."),
+    "recipients_refused": _l("Every recipient was refused: %(details)s"),
+    "sender_refused": _l("The sender %(sender)s was refused: %(reply)s."),
+    "sender_not_allowed": _l("The authenticated account may not send as this address."),
+    "message_refused": _l("The message was refused: %(reply)s."),
+    "sending_failed": _l("The connection failed while sending (%(error)s: %(detail)s)."),
+    "unusable_sender": lambda address, origin, reason: _(
+        "Sender address is blank, so messages without a sender go out as %(address)s, taken from %(origin)s, and "
+        "that address cannot be used: %(reason)s Type a Sender address on the Email server page.", address=address,
+        origin=_("the Username") if origin == "username" else _("the authorized account"), reason=reason),
+    "server_not_configured": _l("Configure the email server first: SMTP host, port and security."),
+    "no_smtp_password": _l("No SMTP password is stored: type it on the email server page."),
+})

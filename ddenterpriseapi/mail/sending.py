@@ -13,6 +13,7 @@ from ..oauth.errors import OAuthError
 from ..oauth.settings import get_settings, provider_of
 from ..oauth.source import credential_source
 from ..runtime import Runtime
+from ..said import said
 from .errors import InvalidMessage, MailError
 from .message import Draft, address_problem, build_message, message_bytes
 from .server import get_mail_server, server_settings
@@ -49,10 +50,8 @@ def server_sender(mail: MailServer, mailbox: str) -> str:
         return mail.sender_address or mailbox
     problem = address_problem(mailbox)
     if problem:
-        origin = _("the Username") if mail.username else _("the authorized account")
-        raise InvalidMessage(_("Sender address is blank, so messages without a sender go out as %(address)s, taken "
-                               "from %(origin)s, and that address cannot be used: %(reason)s Type a Sender address "
-                               "on the Email server page.", address=mailbox, origin=origin, reason=problem), "from")
+        raise InvalidMessage(said("unusable_sender", address=mailbox, reason=problem,
+                                  origin="username" if mail.username else "account"), "from")
     return mailbox
 
 

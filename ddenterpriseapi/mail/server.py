@@ -1,7 +1,6 @@
 """The saved email server: reading and saving it, where mail goes (with OAuth, a blank host, port or security is the
 provider's, and follows it), and where it may be used with the console's credentials."""
 
-from flask_babel import gettext as _
 from sqlalchemy import inspect
 
 from ..database import apply_changes, locked_singleton
@@ -9,6 +8,7 @@ from ..extensions import db
 from ..models import MailServer
 from ..providers import Provider
 from ..runtime import Runtime
+from ..said import said
 from ..validation import private_address_problem
 from .errors import MailNotConfigured
 from .policy import plaintext_auth_problem, token_host_problem
@@ -61,7 +61,7 @@ def server_settings(mail: MailServer, runtime: Runtime, provider: Provider | Non
     """Where to connect, or MailNotConfigured when the email server was never configured or may not be used."""
     where = where_mail_goes(mail, provider)
     if where is None:
-        raise MailNotConfigured(_("Configure the email server first: SMTP host, port and security."))
+        raise MailNotConfigured(said("server_not_configured"))
     problem = destination_problem(where, mail.authentication, runtime.block_private_networks)
     if problem:
         raise MailNotConfigured(problem)

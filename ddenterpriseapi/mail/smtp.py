@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
 from ..providers import Provider
-from .errors import STARTTLS_REQUIRED, MailError, demands_tls, fix_for_reply, mismatch_hint, rejects_token
+from ..said import Said, joined, said
+from .errors import MailError, demands_tls, rejects_token, reply_advice
 from .message import international
 
 
@@ -184,8 +185,8 @@ def connect(server: ServerSettings, trace: Trace) -> Client | SSLClient:
             step = "tls"
             if not smtp.has_extn("starttls"):
                 smtp.close()
-                raise MailError(_("The server does not offer STARTTLS.") + " " + mismatch_hint(server.port, "none"),
-                                "tls")
+                raise MailError(joined(said("starttls_not_offered"), said("mismatch_hint", port=server.port,
+                                                                                         security="none")), "tls")
             smtp.starttls(context=context)
             trace.ok("tls", _("STARTTLS, certificate verified"))
             smtp.ehlo()
@@ -200,32 +201,23 @@ def connect(server: ServerSettings, trace: Trace) -> Client | SSLClient:
 def connection_error(error: Exception, step: str, server: ServerSettings) -> MailError:
     """Explain a failure to connect, negotiate TLS or greet."""
     where = f"{server.host}:{server.port}"
-    hint = mismatch_hint(server.port, server.security)
+    hint = said("mismatch_hint", port=server.port, security=server.security)
     if isinstance(error, ssl.SSLCertVerificationError):
-        return MailError(_("The certificate of %(where)s could not be verified (%(reason)s). Check the SMTP host "
-                           "name, or configure SMTP_CA_BUNDLE with your organisation's certificate authority.",
-                           where=where, reason=error.verify_message), "tls")
+        return MailError(said("certificate_unverified", where=where, reason=error.verify_message), "tls")
     if isinstance(error, ssl.SSLError):
-        failed = _("TLS with %(where)s failed (%(reason)s).", where=where, reason=error.reason or error)
-        return MailError(f"{failed} {hint}".strip(), "tls")
+        return MailError(joined(said("tls_failed", where=where, reason=str(error.reason or error)), hint), "tls")
     if isinstance(error, (socket.timeout, TimeoutError)):
-        silent = _("%(where)s did not answer within %(seconds)s s. Check host and port.",
-                   where=where, seconds=format(server.timeout, "g"))
-        return MailError(f"{silent} {hint}", step)
+        return MailError(joined(said("silent_server", where=where, seconds=format(server.timeout, "g")), hint), step)
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        closed = _("%(where)s closed the connection during %(step)s.", where=where, step=step)
-        return MailError(f"{closed} {hint}".strip(), step)
+        return MailError(joined(said("connection_closed", where=where, step=step), hint), step)
     if isinstance(error, socket.gaierror):
-        return MailError(_("The SMTP host %(host)s could not be found (DNS).", host=server.host), "connect")
+        return MailError(said("host_not_found", host=server.host), "connect")
     if isinstance(error, ConnectionRefusedError):
-        return MailError(_("%(where)s refused the connection: check the host and port, and that the server is up.",
-                           where=where), "connect")
+        return MailError(said("connection_refused", where=where), "connect")
     if isinstance(error, smtplib.SMTPResponseException):
         reply = reply_text(error.smtp_code, error.smtp_error)
-        return MailError(_("%(where)s answered %(reply)s during %(step)s.", where=where, reply=reply, step=step),
-                         step, reply)
-    return MailError(_("Could not talk to %(where)s (%(error)s: %(detail)s).",
-                       where=where, error=type(error).__name__, detail=error), step)
+        return MailError(said("answered_during", where=where, reply=reply, step=step), step, reply)
+    return MailError(said("could_not_talk", where=where, error=type(error).__name__, detail=str(error)), step)
 
 
 def xoauth2(username: str, access_token: str) -> str:
@@ -251,11 +243,9 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
         raise auth_refused(smtp, error, credentials) from None
     except smtplib.SMTPNotSupportedError:
         offered = smtp.esmtp_features.get("auth", "none")
-        raise MailError(_("The server does not offer this authentication (it offers: %(offered)s). Check Security "
-                          "(AUTH is often offered only after STARTTLS) and Authentication.",
-                          offered=offered.strip() or _("none")), "auth") from None
+        raise MailError(said("auth_not_offered", offered=offered.strip() or None), "auth") from None
     except smtplib.SMTPException as error:
-        raise MailError(_("Authentication failed: %(error)s", error=error), "auth") from None
+        raise MailError(said("auth_failed", error=str(error)), "auth") from None
     except OSError as error:
         raise broken_connection(error, "auth", smtp) from None
 
@@ -263,10 +253,8 @@ def authenticate(smtp: smtplib.SMTP, credentials: Credentials, trace: Trace) -> 
 def broken_connection(error: OSError, step: str, smtp: smtplib.SMTP) -> MailError:
     """Explain a connection that stopped answering, or broke, in the middle of the conversation."""
     if isinstance(error, TimeoutError):
-        return MailError(_("The server did not answer within %(seconds)s s, during %(step)s.",
-                           seconds=format(smtp.timeout, "g"), step=step), step)
-    return MailError(_("The connection failed during %(step)s (%(error)s: %(detail)s).",
-                       step=step, error=type(error).__name__, detail=error), step)
+        return MailError(said("no_answer_during", seconds=format(smtp.timeout, "g"), step=step), step)
+    return MailError(said("connection_failed_during", step=step, error=type(error).__name__, detail=str(error)), step)
 
 
 def auth_refused(smtp: smtplib.SMTP, error: smtplib.SMTPAuthenticationError, credentials: Credentials) -> MailError:
@@ -274,16 +262,15 @@ def auth_refused(smtp: smtplib.SMTP, error: smtplib.SMTPAuthenticationError, cre
     reply = reply_text(error.smtp_code, error.smtp_error)
     plain = plain_text_hint(smtp, reply)
     rejected = credentials.mechanism == "oauth" and not plain and rejects_token(reply, credentials.issuer)
-    refused = _("The server refused authentication: %(reply)s.", reply=reply)
-    advice = plain or fix_for_reply(reply, credentials.issuer)
-    return MailError(f"{refused} {advice}".strip(), "auth", reply, token_rejected=rejected)
+    advice = plain or reply_advice(reply, credentials.issuer)
+    return MailError(joined(said("auth_refused", reply=reply), advice), "auth", reply, token_rejected=rejected)
 
 
-def plain_text_hint(smtp: smtplib.SMTP, reply: str) -> str:
+def plain_text_hint(smtp: smtplib.SMTP, reply: str) -> Said | None:
     """"Set Security to STARTTLS" when a server that offered STARTTLS refuses to go on over plain text."""
     if isinstance(smtp.sock, ssl.SSLSocket) or not smtp.has_extn("starttls") or not demands_tls(reply):
-        return ""
-    return str(STARTTLS_REQUIRED)
+        return None
+    return said("starttls_required")
 
 
 def mail_options(smtp: smtplib.SMTP, data: bytes, envelope: list[str]) -> list[str]:
@@ -322,21 +309,17 @@ def sending_error(error: Exception, envelope_from: str, smtp: smtplib.SMTP) -> M
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {rcpt: reply_text(*reply) for rcpt, reply in error.recipients.items()}
         details = "; ".join(f"{rcpt}: {reply}" for rcpt, reply in replies.items())
-        return MailError(_("Every recipient was refused: %(details)s", details=details), "rcpt", details,
-                         refused=replies)
+        return MailError(said("recipients_refused", details=details), "rcpt", details, refused=replies)
     if isinstance(error, smtplib.SMTPSenderRefused):
         reply = reply_text(error.smtp_code, error.smtp_error)
-        advice = plain_text_hint(smtp, reply) or _("The authenticated account may not send as this address.")
-        refused = _("The sender %(sender)s was refused: %(reply)s.", sender=envelope_from, reply=reply)
-        return MailError(f"{refused} {advice}", "mail", reply)
+        advice = plain_text_hint(smtp, reply) or said("sender_not_allowed")
+        return MailError(joined(said("sender_refused", sender=envelope_from, reply=reply), advice), "mail", reply)
     if isinstance(error, smtplib.SMTPDataError):
         reply = reply_text(error.smtp_code, error.smtp_error)
-        refused = _("The message was refused: %(reply)s.", reply=reply)
-        return MailError(f"{refused} {fix_for_reply(reply)}".strip(), "data", reply)
+        return MailError(joined(said("message_refused", reply=reply), reply_advice(reply)), "data", reply)
     if isinstance(error, TimeoutError):
         return broken_connection(error, "data", smtp)
-    return MailError(_("The connection failed while sending (%(error)s: %(detail)s).",
-                       error=type(error).__name__, detail=error), "data")
+    return MailError(said("sending_failed", error=type(error).__name__, detail=str(error)), "data")
 
 
 def close(smtp: smtplib.SMTP) -> None:

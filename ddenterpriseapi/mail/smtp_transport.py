@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from ..oauth.source import CredentialSource
 from ..oauth.tokens import authorized_connection
 from ..providers import Provider
+from ..said import said
 from . import smtp
 from .errors import MailError, MailNotConfigured
 from .policy import token_host_problem
@@ -34,7 +35,7 @@ class SmtpLogin:
         """Raise what an administrator must fix first (no password stored, nobody authorized), without asking
         the provider anything."""
         if self.mechanism == "password" and not self.password:
-            raise MailNotConfigured(_("No SMTP password is stored: type it on the email server page."))
+            raise MailNotConfigured(said("no_smtp_password"))
         if self.mechanism == "oauth":
             authorized_connection()
 

@@ -35,7 +35,8 @@ def settings():
         try:
             message_id = send_test_email(runtime, form.test_recipient.data, trace, current_user.username)
         except ConsoleError as error:
-            audit.record("test_email_failed", requester(), error.message, "sent_to", recipient=form.test_recipient.data)
+            audit.record("test_email_failed", requester(), wording="failed_to", recipient=form.test_recipient.data,
+                         reason=error.said)
             flash(_("The test email was not sent.") + " " + error.message, "error")
         else:
             audit.record("test_email_sent", requester(), wording="sent_to", recipient=form.test_recipient.data)

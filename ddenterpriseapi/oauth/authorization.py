@@ -13,6 +13,7 @@ from ..database import locked
 from ..extensions import db
 from ..models import OAuthConnection, PendingAuthorization
 from ..providers import Provider
+from ..said import said
 from . import flow
 from .errors import OAuthError, UnmatchedAnswer, explain, first_line
 from .flow import ClientParameters, TokenGrant
@@ -70,7 +71,7 @@ def claim_pending(state: str | None, session_binding: str | None, lifetime: time
     db.session.delete(pending)
     db.session.commit()
     if pending.created_at < datetime.now(UTC) - lifetime:
-        raise OAuthError(_("This authorization took too long and expired. Click Authorize to start again."))
+        raise OAuthError(said("authorization_expired"))
     return pending
 
 
@@ -83,15 +84,13 @@ def complete_authorization(
     pending = claim_pending(answer.get("state"), session_binding, lifetime)
     provider = providers[pending.provider].in_cloud(get_settings().cloud)
     if answer.get("iss") and not provider.accepts_issuer(answer["iss"], pending.authorization_url):
-        raise OAuthError(_("The answer names another authorization server (iss) than the one the request went "
-                           "to. Click Authorize to start again."))
+        raise OAuthError(said("issuer_mismatch"))
     if answer.get("error"):
         raise OAuthError(explain(answer["error"], answer.get("error_description")), code=answer["error"])
     if not answer.get("code"):
-        raise OAuthError(_("The provider's answer carries no authorization code. Click Authorize to start again."))
+        raise OAuthError(said("no_authorization_code"))
     if (params.token_url, params.client_id) != (pending.token_url, pending.client_id):
-        raise OAuthError(_("The OAuth parameters were changed after Authorize was clicked. Click Authorize to use "
-                           "the new ones."))
+        raise OAuthError(said("parameters_changed"))
     params = replace(params, redirect_uri=pending.redirect_uri, scopes=pending.scopes)  # exactly as requested
     grant = flow.exchange_code(params, answer["code"], pending.code_verifier)
     check_grant(grant, provider, params.scopes)
@@ -101,13 +100,10 @@ def complete_authorization(
 def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) -> None:
     """Refuse a grant that cannot keep mail flowing: no refresh token, or no SMTP scope."""
     if not grant.refresh_token:
-        raise OAuthError(_("The provider returned no refresh token, so the console could not keep sending.")
-                         + " " + provider.missing_refresh_token_hint)
+        raise OAuthError(said("no_refresh_token", provider=provider.key))
     wanted = requested_scopes.split()[0] if requested_scopes else None
     if wanted and grant.scopes is not None and wanted not in grant.scopes.split():
-        raise OAuthError(_("The provider did not grant the %(scope)s permission that SMTP needs (granted: "
-                           "%(granted)s). Grant it to the app, then authorize again.",
-                           scope=wanted, granted=first_line(grant.scopes, 200)))
+        raise OAuthError(said("scope_not_granted", scope=wanted, granted=first_line(grant.scopes, 200)))
 
 
 def forget_expired_requests(lifetime: timedelta) -> None:

@@ -6,7 +6,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..console_error import ConsoleError
+from ..providers import PRESETS, Provider
+from ..said import Said, said, sentences
 from ..text import truncated
+from .token_fields import FIELDS
 
 AADSTS = re.compile(r"AADSTS(\d+)")
 
@@ -41,12 +44,16 @@ OAUTH_ERROR_FIXES = {
 }
 
 
+FIELD_LABELS = {"client_id": _l("Client ID"), "client_secret": _l("Client Secret"),
+                "authorization_url": _l("Authorization URL"), "token_url": _l("Token URL")}
+
+
 class OAuthError(ConsoleError):
     """A failure on the OAuth path, carrying a message for the administrator and the provider's error code."""
 
     api_status = 502
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str | Said, code: str | None = None):
         super().__init__(message, step="oauth")
         self.code = code
 
@@ -56,19 +63,76 @@ class UnmatchedAnswer(OAuthError):
     one, so it is logged, never audited."""
 
 
-def explain(error: str | None, description: str | None = None) -> str:
+def explain(error: str | None, description: str | None = None) -> Said:
     """The fix first, then the provider's error (whose description may end in trace ids nobody acts on)."""
+    return said("provider_answered", error=error, description=description)
+
+
+def explained(error: str | None = None, description: str | None = None) -> str:
+    """explain() in the language of the moment."""
     description = (description or "").strip()
     match = AADSTS.search(description)
     fix = AADSTS_FIXES.get(match.group(1)) if match else None
     fix = fix or OAUTH_ERROR_FIXES.get(error or "", "")
-    said = _("The provider answered %(error)s", error=first_line(error, 100)) if error else _(
+    answered = _("The provider answered %(error)s", error=first_line(error, 100)) if error else _(
         "The provider answered an error")
     if description:
-        said += f": {first_line(description)}"
-    return f"{fix} {said}.".strip()
+        answered += f": {first_line(description)}"
+    return f"{fix} {answered}.".strip()
 
 
 def first_line(text: str, limit: int = 300) -> str:
     """The first line of a provider's message, short enough for a page."""
     return truncated(text.splitlines()[0] if text else "", limit)
+
+
+def provider_hint(provider: str, hint: str) -> str:
+    """One of a provider's hints (missing_refresh_token_hint, reauthorization_hint), known by the provider's key."""
+    return str(getattr(PRESETS.get(provider, PRESETS["custom"]), hint))
+
+
+def refresh_refused(error: OAuthError, provider: Provider) -> Said:
+    """Why a refresh token is dead, with the provider's advice."""
+    return said("refresh_refused", error=error.said, provider=provider.key)
+
+
+sentences({  # the OAuth path's failures by code, so the audit log words them in its reader's language
+    "provider_answered": explained,
+    "provider_url_unusable": _l("A provider URL cannot be used: %(problem)s Check the URLs of the OAuth parameters "
+                                "and of OAUTH_PROVIDER_OVERRIDES."),
+    "token_answer_not_json": lambda status, kind=None: _(
+        "The token endpoint answered HTTP %(status)s with %(kind)s instead of a token response: check the "
+        "Token URL.", status=status, kind=kind or _("no content type")),
+    "token_answer_unexplained": _l("The token endpoint answered HTTP %(status)s without an explanation."),
+    "token_answer_invalid": lambda field: _(
+        "The token endpoint's answer has an invalid %(field)s: expected %(expected)s.", field=field,
+        expected=FIELDS[field][2] if field in FIELDS else "?"),
+    "revocation_refused": _l("The provider could not revoke the token (HTTP %(status)s)."),
+    "provider_timeout": _l("The provider did not answer in time. Try again; if it persists, check the URL and this "
+                           "server's network access to it."),
+    "provider_unreachable": _l("The provider could not be reached: check the URL and this server's network access "
+                               "(proxy, firewall, DNS)."),
+    "provider_answer_unusable": _l("The provider's answer could not be used (%(error)s)."),
+    "provider_redirected": lambda status, host=None: _(
+        "The provider answered HTTP %(status)s, a redirect to %(host)s; the console never follows redirects with "
+        "secrets: enter the final URL.", status=status, host=host or _("an unnamed address")),
+    "provider_answer_too_large": _l("The provider's answer is larger than %(size)s KiB: check the URL."),
+    "authorization_expired": _l("This authorization took too long and expired. Click Authorize to start again."),
+    "issuer_mismatch": _l("The answer names another authorization server (iss) than the one the request went to. "
+                          "Click Authorize to start again."),
+    "no_authorization_code": _l("The provider's answer carries no authorization code. Click Authorize to start "
+                                "again."),
+    "parameters_changed": _l("The OAuth parameters were changed after Authorize was clicked. Click Authorize to use "
+                             "the new ones."),
+    "no_refresh_token": lambda provider: " ".join(filter(None, (_(
+        "The provider returned no refresh token, so the console could not keep sending."),
+        provider_hint(provider, "missing_refresh_token_hint")))),
+    "scope_not_granted": _l("The provider did not grant the %(scope)s permission that SMTP needs (granted: "
+                            "%(granted)s). Grant it to the app, then authorize again."),
+    "fields_missing": lambda fields: _("Enter the %(fields)s and save before authorizing.", fields=_(" and ").join(
+        str(FIELD_LABELS.get(name, name)) for name in fields)),
+    "not_authorized": _l("OAuth is not authorized yet: open the OAuth page and click Authorize."),
+    "refresh_refused": lambda error, provider: " ".join(filter(None, (
+        _("The provider refused to refresh the access token."), str(error),
+        provider_hint(provider, "reauthorization_hint")))),
+})

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
-from flask_babel import gettext as _
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
+from ..said import said
 from ..validation import is_loopback, url_problem
 from .errors import OAuthError, explain
 from .http import ProviderAdapter, bounded
@@ -64,8 +64,7 @@ def _secure_alias(session: requests.Session, url: str) -> str:
     """The URL oauthlib accepts; for http on a loopback host, an https alias served by LoopbackHTTPAdapter."""
     problem = url_problem(url)
     if problem:  # forms and settings check too; a URL changed behind their back must still not carry secrets
-        raise OAuthError(_("A provider URL cannot be used: %(problem)s Check the URLs of the OAuth parameters and "
-                           "of OAUTH_PROVIDER_OVERRIDES.", problem=problem))
+        raise OAuthError(said("provider_url_unusable", problem=problem))
     parts = urlsplit(url)
     if parts.scheme != "http" or not is_loopback(parts.hostname):
         return url
@@ -88,18 +87,13 @@ def _require_json(response: requests.Response) -> requests.Response:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        kind = response.headers.get("Content-Type", _("no content type")).split(";")[0]
-        raise OAuthError(_(
-            "The token endpoint answered HTTP %(status)s with %(kind)s instead of a token response: check the "
-            "Token URL.", status=response.status_code, kind=kind,
-        ))
+        kind = response.headers.get("Content-Type", "").split(";")[0]
+        raise OAuthError(said("token_answer_not_json", status=response.status_code, kind=kind or None))
     if response.status_code >= 400 and "error" not in body:
-        raise OAuthError(_("The token endpoint answered HTTP %(status)s without an explanation.",
-                           status=response.status_code))
+        raise OAuthError(said("token_answer_unexplained", status=response.status_code))
     invalid = None if "error" in body else invalid_field(body)
     if invalid:  # named, never quoted: the value may be a token
-        raise OAuthError(_("The token endpoint's answer has an invalid %(field)s: expected %(expected)s.",
-                           field=invalid[0], expected=invalid[1]))
+        raise OAuthError(said("token_answer_invalid", field=invalid[0]))
     return response
 
 
@@ -163,7 +157,7 @@ def revoke(params: ClientParameters, token: str) -> None:
         url = _secure_alias(session, params.revocation_url)
         response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
     if response.status_code not in (200, 400):  # 400: the token was already invalid, which is the goal
-        raise OAuthError(_("The provider could not revoke the token (HTTP %(status)s).", status=response.status_code))
+        raise OAuthError(said("revocation_refused", status=response.status_code))
 
 
 def _call(operation):
@@ -175,14 +169,11 @@ def _call(operation):
     except OAuth2Error as error:
         raise OAuthError(explain(error.error, error.description), code=error.error) from None
     except requests.Timeout:
-        raise OAuthError(_("The provider did not answer in time. Try again; if it persists, check the URL "
-                           "and this server's network access to it.")) from None
+        raise OAuthError(said("provider_timeout")) from None
     except requests.ConnectionError:
-        raise OAuthError(_("The provider could not be reached: check the URL and this server's network "
-                           "access (proxy, firewall, DNS).")) from None
+        raise OAuthError(said("provider_unreachable")) from None
     except (requests.RequestException, ValueError) as error:
-        raise OAuthError(_("The provider's answer could not be used (%(error)s).",
-                           error=type(error).__name__)) from None
+        raise OAuthError(said("provider_answer_unusable", error=type(error).__name__)) from None
 
 
 def _grant(token: dict, account_email: str | None) -> TokenGrant:

@@ -13,10 +13,10 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from flask_babel import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
+from ..said import said
 from .errors import OAuthError
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -114,11 +114,7 @@ def _refuse_redirect(response: requests.Response) -> None:
     if 300 <= response.status_code < 400:
         response.close()
         location = urljoin(response.url, response.headers.get("Location", ""))
-        raise OAuthError(_(
-            "The provider answered HTTP %(status)s, a redirect to %(host)s; the console never follows redirects "
-            "with secrets: enter the final URL.",
-            status=response.status_code, host=urlsplit(location).hostname or _("an unnamed address"),
-        ))
+        raise OAuthError(said("provider_redirected", status=response.status_code, host=urlsplit(location).hostname))
 
 
 def _read_capped(response: requests.Response) -> None:
@@ -128,8 +124,7 @@ def _read_capped(response: requests.Response) -> None:
         body += chunk
         if len(body) > MAX_RESPONSE_BYTES:
             response.close()
-            raise OAuthError(_("The provider's answer is larger than %(size)s KiB: check the URL.",
-                               size=MAX_RESPONSE_BYTES // 1024))
+            raise OAuthError(said("provider_answer_too_large", size=MAX_RESPONSE_BYTES // 1024))
     response._content = bytes(body)
     response.close()
 

@@ -3,7 +3,6 @@
 from collections.abc import Mapping
 from urllib.parse import urlencode, urlsplit
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..database import apply_changes, locked_singleton
@@ -11,6 +10,7 @@ from ..extensions import db
 from ..models import OAuthConnection, OAuthSettings
 from ..providers import APPLICATION, DELEGATED, SERVICE_ACCOUNT, Provider, endpoints_for_script
 from ..runtime import Runtime
+from ..said import said
 from ..text import lines
 from .admin_setup import ExchangeSetup, WorkspaceDelegation, exchange_setup, workspace_delegation
 from .credentials import Certificate, CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
@@ -177,12 +177,12 @@ def client_parameters(settings: OAuthSettings, runtime: Runtime, seen_from: str 
     """What the flow needs, or an OAuthError naming what is missing."""
     provider = provider_of(settings, runtime.providers)
     urls = endpoints(settings, runtime.providers)
-    missing = [label for label, value in (
-        (_("Client ID"), settings.client_id), (_("Client Secret"), settings.client_secret),
-        (_("Authorization URL"), urls["authorization_url"]), (_("Token URL"), urls["token_url"]),
+    missing = [name for name, value in (
+        ("client_id", settings.client_id), ("client_secret", settings.client_secret),
+        ("authorization_url", urls["authorization_url"]), ("token_url", urls["token_url"]),
     ) if not value]
     if missing:
-        raise OAuthError(_("Enter the %(fields)s and save before authorizing.", fields=_(" and ").join(missing)))
+        raise OAuthError(said("fields_missing", fields=missing))
     return ClientParameters(
         authorization_url=urls["authorization_url"],
         token_url=urls["token_url"],

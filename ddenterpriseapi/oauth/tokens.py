@@ -15,8 +15,9 @@ from ..extensions import db
 from ..models import OAuthConnection
 from ..providers import Provider
 from ..runtime import Runtime
+from ..said import Said, said
 from . import flow
-from .errors import OAuthError
+from .errors import OAuthError, refresh_refused
 from .flow import ClientParameters, TokenGrant
 from .settings import client_parameters, get_settings
 
@@ -61,7 +62,7 @@ def _usable(connection: OAuthConnection, rejected: str | None, runtime: Runtime)
 def _check(connection: OAuthConnection | None) -> OAuthConnection:
     """The connection if it can yield tokens; NotAuthorized or ReauthorizationRequired if not."""
     if connection is None:
-        raise NotAuthorized(_("OAuth is not authorized yet: open the OAuth page and click Authorize."))
+        raise NotAuthorized(said("not_authorized"))
     if connection.needs_reauthorization:
         raise ReauthorizationRequired(connection.reauthorization_error)
     return connection
@@ -152,13 +153,10 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError,
     if error.code != "invalid_grant":  # e.g. an expired client secret: fixed on the OAuth page, no re-consent
         db.session.commit()
         return error
-    message = _("The provider refused to refresh the access token.") + " " + error.message
-    hint = registry[connection.provider].reauthorization_hint
-    if hint:
-        message += " " + hint
-    connection.reauthorization_error = message
+    message = refresh_refused(error, registry[connection.provider])
+    connection.reauthorization_error = str(message)
     db.session.commit()
-    audit.record("reauthorization_required", audit.SYSTEM, message)
+    audit.record("reauthorization_required", audit.SYSTEM, wording=message)
     return ReauthorizationRequired(message, code=error.code)
 
 
@@ -225,7 +223,7 @@ def require_reauthorization_after(changed: list[str]) -> bool:
     return True
 
 
-def disconnect(params: ClientParameters | None) -> str | None:
+def disconnect(params: ClientParameters | None) -> Said | None:
     """Forget the tokens, revoking the refresh token where the provider allows; a warning if revocation failed."""
     connection = get_connection()
     if connection is None:
@@ -235,7 +233,7 @@ def disconnect(params: ClientParameters | None) -> str | None:
         try:
             flow.revoke(params, connection.refresh_token)
         except OAuthError as error:
-            warning = error.message
+            warning = error.said
     db.session.delete(connection)
     db.session.commit()
     return warning

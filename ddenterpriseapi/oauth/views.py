@@ -215,7 +215,7 @@ def finish(answer) -> None:
         flash(_("Authorization failed.") + " " + error.message, "error")
         return
     except OAuthError as error:
-        audit.record("authorization_failed", requester(), error.message)
+        audit.record("authorization_failed", requester(), wording=error.said)
         flash(_("Authorization failed.") + " " + error.message, "error")
         return
     account = connection.account_email
@@ -235,7 +235,7 @@ def disconnect_account():
         except OAuthError:
             params = None
         warning = disconnect(params)
-        audit.record("disconnected", requester(), warning)
+        audit.record("disconnected", requester(), wording=warning)
         flash(*disconnected(params, warning))
     return redirect(url_for(".settings"))
 

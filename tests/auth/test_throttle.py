@@ -7,7 +7,7 @@ import pytest
 from ddenterpriseapi.auth.throttle import delay_after, rounded_up, wait_left
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent
-from tests.helpers import ADMIN, AuthActions
+from tests.helpers import ADMIN, AuthActions, age_events
 
 BASE = "/ddenterpriseapi"
 WRONG = "wrong password!"
@@ -41,14 +41,6 @@ class Visitor:
 
     def login(self, username=ADMIN[0], password=ADMIN[1]):
         return self.auth.login(username, password)
-
-
-def age_events(app, delta: timedelta, ip=None) -> None:
-    """Move the audit log's events back, as if that much time had gone by."""
-    with app.app_context():
-        for event in db.session.scalars(db.select(AuditEvent).filter_by(**({"ip": ip} if ip else {}))):
-            event.at -= delta
-        db.session.commit()
 
 
 def page_text(response) -> str:

@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection
 from ddenterpriseapi.providers import PRESETS
-from tests.browser.helpers import Shots, as_shipped, assert_accessible
+from tests.browser.helpers import README_ADDRESS, Shots, as_shipped, assert_accessible
 from tests.helpers import ADMIN, AuthActions
 
 pytestmark = pytest.mark.browser
@@ -107,24 +108,55 @@ def test_works_without_javascript(browser, live, google_server, shot):
 
 
 @pytest.mark.skipif(not os.environ.get("DDE_SCREENSHOTS"), reason="make screenshots takes the README's pictures")
-def test_readme_screenshots(page, live, authorized):
-    """The README's pictures of the two main pages (make screenshots refreshes docs/screenshots/)."""
+def test_readme_screenshots(page, live, authorized, monkeypatch):
+    """The README's pictures of the two main pages (make screenshots refreshes docs/screenshots/), as a newcomer sees
+    them: the providers' real endpoints and SMTP server, after a real test email, and no test server's address."""
     target = Path(os.environ["DDE_SCREENSHOTS"])
     target.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1000, "height": 900})
     log_in(page, live)
     with as_shipped(live.app):
         page.goto(live.url + "/configuration/oauth")
+        # Blank, the redirect URI follows PUBLIC_URL (the README's address), as in a console set up from the README
+        page.get_by_label("Authorized redirect URI").fill("")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.get_by_text("OAuth parameters saved.")).to_be_visible()
+        page.goto(live.url + "/configuration/oauth")
+    expect(page.get_by_label("Authorized redirect URI")).to_have_value(README_ADDRESS + "/v2/oauth/redirect")
     expect(page.get_by_label("Authorization URL")).to_have_value(PRESETS["google"].authorization_url)
     expect(page.get_by_label("Token URL")).to_have_value(PRESETS["google"].token_url)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
+    expect(page.locator("body")).not_to_contain_text("127.0.0.1")  # no test server shows
     page.screenshot(path=str(target / "oauth-parameters.png"), full_page=True)
-    page.goto(live.url + "/configuration/email-server")
-    page.get_by_label("Test recipient").fill("boss@example.org")
-    page.get_by_role("button", name="Send test email").click()
-    expect(page.get_by_role("heading", name="What happened")).to_be_visible()
+    google = PRESETS["google"]
+    resolve_to(monkeypatch, google.smtp_host, authorized)
+    with as_shipped(live.app):
+        page.goto(live.url + "/configuration/email-server")
+        page.get_by_label("SMTP host").fill("")  # host, port and security follow the provider
+        page.get_by_label("Port").fill("")
+        page.get_by_label("Security").select_option("")
+        page.get_by_label("Test recipient").fill("boss@example.org")
+        page.get_by_role("button", name="Send test email").click()
+        expect(page.get_by_role("heading", name="What happened")).to_be_visible()
+    where = f"{google.smtp_host}:{google.smtp_port}"
+    expect(page.locator("#destination")).to_contain_text(where)
+    expect(page.locator("li", has_text="CONNECT")).to_contain_text(where)
+    expect(page.get_by_text("Test email accepted by the server")).to_be_visible()
+    assert authorized.wait_for_messages(2)  # the fixture's, and this one
+    expect(page.locator("body")).not_to_contain_text("127.0.0.1")
     page.screenshot(path=str(target / "email-server.png"), full_page=True)
     assert (target / "oauth-parameters.png").stat().st_size > 10_000
+
+
+def resolve_to(monkeypatch, host: str, smtp) -> None:
+    """The host name leads to the test SMTP server, as a hosts-file entry would: the console's conversation with
+    it is real, and the page shows the provider's server an administrator sees."""
+    guarded = socket.getaddrinfo
+
+    def getaddrinfo(name, port, *args, **kwargs):
+        return guarded(*(("127.0.0.1", smtp.port) if name == host else (name, port)), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def test_language_switch(page, live, authorized):

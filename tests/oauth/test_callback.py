@@ -8,6 +8,7 @@ import time
 
 import requests
 
+from ddenterpriseapi.audit_wording import describe
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import AuditEvent, OAuthConnection, PendingAuthorization
 from tests.helpers import ADMIN, AuthActions, csrf_from, flashes, start_oauth_server, stored_connection
@@ -165,4 +166,5 @@ def test_long_provider_text_is_cut_for_the_flash_cookie_and_the_audit_log(google
     assert answer.status_code == 302 and len(answer.headers["Set-Cookie"]) < 4000
     with oauth_app.app_context():
         event = db.session.scalars(db.select(AuditEvent).filter_by(action="authorization_failed")).one()
-        assert 100 < len(event.detail) <= 1000
+        assert all(100 < len(value) <= 1000 for value in event.params.values())
+        assert 100 < len(describe(event)) <= 1000
