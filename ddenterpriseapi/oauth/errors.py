@@ -1,6 +1,7 @@
 """What provider errors mean and what the administrator should do about them."""
 
 import re
+from collections.abc import Mapping
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,7 +26,23 @@ AADSTS_FIXES = {
     "54005": _l("This authorization code was already used: start the authorization again."),
     "700082": _l("The refresh token expired after a long time unused: authorize again."),
     "70000": _l("The refresh token was revoked or has expired: authorize again."),
+    "700027": _l("The certificate that signed the client assertion is not registered on the application: upload "
+                 "its certificate under Certificates & secrets, or paste the certificate and key uploaded there."),
+    "700024": _l("The client assertion was not within its valid time range: set this server's clock right (NTP)."),
+    "500011": _l("Exchange Online was not found in this tenant: check the Tenant, and that it has Exchange Online."),
 }
+
+# What a provider's description says, when it names no AADSTS code (Google's service accounts); most specific first.
+DESCRIPTION_FIXES = (
+    ("Invalid email or User ID", _l(
+        "The mailbox is not a user of the Google Workspace domain: list a mailbox of the domain where the service "
+        "account has domain-wide delegation.")),
+    ("Invalid JWT Signature", _l(
+        "Google does not know the key that signed the assertion (deleted or disabled): create a new JSON key for "
+        "the service account and choose it on the OAuth page.")),
+    ("Invalid JWT", _l(
+        "Google found the assertion outside its valid time range: set this server's clock right (NTP).")),
+)
 
 OAUTH_ERROR_FIXES = {
     "access_denied": _l("Consent was refused. Authorize again and accept the requested permissions."),
@@ -38,6 +55,19 @@ OAUTH_ERROR_FIXES = {
                                 "exactly as shown."),
     "consent_required": _l("Consent is needed: authorize again and accept, or ask an administrator of the "
                            "account's organisation."),
+}
+
+
+APP_ONLY_FIXES = {  # when an application or a service account signs in by itself, no person involved
+    "invalid_client": _l("The provider rejected the application's credentials: check the Client ID, the client "
+                         "secret or certificate, and the Tenant."),
+    "unauthorized_client": _l(
+        "Domain-wide delegation is not granted to this service account: in the Google Admin console (Security > "
+        "Access and data control > API controls > Manage domain-wide delegation) add its Client ID with the scope "
+        "https://mail.google.com/."),
+    "invalid_grant": _l("The provider refused the assertion: check that the mailbox belongs to the domain and that "
+                        "this server's clock is right."),
+    "invalid_scope": _l("The provider refused the scope: check that the application may request it."),
 }
 
 
@@ -56,17 +86,24 @@ class UnmatchedAnswer(OAuthError):
     one, so it is logged, never audited."""
 
 
-def explain(error: str | None, description: str | None = None) -> str:
-    """The fix first, then the provider's error (whose description may end in trace ids nobody acts on)."""
+def explain(error: str | None, description: str | None = None, fixes: Mapping = OAUTH_ERROR_FIXES) -> str:
+    """The fix first, then the provider's error (whose description may end in trace ids nobody acts on). `fixes`:
+    the fix for each error code, when the description says nothing more precise."""
     description = (description or "").strip()
-    match = AADSTS.search(description)
-    fix = AADSTS_FIXES.get(match.group(1)) if match else None
-    fix = fix or OAUTH_ERROR_FIXES.get(error or "", "")
+    fix = described_fix(description) or fixes.get(error or "", "")
     said = _("The provider answered %(error)s", error=first_line(error, 100)) if error else _(
         "The provider answered an error")
     if description:
         said += f": {first_line(description)}"
     return f"{fix} {said}.".strip()
+
+
+def described_fix(description: str):
+    """The fix for what the description says (an AADSTS code, a known phrase), or None."""
+    match = AADSTS.search(description)
+    if match:
+        return AADSTS_FIXES.get(match.group(1))
+    return next((fix for marker, fix in DESCRIPTION_FIXES if marker in description), None)
 
 
 def first_line(text: str, limit: int = 300) -> str:
