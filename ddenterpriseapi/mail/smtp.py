@@ -35,8 +35,9 @@ class Credentials:
 
     mechanism: str
     username: str = ""
-    secret: str = ""
+    secret: str = field(default="", repr=False)  # never in a traceback's locals
     issuer: Provider | None = None
+    app_only: bool = False  # an application's or a service account's token, not a person's
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ def auth_refused(smtp: smtplib.SMTP, error: smtplib.SMTPAuthenticationError, cre
     plain = plain_text_hint(smtp, reply)
     rejected = credentials.mechanism == "oauth" and not plain and rejects_token(reply, credentials.issuer)
     refused = _("The server refused authentication: %(reply)s.", reply=reply)
-    advice = plain or fix_for_reply(reply, credentials.issuer)
+    advice = plain or fix_for_reply(reply, credentials.issuer, credentials.app_only)
     return MailError(f"{refused} {advice}".strip(), "auth", reply, token_rejected=rejected)
 
 

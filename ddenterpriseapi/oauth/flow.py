@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -12,7 +13,7 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
 from ..validation import is_loopback, url_problem
-from .errors import OAuthError, explain
+from .errors import OAUTH_ERROR_FIXES, OAuthError, explain
 from .http import ProviderAdapter, bounded
 from .token_fields import invalid_field
 
@@ -60,7 +61,7 @@ class LoopbackHTTPAdapter(ProviderAdapter):
         return super().send(request, **kwargs)
 
 
-def _secure_alias(session: requests.Session, url: str) -> str:
+def secure_alias(session: requests.Session, url: str) -> str:
     """The URL oauthlib accepts; for http on a loopback host, an https alias served by LoopbackHTTPAdapter."""
     problem = url_problem(url)
     if problem:  # forms and settings check too; a URL changed behind their back must still not carry secrets
@@ -75,7 +76,12 @@ def _secure_alias(session: requests.Session, url: str) -> str:
 
 
 def _session(params: ClientParameters, **kwargs) -> OAuth2Session:
-    session = bounded(OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs))
+    return checked_session(OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs))
+
+
+def checked_session(session: OAuth2Session) -> OAuth2Session:
+    """The session bounded (deadline, size cap, no redirects), refusing token answers that are not well-formed."""
+    session = bounded(session)
     for hook in ("access_token_response", "refresh_token_response"):
         session.register_compliance_hook(hook, _require_json)
     return session
@@ -108,7 +114,7 @@ def authorization_request(params: ClientParameters, state: str) -> tuple[str, st
     client = WebApplicationClient(params.client_id)
     verifier = client.create_code_verifier(64)
     session = _session(params, client=client, scope=params.scopes.split())
-    endpoint = _secure_alias(session, params.authorization_url)
+    endpoint = secure_alias(session, params.authorization_url)
     url, _state = session.authorization_url(
         endpoint,
         state=state,
@@ -124,9 +130,9 @@ def authorization_request(params: ClientParameters, state: str) -> tuple[str, st
 def exchange_code(params: ClientParameters, code: str, code_verifier: str) -> TokenGrant:
     """Trade an authorization code for tokens, and learn which account granted them."""
     session = _session(params)
-    token = _call(
+    token = provider_call(
         lambda: session.fetch_token(
-            _secure_alias(session, params.token_url),
+            secure_alias(session, params.token_url),
             code=code,
             code_verifier=code_verifier,
             client_secret=params.client_secret,
@@ -134,15 +140,15 @@ def exchange_code(params: ClientParameters, code: str, code_verifier: str) -> To
             timeout=params.timeout,
         )
     )
-    return _grant(token, _account_email(session, params, token))
+    return token_grant(token, _account_email(session, params, token))
 
 
 def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
     """A fresh access token; the refresh token is the rotated one when the provider rotates, else the same."""
     session = _session(params)
-    token = _call(
+    token = provider_call(
         lambda: session.refresh_token(
-            _secure_alias(session, params.token_url),
+            secure_alias(session, params.token_url),
             # In the body, so that oauthlib does not compare them with the scopes the answer names.
             body=urlencode({"scope": params.scopes}) if params.refresh_with_scopes else "",
             refresh_token=refresh_token,
@@ -151,7 +157,7 @@ def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
             timeout=params.timeout,
         )
     )
-    return _grant(token, None)
+    return token_grant(token, None)
 
 
 def revoke(params: ClientParameters, token: str) -> None:
@@ -160,20 +166,20 @@ def revoke(params: ClientParameters, token: str) -> None:
         return
     session = bounded(requests.Session())
     with session:
-        url = _secure_alias(session, params.revocation_url)
-        response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
+        url = secure_alias(session, params.revocation_url)
+        response = provider_call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
     if response.status_code not in (200, 400):  # 400: the token was already invalid, which is the goal
         raise OAuthError(_("The provider could not revoke the token (HTTP %(status)s).", status=response.status_code))
 
 
-def _call(operation):
+def provider_call(operation, fixes: Mapping = OAUTH_ERROR_FIXES):
     """Run a provider call, turning every way it can fail into an OAuthError with a message."""
     try:
         return operation()
     except OAuthError:
         raise
     except OAuth2Error as error:
-        raise OAuthError(explain(error.error, error.description), code=error.error) from None
+        raise OAuthError(explain(error.error, error.description, fixes), code=error.error) from None
     except requests.Timeout:
         raise OAuthError(_("The provider did not answer in time. Try again; if it persists, check the URL "
                            "and this server's network access to it.")) from None
@@ -185,7 +191,7 @@ def _call(operation):
                            error=type(error).__name__)) from None
 
 
-def _grant(token: dict, account_email: str | None) -> TokenGrant:
+def token_grant(token: dict, account_email: str | None) -> TokenGrant:
     expires_at = None
     if token.get("expires_in"):
         expires_at = datetime.now(UTC) + timedelta(seconds=int(token["expires_in"]))
@@ -200,7 +206,7 @@ def _account_email(session: OAuth2Session, params: ClientParameters, token: dict
     if email or not params.userinfo_url:
         return email
     try:
-        response = session.get(_secure_alias(session, params.userinfo_url), timeout=params.timeout)
+        response = session.get(secure_alias(session, params.userinfo_url), timeout=params.timeout)
         return _email(response.json(), "email") if response.ok else None
     except (requests.RequestException, ValueError, OAuth2Error):
         return None

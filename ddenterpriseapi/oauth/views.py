@@ -14,6 +14,7 @@ from ..extensions import current_runtime, limiter
 from ..models import OAuthSettings
 from ..providers import endpoints_for_script
 from . import bp
+from .app_tokens import forget_app_tokens
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer
 from .flow import ClientParameters
@@ -61,6 +62,7 @@ def settings():
         if changed:
             audit.record("oauth_settings_changed", requester(), ", ".join(changed))
             require_reauthorization_after(changed)
+            forget_app_tokens(changed)
         warn_about(values, changed)
         if form.authorize.data:
             return authorize_with(stored)

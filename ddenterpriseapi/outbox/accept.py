@@ -13,7 +13,7 @@ from ..mail.sending import with_server_sender
 from ..mail.server import get_mail_server
 from ..models import MailServer, OutboxMessage
 from ..oauth.settings import chosen_provider
-from ..oauth.tokens import authorized_account
+from ..oauth.source import default_mailbox
 from ..providers import Provider
 from ..runtime import Runtime
 from ..text import truncated
@@ -40,9 +40,8 @@ def sending_limits(runtime: Runtime, mail: MailServer) -> Provider:
 
 def known_mailbox(mail: MailServer) -> str:
     """The mailbox that will authenticate, known without asking the provider (it may be down): the username,
-    else the authorized account."""
-    account = authorized_account() if mail.authentication == "oauth" and not mail.username else None
-    return mail.username or account or ""
+    else the authorized account (app-only sign-in: the first listed mailbox)."""
+    return default_mailbox(mail.username) if mail.authentication == "oauth" else mail.username or ""
 
 
 def check_recipients(count: int, limits: Provider) -> None:
