@@ -40,8 +40,10 @@ DESCRIPTION_FIXES = (
     ("Invalid JWT Signature", _l(
         "Google does not know the key that signed the assertion (deleted or disabled): create a new JSON key for "
         "the service account and choose it on the OAuth page.")),
-    ("Invalid JWT", _l(
+    ("short-lived token", _l(
         "Google found the assertion outside its valid time range: set this server's clock right (NTP).")),
+    ("Failed audience check", _l(
+        "Google expects assertions at another token URL than the key file's token_uri: download a new JSON key.")),
 )
 
 OAUTH_ERROR_FIXES = {
