@@ -636,7 +636,7 @@ class CertificateAssertion(JWTBearerClientAssertion):
             token = jose_jwt.decode(assertion, registered.public_key, algorithms=ASSERTION_ALGORITHMS)
         except (JoseError, ValueError):
             raise ProviderError("assertion_invalid") from None
-        if not _in_time(token.claims, "nbf", self.leeway):
+        if not _in_time(token.claims, "nbf", self.leeway, self.fixture.now()):
             raise ProviderError("assertion_time")
         try:
             self.verify_claims(token.claims)
@@ -656,10 +656,10 @@ class CertificateAssertion(JWTBearerClientAssertion):
         return not seen
 
 
-def _in_time(claims: dict, start: str, leeway: int, longest: int | None = None) -> bool:
+def _in_time(claims: dict, start: str, leeway: int, now: float, longest: int | None = None) -> bool:
     """Whether the claims' exp and their start (nbf or iat) are whole numbers around now, `longest` seconds apart at
     most."""
-    now, expires, begins = time.time(), claims.get("exp"), claims.get(start, claims.get("iat"))
+    expires, begins = claims.get("exp"), claims.get(start, claims.get("iat"))
     if type(expires) is not int or expires <= now - leeway:
         return False
     if begins is None and longest is None:
@@ -684,7 +684,7 @@ class ServiceAccountGrant(JWTBearerGrant):
             token = jose_jwt.decode(assertion, account.public_key)
         except (JoseError, ValueError):
             raise ProviderError("jwt_signature") from None
-        if not _in_time(token.claims, "iat", self.LEEWAY, self.LONGEST):
+        if not _in_time(token.claims, "iat", self.LEEWAY, self.server.fixture.now(), self.LONGEST):
             raise ProviderError("jwt_time")
         try:
             self.verify_claims(token.claims)
@@ -748,7 +748,7 @@ class OAuthTestServer:
     """An OAuth 2.0 authorization server on 127.0.0.1, shaped like Google ("google") or Microsoft.
 
     Knobs tests may set at any time: token_delay, token_garbage, omit_refresh_token, token_overrides
-    (fields merged into successful token responses, after the tokens were issued and stored). A delayed
+    (fields merged into successful token responses, after the tokens were issued and stored), clock_offset. A delayed
     token request is still processed after the delay even if its client gave up (a real provider
     would too: a Microsoft refresh token may rotate unseen); stop() answers pending delays with 503
     without processing them.
@@ -768,6 +768,7 @@ class OAuthTestServer:
         self.token_garbage = False
         self.omit_refresh_token = False
         self.token_overrides: dict = {}
+        self.clock_offset = 0.0  # seconds this server's clock is ahead: app-only assertions look that much older
         self.token_requests: list[dict] = []
         self.revoked: list[str] = []
         self.tenants: list[str] = []
@@ -823,6 +824,10 @@ class OAuthTestServer:
         with self._lock:
             client = Client(client_id, client_secret, list(redirect_uris), self.shape)
             self.clients[client_id] = client
+
+    def now(self) -> float:
+        """This server's time, which checks app-only assertions (clock_offset: another clock than the client's)."""
+        return time.time() + self.clock_offset
 
     def register_app_certificate(self, client_id: str, certificate_pem: str) -> None:
         """Upload a certificate to a registered application (Certificates & secrets): it may then sign in as itself
