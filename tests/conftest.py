@@ -16,6 +16,7 @@ from tests.helpers import (
     dispose,
     prepare,
     save_oauth_settings,
+    service_account_sign_in,
     start_oauth_server,
 )
 from tests.servers import loopback
@@ -212,8 +213,7 @@ def google_service_account(google_server, oauth_app, mail, make_smtp):
     google_server.register_service_account(account.client_email, account.client_id, account.private_key_id,
                                            account.public_key_pem, "example.com")
     google_server.grant_domain_wide_delegation(account.client_id, "https://mail.google.com/")
-    save_oauth_settings(oauth_app, provider="google", sign_in="service_account", service_account_key=account.key_file,
-                        mailboxes=MAILBOX[0])
+    service_account_sign_in(oauth_app, account.key_file)
     smtp = make_smtp(google_server, style="google")
     mail.save(smtp)
     return smtp, account

@@ -154,6 +154,12 @@ def save_oauth_settings(app, **values) -> list[str]:
         return changed
 
 
+def service_account_sign_in(app, key_file: str) -> list[str]:
+    """Google service account sign-in with this key file, sending as the test mailbox."""
+    return save_oauth_settings(app, provider="google", sign_in="service_account", service_account_key=key_file,
+                               mailboxes=MAILBOX[0])
+
+
 def app_tokens(app) -> dict[str, dict]:
     """The cached app-only tokens by key, as stored."""
     from ddenterpriseapi.models import AppToken

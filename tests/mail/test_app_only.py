@@ -62,16 +62,9 @@ def test_a_mailbox_outside_the_domain_is_explained(google_service_account, oauth
     assert "Invalid email or User ID" in page and smtp.messages == []
 
 
-def test_delegation_not_granted_is_explained(google_server, oauth_app, mail, make_smtp):
-    from tests.servers.app_credentials import service_account
-
-    account = service_account(f"{google_server.base_url}/token")
-    google_server.register_service_account(account.client_email, account.client_id, account.private_key_id,
-                                           account.public_key_pem, "example.com")
-    save_oauth_settings(oauth_app, provider="google", sign_in="service_account", service_account_key=account.key_file,
-                        mailboxes=MAILBOX[0])
-    smtp = make_smtp(google_server, style="google")
-    mail.save(smtp)
+def test_delegation_not_granted_is_explained(google_service_account, google_server, oauth_app, mail):
+    smtp, account = google_service_account
+    google_server.revoke_domain_wide_delegation(account.client_id)
     page = mail.send_test(smtp)
     assert "Domain-wide delegation is not granted to this service account" in page
     assert "Manage domain-wide delegation" in page and "unauthorized_client" in page

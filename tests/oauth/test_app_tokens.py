@@ -16,7 +16,7 @@ from ddenterpriseapi.models import AppToken, AuditEvent
 from ddenterpriseapi.oauth.app_tokens import forget_app_tokens
 from ddenterpriseapi.oauth.settings import get_settings
 from ddenterpriseapi.oauth.source import ServiceAccountSource, credential_source
-from tests.helpers import CLIENT, MAILBOX, app_tokens, save_oauth_settings
+from tests.helpers import CLIENT, MAILBOX, app_tokens, save_oauth_settings, service_account_sign_in
 from tests.servers.app_credentials import app_certificate, service_account
 
 
@@ -92,8 +92,7 @@ def test_the_cache_is_forgotten_when_the_credentials_change(microsoft_applicatio
 def test_the_key_files_token_uri_is_checked_before_an_assertion_goes_there(google_server, oauth_app, mail,
                                                                             make_smtp):
     account = service_account("http://oauth2.example.com/token")
-    save_oauth_settings(oauth_app, provider="google", sign_in="service_account", service_account_key=account.key_file,
-                        mailboxes=MAILBOX[0])
+    service_account_sign_in(oauth_app, account.key_file)
     smtp = make_smtp(google_server, style="google")
     mail.save(smtp)
     page = mail.send_test(smtp)

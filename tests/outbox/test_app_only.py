@@ -32,7 +32,7 @@ def test_delegation_granted_at_google_releases_held_mail(google_service_account,
                                                          oauth_app, worker, monkeypatch):
     monkeypatch.setattr(app_token_cache, "REJECTION_RECHECK", timedelta(seconds=1))
     smtp, account = google_service_account
-    google_server.delegations.clear()  # an administrator of the Workspace has not granted it yet
+    google_server.revoke_domain_wide_delegation(account.client_id)  # not granted yet
     key = create_api_key(admin_client)
     message_id = queue_mail(admin_client, key, "waiting")
     row = wait_for_status(oauth_app, message_id, "held")

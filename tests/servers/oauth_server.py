@@ -859,6 +859,11 @@ class OAuthTestServer:
         with self._lock:
             self.delegations.setdefault(client_id, set()).update(scope_to_list(scopes))
 
+    def revoke_domain_wide_delegation(self, client_id: str) -> None:
+        """The service account's client ID removed from the domain-wide delegation list."""
+        with self._lock:
+            self.delegations.pop(client_id, None)
+
     def add_user(self, email: str, password: str) -> None:
         """Add an account that can sign in."""
         with self._lock:
