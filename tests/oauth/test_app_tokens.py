@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -126,3 +127,25 @@ def test_no_secret_key_token_or_assertion_is_ever_logged_or_shown(microsoft_appl
     for secret in (CLIENT[1], "wrong-secret-value-7f3a", token, *key_lines):
         assert secret not in everything
     assert "eyJ" not in console_log(caplog)  # no JWT: neither an assertion nor a token
+
+
+def leased(app) -> bool:
+    with app.app_context():
+        return db.session.query(AppToken).filter(AppToken.lease_owner.is_not(None)).count() > 0
+
+
+def test_a_token_obtained_with_forgotten_credentials_is_not_stored(microsoft_application, microsoft_server,
+                                                                    oauth_app):
+    microsoft_server.token_delay = 1
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(send_in_thread, oauth_app, 1)
+        while not leased(oauth_app):  # the token call is under way when new credentials are saved
+            time.sleep(0.02)
+        save_oauth_settings(oauth_app, client_secret=CLIENT[1])  # which forgets the cache
+        microsoft_server.token_delay = 0
+        sending.result(timeout=30)
+    first, second = microsoft_server.app_token_requests()  # the answer to the old ones was not kept: asked again
+    assert first["ok"] and second["ok"]
+    stored = app_tokens(oauth_app)[""]["access_token"]
+    assert microsoft_server.check_access_token(stored) is not None
+    assert stored == list(microsoft_server.app_tokens)[-1]
