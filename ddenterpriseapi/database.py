@@ -134,13 +134,18 @@ def locked(model, **where):
 
 def locked_singleton(model):
     """The single row (id 1) of a table, locked as by locked(), or a new one added to the session."""
-    row = locked(model, id=1)
+    return locked_or_new(model, id=1)
+
+
+def locked_or_new(model, **key):
+    """The row with this primary key, locked as by locked(), or a new one added to the session."""
+    row = locked(model, **key)
     if row is None and db.session.get_bind().dialect.name == "postgresql":
         # FOR UPDATE locks no missing row: serialize the first creation, or two instances both insert it.
         db.session.execute(text(f"LOCK TABLE {model.__table__.name} IN SHARE ROW EXCLUSIVE MODE"))
-        row = db.session.execute(select(model).filter_by(id=1).with_for_update()).scalar_one_or_none()
+        row = db.session.execute(select(model).filter_by(**key).with_for_update()).scalar_one_or_none()
     if row is None:
-        row = model(id=1)
+        row = model(**key)
         db.session.add(row)
     return row
 

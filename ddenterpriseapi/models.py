@@ -94,6 +94,24 @@ class OAuthSettings(db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 
+class AppToken(db.Model):
+    """An access token of app-only sign-in, cached for every process: no refresh token comes with it, the same grant
+    gives the next one. Keyed "" for Microsoft's application-wide token, by the mailbox for a Google service
+    account's (one token per mailbox it acts as)."""
+
+    __tablename__ = "app_token"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    obtained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection: Mapped[str | None] = mapped_column(Text)  # the token endpoint refused the credentials: why, the fix
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who is asking the provider, until when: one token call at a time, without holding the row lock.
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class OAuthConnection(db.Model):
     """The tokens won by authorizing, and the health of the connection (a single row)."""
 

@@ -57,7 +57,7 @@ class Provider:
     max_message_bytes: int = 25 * 1024 * 1024
     guide: str | None = None  # the setup guide's section for this provider (a template)
     sign_ins: tuple[str, ...] = (DELEGATED,)  # who may sign in: a person, the application, a service account
-    app_scope: str | None = None  # what an application's token is asked for (client credentials)
+    app_scope: str | None = None  # what an application's or a service account's token is asked for
     exchange_environment: str | None = None  # Connect-ExchangeOnline's -ExchangeEnvironmentName, in the PowerShell
     clouds: dict[str, Cloud] = field(default_factory=dict)  # national clouds; none: one worldwide service
     overridden: frozenset[str] = frozenset()  # fields OAUTH_PROVIDER_OVERRIDES set, which a cloud leaves alone
@@ -123,6 +123,7 @@ PRESETS = {
         ),
         guide="oauth/guide/google.html",
         sign_ins=(DELEGATED, SERVICE_ACCOUNT),
+        app_scope="https://mail.google.com/",
         sending_rate=60,  # Gmail has no published rate but throttles bursts (421 4.7.0)
         max_recipients=100,  # through SMTP
         reauthorization_hint=_l(

@@ -7,6 +7,8 @@ import pytest
 from ddenterpriseapi import create_app
 from ddenterpriseapi.providers import PRESETS
 from tests.helpers import (
+    CLIENT,
+    MAILBOX,
     AuthActions,
     MailActions,
     OAuthActions,
@@ -14,6 +16,8 @@ from tests.helpers import (
     create_api_key,
     dispose,
     prepare,
+    save_oauth_settings,
+    service_account_sign_in,
     start_oauth_server,
 )
 from tests.servers import loopback
@@ -186,3 +190,34 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+MICROSOFT_APPLICATION = dict(provider="microsoft", sign_in="application", tenant="contoso.onmicrosoft.com",
+                             client_id=CLIENT[0], client_secret=CLIENT[1], mailboxes=MAILBOX[0])
+
+
+@pytest.fixture
+def microsoft_application(microsoft_server, oauth_app, mail, make_smtp):
+    """Application sign-in with Microsoft by client secret, the application granted the mailbox in Exchange, the
+    email server saved: the SMTP server, which checks tokens with the Microsoft server."""
+    microsoft_server.grant_mailbox(CLIENT[0], MAILBOX[0])
+    save_oauth_settings(oauth_app, **MICROSOFT_APPLICATION)
+    smtp = make_smtp(microsoft_server)
+    mail.save(smtp)
+    return smtp
+
+
+@pytest.fixture
+def google_service_account(google_server, oauth_app, mail, make_smtp):
+    """Service account sign-in with Google: a key file whose token_uri is the Google server's, domain-wide delegation
+    of https://mail.google.com/, the email server saved: (SMTP server, the key material)."""
+    from tests.servers.app_credentials import service_account
+
+    account = service_account(f"{google_server.base_url}/token")
+    google_server.register_service_account(account.client_email, account.client_id, account.private_key_id,
+                                           account.public_key_pem, "example.com")
+    google_server.grant_domain_wide_delegation(account.client_id, "https://mail.google.com/")
+    service_account_sign_in(oauth_app, account.key_file)
+    smtp = make_smtp(google_server, style="google")
+    mail.save(smtp)
+    return smtp, account

@@ -152,6 +152,33 @@ def start_oauth_server(shape: str, **options):
     return server
 
 
+def save_oauth_settings(app, **values) -> list[str]:
+    """Store OAuth parameters as the OAuth page's save does, the cached app-only tokens forgotten when the credentials
+    changed (app-only sign-in is not on the page yet); the names of those that changed."""
+    from ddenterpriseapi.oauth.app_tokens import forget_app_tokens
+    from ddenterpriseapi.oauth.settings import save_settings
+
+    with app.app_context():
+        _, changed = save_settings(values)
+        forget_app_tokens(changed)
+        return changed
+
+
+def service_account_sign_in(app, key_file: str) -> list[str]:
+    """Google service account sign-in with this key file, sending as the test mailbox."""
+    return save_oauth_settings(app, provider="google", sign_in="service_account", service_account_key=key_file,
+                               mailboxes=MAILBOX[0])
+
+
+def app_tokens(app) -> dict[str, dict]:
+    """The cached app-only tokens by key, as stored."""
+    from ddenterpriseapi.models import AppToken
+
+    with app.app_context():
+        return {row.key: {"access_token": row.access_token, "expires_at": row.expires_at,
+                          "rejection": row.rejection} for row in db.session.query(AppToken)}
+
+
 def prepare(app):
     """The schema as `db upgrade` leaves it (so the CLI accepts the database), rate limits counted from zero."""
     with app.app_context():

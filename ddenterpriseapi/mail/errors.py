@@ -19,6 +19,7 @@ class ReplyFix:
     fix: str
     token_rejected: bool = False
     provider: str | None = None
+    app_fix: str | None = None  # the fix when the refused token was an application's or a service account's
 
 
 SMTP_FIXES = (  # most specific first
@@ -35,11 +36,18 @@ SMTP_FIXES = (  # most specific first
     ReplyFix("5.7.3", _l(
         "Microsoft refused the token: check that the authorized account is the mailbox in Username (or has Send As "
         "/ Full Access on it), and that the app has the SMTP.Send permission on https://outlook.office.com."),
-        token_rejected=True, provider="microsoft"),
+        token_rejected=True, provider="microsoft", app_fix=_l(
+            "Exchange Online refused the application's token for this mailbox: register the application in Exchange "
+            "(New-ServicePrincipal -AppId <Client ID> -ObjectId <Enterprise application's Object ID>), give it the "
+            "mailbox (Add-MailboxPermission -Identity <mailbox> -User <Enterprise application's Object ID> "
+            "-AccessRights FullAccess), and check that the SMTP.SendAsApp application permission has admin "
+            "consent.")),
     ReplyFix("5.7.8", _l(
         "Google refused the credentials: check that the authorized account is the mailbox in Username and that the "
         "https://mail.google.com/ scope was granted; for Password mode use an app password."),
-        token_rejected=True, provider="google"),
+        token_rejected=True, provider="google", app_fix=_l(
+            "Google refused the service account's token for this mailbox: check that its domain-wide delegation "
+            "grants the scope https://mail.google.com/, and that the mailbox is a user of the domain.")),
     ReplyFix("5.7.0", _l("The server requires authentication (or TLS first): check Security and Authentication.")),
 )
 
@@ -119,13 +127,13 @@ def foreign_server(known: ReplyFix, issuer: Provider | None) -> bool:
             and known.provider != issuer.key)
 
 
-def fix_for_reply(reply: str, issuer: Provider | None = None) -> str:
+def fix_for_reply(reply: str, issuer: Provider | None = None, app_only: bool = False) -> str:
     """The advice that matches an SMTP reply, or an empty string; a token taken to another provider's server is
-    told so, not given that server's advice."""
-    return str(reply_advice(reply, issuer) or "")
+    told so, not given that server's advice; an application's refused token gets the application's fix."""
+    return str(reply_advice(reply, issuer, app_only) or "")
 
 
-def reply_advice(reply: str, issuer: Provider | None = None) -> Said | None:
+def reply_advice(reply: str, issuer: Provider | None = None, app_only: bool = False) -> Said | None:
     """fix_for_reply() as a sentence the audit log can word again."""
     known = known_reply(reply)
     if known is None:
@@ -133,7 +141,7 @@ def reply_advice(reply: str, issuer: Provider | None = None) -> Said | None:
     if foreign_server(known, issuer):
         return said("foreign_server", server=str(PRESETS[known.provider].label), provider=str(issuer.label),
                     host=issuer.smtp_host)
-    return said("reply_fix", marker=known.marker)
+    return said("app_reply_fix" if app_only and known.app_fix else "reply_fix", marker=known.marker)
 
 
 def rejects_token(reply: str, issuer: Provider | None = None) -> bool:
@@ -147,8 +155,13 @@ def known_fix(marker: str) -> str:
     return str(next((known.fix for known in SMTP_FIXES if known.marker == marker), ""))
 
 
+def known_app_fix(marker: str) -> str:
+    return str(next((known.app_fix for known in SMTP_FIXES if known.marker == marker and known.app_fix), ""))
+
+
 sentences({  # SMTP failures by code, so the audit log words them in its reader's language
     "reply_fix": known_fix,
+    "app_reply_fix": known_app_fix,
     "foreign_server": _l("This is a %(server)s server, but the token comes from %(provider)s, the provider on the "
                          "OAuth page: a token works only at its own provider's servers. Set the SMTP host to "
                          "%(provider)s's (%(host)s), or leave it blank."),

@@ -30,9 +30,11 @@ def transport_for(mail: MailServer, runtime: Runtime, deadline: float | None = N
     if mail.authentication != "oauth":
         return SmtpTransport(server_settings(mail, runtime, None, deadline), login)
     oauth = get_settings()
-    server = server_settings(mail, runtime, provider_of(oauth, runtime.providers), deadline)
-    login = replace(login, source=credential_source(oauth, runtime), host=server.host,
-                    registry=runtime.providers, custom_hosts=oauth.smtp_hosts)
+    provider = provider_of(oauth, runtime.providers)
+    server = server_settings(mail, runtime, provider, deadline)
+    login = replace(login, source=credential_source(oauth, runtime), host=server.host,  # the token's provider: the
+                    registry={**runtime.providers, provider.key: provider},  # saved one, in its national cloud
+                    custom_hosts=oauth.smtp_hosts)
     return SmtpTransport(server, login)
 
 

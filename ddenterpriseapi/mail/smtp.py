@@ -37,8 +37,9 @@ class Credentials:
 
     mechanism: str
     username: str = ""
-    secret: str = ""
+    secret: str = field(default="", repr=False)  # never in a traceback's locals
     issuer: Provider | None = None
+    app_only: bool = False  # an application's or a service account's token, not a person's
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ def auth_refused(smtp: smtplib.SMTP, error: smtplib.SMTPAuthenticationError, cre
     reply = reply_text(error.smtp_code, error.smtp_error)
     plain = plain_text_hint(smtp, reply)
     rejected = credentials.mechanism == "oauth" and not plain and rejects_token(reply, credentials.issuer)
-    advice = plain or reply_advice(reply, credentials.issuer)
+    advice = plain or reply_advice(reply, credentials.issuer, credentials.app_only)
     return MailError(joined(said("auth_refused", reply=reply), advice), "auth", reply, token_rejected=rejected)
 
 

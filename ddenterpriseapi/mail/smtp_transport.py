@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from ..oauth.source import CredentialSource
-from ..oauth.tokens import authorized_connection
 from ..providers import Provider
 from ..said import said
 from . import smtp
@@ -37,21 +36,25 @@ class SmtpLogin:
         if self.mechanism == "password" and not self.password:
             raise MailNotConfigured(said("no_smtp_password"))
         if self.mechanism == "oauth":
-            authorized_connection()
+            self.source.check_ready()
 
-    def credentials(self, rejected: str | None = None) -> Credentials:
-        """The credentials of the moment; for OAuth, a valid access token other than `rejected`."""
+    def credentials(self, rejected: str | None = None, mailbox: str | None = None) -> Credentials:
+        """The credentials of the moment; for OAuth, a valid access token other than `rejected`, for the mailbox
+        (None: the credential source's own)."""
         if self.mechanism == "password":
             self.check_ready()
             return Credentials("password", self.username, self.password)
         if self.mechanism != "oauth":
             return Credentials("none")
-        token = self.source.access_token(rejected)
+        token = self.source.access_token(rejected, mailbox)
         provider = self.registry[token.provider]
         problem = token_host_problem(self.host, provider, self.custom_hosts if provider.editable_endpoints else None)
         if problem:
             raise MailNotConfigured(problem)
-        return Credentials("oauth", self.username or token.mailbox, token.value, provider)
+        # An application's token signs in as the mailbox it was asked for; a person's, as the Username if any
+        # (a shared mailbox), else as that person.
+        username = token.mailbox if token.app_only else self.username or token.mailbox
+        return Credentials("oauth", username, token.value, provider, app_only=token.app_only)
 
 
 @dataclass
@@ -61,10 +64,11 @@ class SmtpTransport:
     server: ServerSettings
     login: SmtpLogin
     first: Credentials | None = None  # fetched once: the mailbox decides the sender before anything connects
+    signs_in_as: str | None = None  # app-only sign-in: the mailbox to sign in as (None: the first listed)
 
     def credentials(self) -> Credentials:
         if self.first is None:
-            self.first = self.login.credentials()
+            self.first = self.login.credentials(mailbox=self.signs_in_as)
         return self.first
 
     def mailbox(self) -> str:
@@ -90,7 +94,7 @@ class SmtpTransport:
             if not error.token_rejected:
                 raise
             trace.failed(error)
-        self.first = self.login.credentials(rejected=self.first.secret)
+        self.first = self.login.credentials(rejected=self.first.secret, mailbox=self.signs_in_as)
         trace.ok("retry", _("token refreshed, trying again"))
         return self.signed_in(self.first, trace)
 

@@ -4,7 +4,7 @@ key and certificate) and a Google service account's JSON key. What a page may sh
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
@@ -25,7 +25,7 @@ class CredentialProblem(ValueError):
 class Certificate:
     """A certificate and its private key, as the client assertion needs them."""
 
-    private_key_pem: str
+    private_key_pem: str = field(repr=False)  # never in a traceback's locals
     subject: str
     thumbprint_sha1: str  # hex, as Azure lists it under Certificates & secrets
     x5t_s256: str  # base64url SHA-256 of the DER certificate: the assertion's x5t#S256 header
@@ -40,7 +40,7 @@ class ServiceAccountKey:
     client_email: str
     client_id: str
     private_key_id: str
-    private_key_pem: str
+    private_key_pem: str = field(repr=False)
     token_uri: str
     project_id: str
 

@@ -1,6 +1,8 @@
 """What provider errors mean and what the administrator should do about them."""
 
 import re
+from collections.abc import Mapping
+from functools import partial
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +30,25 @@ AADSTS_FIXES = {
     "54005": _l("This authorization code was already used: start the authorization again."),
     "700082": _l("The refresh token expired after a long time unused: authorize again."),
     "70000": _l("The refresh token was revoked or has expired: authorize again."),
+    "700027": _l("The certificate that signed the client assertion is not registered on the application: upload "
+                 "its certificate under Certificates & secrets, or paste the certificate and key uploaded there."),
+    "700024": _l("The client assertion was not within its valid time range: set this server's clock right (NTP)."),
+    "500011": _l("Exchange Online was not found in this tenant: check the Tenant, and that it has Exchange Online."),
 }
+
+# What a provider's description says, when it names no AADSTS code (Google's service accounts); most specific first.
+DESCRIPTION_FIXES = (
+    ("Invalid email or User ID", _l(
+        "The mailbox is not a user of the Google Workspace domain: list a mailbox of the domain where the service "
+        "account has domain-wide delegation.")),
+    ("Invalid JWT Signature", _l(
+        "Google does not know the key that signed the assertion (deleted or disabled): create a new JSON key for "
+        "the service account and choose it on the OAuth page.")),
+    ("short-lived token", _l(
+        "Google found the assertion outside its valid time range: set this server's clock right (NTP).")),
+    ("Failed audience check", _l(
+        "Google expects assertions at another token URL than the key file's token_uri: download a new JSON key.")),
+)
 
 OAUTH_ERROR_FIXES = {
     "access_denied": _l("Consent was refused. Authorize again and accept the requested permissions."),
@@ -48,6 +68,19 @@ FIELD_LABELS = {"client_id": _l("Client ID"), "client_secret": _l("Client Secret
                 "authorization_url": _l("Authorization URL"), "token_url": _l("Token URL")}
 
 
+APP_ONLY_FIXES = {  # when an application or a service account signs in by itself, no person involved
+    "invalid_client": _l("The provider rejected the application's credentials: check the Client ID, the client "
+                         "secret or certificate, and the Tenant."),
+    "unauthorized_client": _l(
+        "Domain-wide delegation is not granted to this service account: in the Google Admin console (Security > "
+        "Access and data control > API controls > Manage domain-wide delegation) add its Client ID with the scope "
+        "https://mail.google.com/."),
+    "invalid_grant": _l("The provider refused the assertion: check that the mailbox belongs to the domain and that "
+                        "this server's clock is right."),
+    "invalid_scope": _l("The provider refused the scope: check that the application may request it."),
+}
+
+
 class OAuthError(ConsoleError):
     """A failure on the OAuth path, carrying a message for the administrator and the provider's error code."""
 
@@ -63,22 +96,30 @@ class UnmatchedAnswer(OAuthError):
     one, so it is logged, never audited."""
 
 
-def explain(error: str | None, description: str | None = None) -> Said:
-    """The fix first, then the provider's error (whose description may end in trace ids nobody acts on)."""
-    return said("provider_answered", error=error, description=description)
+def explain(error: str | None, description: str | None = None, app_only: bool = False) -> Said:
+    """The fix first, then the provider's error (whose description may end in trace ids nobody acts on); an
+    application's or a service account's refusal gets their fixes."""
+    return said("app_provider_answered" if app_only else "provider_answered", error=error, description=description)
 
 
-def explained(error: str | None = None, description: str | None = None) -> str:
-    """explain() in the language of the moment."""
+def explained(error: str | None = None, description: str | None = None, fixes: Mapping = OAUTH_ERROR_FIXES) -> str:
+    """explain() in the language of the moment. `fixes`: the fix for each error code, when the description says
+    nothing more precise."""
     description = (description or "").strip()
-    match = AADSTS.search(description)
-    fix = AADSTS_FIXES.get(match.group(1)) if match else None
-    fix = fix or OAUTH_ERROR_FIXES.get(error or "", "")
+    fix = described_fix(description) or fixes.get(error or "", "")
     answered = _("The provider answered %(error)s", error=first_line(error, 100)) if error else _(
         "The provider answered an error")
     if description:
         answered += f": {first_line(description)}"
     return f"{fix} {answered}.".strip()
+
+
+def described_fix(description: str):
+    """The fix for what the description says (an AADSTS code, a known phrase), or None."""
+    match = AADSTS.search(description)
+    if match:
+        return AADSTS_FIXES.get(match.group(1))
+    return next((fix for marker, fix in DESCRIPTION_FIXES if marker in description), None)
 
 
 def first_line(text: str, limit: int = 300) -> str:
@@ -98,6 +139,7 @@ def refresh_refused(error: OAuthError, provider: Provider) -> Said:
 
 sentences({  # the OAuth path's failures by code, so the audit log words them in its reader's language
     "provider_answered": explained,
+    "app_provider_answered": partial(explained, fixes=APP_ONLY_FIXES),
     "provider_url_unusable": _l("A provider URL cannot be used: %(problem)s Check the URLs of the OAuth parameters "
                                 "and of OAUTH_PROVIDER_OVERRIDES."),
     "token_answer_not_json": lambda status, kind=None: _(

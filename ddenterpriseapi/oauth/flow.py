@@ -60,7 +60,7 @@ class LoopbackHTTPAdapter(ProviderAdapter):
         return super().send(request, **kwargs)
 
 
-def _secure_alias(session: requests.Session, url: str) -> str:
+def secure_alias(session: requests.Session, url: str) -> str:
     """The URL oauthlib accepts; for http on a loopback host, an https alias served by LoopbackHTTPAdapter."""
     problem = url_problem(url)
     if problem:  # forms and settings check too; a URL changed behind their back must still not carry secrets
@@ -74,7 +74,12 @@ def _secure_alias(session: requests.Session, url: str) -> str:
 
 
 def _session(params: ClientParameters, **kwargs) -> OAuth2Session:
-    session = bounded(OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs))
+    return checked_session(OAuth2Session(params.client_id, redirect_uri=params.redirect_uri, **kwargs))
+
+
+def checked_session(session: OAuth2Session) -> OAuth2Session:
+    """The session bounded (deadline, size cap, no redirects), refusing token answers that are not well-formed."""
+    session = bounded(session)
     for hook in ("access_token_response", "refresh_token_response"):
         session.register_compliance_hook(hook, _require_json)
     return session
@@ -102,7 +107,7 @@ def authorization_request(params: ClientParameters, state: str) -> tuple[str, st
     client = WebApplicationClient(params.client_id)
     verifier = client.create_code_verifier(64)
     session = _session(params, client=client, scope=params.scopes.split())
-    endpoint = _secure_alias(session, params.authorization_url)
+    endpoint = secure_alias(session, params.authorization_url)
     url, _state = session.authorization_url(
         endpoint,
         state=state,
@@ -118,9 +123,9 @@ def authorization_request(params: ClientParameters, state: str) -> tuple[str, st
 def exchange_code(params: ClientParameters, code: str, code_verifier: str) -> TokenGrant:
     """Trade an authorization code for tokens, and learn which account granted them."""
     session = _session(params)
-    token = _call(
+    token = provider_call(
         lambda: session.fetch_token(
-            _secure_alias(session, params.token_url),
+            secure_alias(session, params.token_url),
             code=code,
             code_verifier=code_verifier,
             client_secret=params.client_secret,
@@ -128,15 +133,15 @@ def exchange_code(params: ClientParameters, code: str, code_verifier: str) -> To
             timeout=params.timeout,
         )
     )
-    return _grant(token, _account_email(session, params, token))
+    return token_grant(token, _account_email(session, params, token))
 
 
 def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
     """A fresh access token; the refresh token is the rotated one when the provider rotates, else the same."""
     session = _session(params)
-    token = _call(
+    token = provider_call(
         lambda: session.refresh_token(
-            _secure_alias(session, params.token_url),
+            secure_alias(session, params.token_url),
             # In the body, so that oauthlib does not compare them with the scopes the answer names.
             body=urlencode({"scope": params.scopes}) if params.refresh_with_scopes else "",
             refresh_token=refresh_token,
@@ -145,7 +150,7 @@ def refresh(params: ClientParameters, refresh_token: str) -> TokenGrant:
             timeout=params.timeout,
         )
     )
-    return _grant(token, None)
+    return token_grant(token, None)
 
 
 def revoke(params: ClientParameters, token: str) -> None:
@@ -154,20 +159,21 @@ def revoke(params: ClientParameters, token: str) -> None:
         return
     session = bounded(requests.Session())
     with session:
-        url = _secure_alias(session, params.revocation_url)
-        response = _call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
+        url = secure_alias(session, params.revocation_url)
+        response = provider_call(lambda: session.post(url, data={"token": token}, timeout=params.timeout))
     if response.status_code not in (200, 400):  # 400: the token was already invalid, which is the goal
         raise OAuthError(said("revocation_refused", status=response.status_code))
 
 
-def _call(operation):
-    """Run a provider call, turning every way it can fail into an OAuthError with a message."""
+def provider_call(operation, app_only: bool = False):
+    """Run a provider call, turning every way it can fail into an OAuthError with a message (an application's or
+    a service account's refusal explained as theirs)."""
     try:
         return operation()
     except OAuthError:
         raise
     except OAuth2Error as error:
-        raise OAuthError(explain(error.error, error.description), code=error.error) from None
+        raise OAuthError(explain(error.error, error.description, app_only), code=error.error) from None
     except requests.Timeout:
         raise OAuthError(said("provider_timeout")) from None
     except requests.ConnectionError:
@@ -176,7 +182,7 @@ def _call(operation):
         raise OAuthError(said("provider_answer_unusable", error=type(error).__name__)) from None
 
 
-def _grant(token: dict, account_email: str | None) -> TokenGrant:
+def token_grant(token: dict, account_email: str | None) -> TokenGrant:
     expires_at = None
     if token.get("expires_in"):
         expires_at = datetime.now(UTC) + timedelta(seconds=int(token["expires_in"]))
@@ -191,7 +197,7 @@ def _account_email(session: OAuth2Session, params: ClientParameters, token: dict
     if email or not params.userinfo_url:
         return email
     try:
-        response = session.get(_secure_alias(session, params.userinfo_url), timeout=params.timeout)
+        response = session.get(secure_alias(session, params.userinfo_url), timeout=params.timeout)
         return _email(response.json(), "email") if response.ok else None
     except (requests.RequestException, ValueError, OAuth2Error):
         return None

@@ -27,6 +27,7 @@ SECRETS = {
     "client_certificate": ("provider", "cloud", "tenant", "client_id"),
     "service_account_key": ("provider",),
 }
+ALTERNATIVES = {"client_secret": "client_certificate", "client_certificate": "client_secret"}  # one or the other
 APP_ONLY = (APPLICATION, SERVICE_ACCOUNT)
 GLOBAL_CLOUD = "global"
 
@@ -49,9 +50,14 @@ def chosen_provider() -> str:
 
 def save_settings(values: dict) -> tuple[OAuthSettings, list[str]]:
     """Store the parameters (a blank client secret keeps the stored one, unless the client or the provider it was
-    entered for changed); the names of those that changed."""
+    entered for changed; a new client secret replaces a stored certificate, and the reverse); the names of those
+    that changed."""
     settings = locked_singleton(OAuthSettings)
     changed = apply_changes(settings, values, SECRETS)
+    for new, other in ALTERNATIVES.items():
+        if values.get(new) and new in changed and not values.get(other) and getattr(settings, other) is not None:
+            setattr(settings, other, None)
+            changed.append(other)
     db.session.commit()
     return settings, changed
 

@@ -1,31 +1,159 @@
-"""Credential sources: where the access token for a mailbox comes from. Today, the refresh token an
-administrator's authorization left; app-only sign-in adds client credentials and service accounts beside it."""
+"""Credential sources: where the access token for a mailbox comes from. Delegated sign-in: the refresh token an
+administrator's authorization left. App-only sign-in: the application's own credentials (Microsoft's client
+credentials, with a secret or a certificate) or a Google service account acting as the mailbox."""
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
+from flask_babel import gettext as _
+
 from ..models import OAuthSettings
+from ..providers import APPLICATION, SERVICE_ACCOUNT, Provider
 from ..runtime import Runtime
-from .tokens import AccessToken, get_access_token
+from ..text import lines
+from ..validation import TENANT_ALIASES, url_problem
+from .app_grants import AppClient, ServiceAccountClient, client_credentials, service_account_token
+from .app_tokens import APPLICATION_KEY, AppNotConfigured, AppTokenRequest, app_access_token, check_not_rejected
+from .credentials import CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
+from .settings import provider_of
+from .tokens import AccessToken, authorized_connection, get_access_token
 
 
 class CredentialSource(Protocol):
     """Yields an access token for the mailbox that sends."""
 
-    def access_token(self, rejected: str | None = None) -> AccessToken:
-        """A valid token, other than `rejected` (one a server has just refused)."""
+    def check_ready(self, mailbox: str | None = None) -> None:
+        """Raise NotAuthorized (or a kind of it) when only an administrator can make tokens possible; asks no
+        server anything."""
+
+    def access_token(self, rejected: str | None = None, mailbox: str | None = None) -> AccessToken:
+        """A valid token for the mailbox (None: the source's own), other than `rejected` (one a server has just
+        refused)."""
 
 
 @dataclass(frozen=True)
 class RefreshTokenSource:
-    """Delegated sign-in: a person authorized once; their refresh token yields access tokens, refreshed as needed."""
+    """Delegated sign-in: a person authorized once; their refresh token yields access tokens, refreshed as needed.
+    The token is the person's whatever the mailbox (a shared mailbox goes by the SMTP username)."""
 
     runtime: Runtime
 
-    def access_token(self, rejected: str | None = None) -> AccessToken:
+    def check_ready(self, mailbox: str | None = None) -> None:
+        authorized_connection()
+
+    def access_token(self, rejected: str | None = None, mailbox: str | None = None) -> AccessToken:
         return get_access_token(self.runtime, rejected)
 
 
+@dataclass(frozen=True)
+class AppOnlySource:
+    """App-only sign-in: no person, no refresh token; a token by the same grant whenever the cached one nears its
+    expiry. Sends as a listed mailbox (the first, unless another is asked for)."""
+
+    runtime: Runtime
+    provider: str
+    mailboxes: tuple[str, ...]
+    problem: str | None  # what the OAuth page lacks, when it lacks something
+
+    def request(self, mailbox: str) -> AppTokenRequest:
+        raise NotImplementedError
+
+    def check_ready(self, mailbox: str | None = None) -> None:
+        check_not_rejected(self.request(self.mailbox(mailbox)).key)
+
+    def access_token(self, rejected: str | None = None, mailbox: str | None = None) -> AccessToken:
+        return app_access_token(self.request(self.mailbox(mailbox)), self.runtime, rejected)
+
+    def mailbox(self, asked: str | None) -> str:
+        if self.problem:
+            raise AppNotConfigured(self.problem)
+        if asked or self.mailboxes:
+            return asked or self.mailboxes[0]
+        raise AppNotConfigured(_("App-only sign-in sends as the mailboxes listed on the OAuth page: list at least "
+                                 "one under Mailboxes and save."))
+
+
+@dataclass(frozen=True)
+class ClientCredentialsSource(AppOnlySource):
+    """Application sign-in (Microsoft): the application's own token, one for every mailbox it was granted."""
+
+    app: AppClient | None = None
+
+    def request(self, mailbox: str) -> AppTokenRequest:
+        return AppTokenRequest(APPLICATION_KEY, mailbox, self.provider, partial(client_credentials, self.app))
+
+
+@dataclass(frozen=True)
+class ServiceAccountSource(AppOnlySource):
+    """Service account sign-in (Google Workspace): a token per mailbox, the service account acting as it
+    (domain-wide delegation)."""
+
+    key: ServiceAccountKey | None = None
+    scope: str = ""
+
+    def request(self, mailbox: str) -> AppTokenRequest:
+        account = ServiceAccountClient(self.key, mailbox, self.scope, self.runtime.http_timeout)
+        return AppTokenRequest(mailbox.lower(), mailbox, self.provider, partial(service_account_token, account))
+
+
 def credential_source(settings: OAuthSettings, runtime: Runtime) -> CredentialSource:
-    """The source the saved OAuth parameters call for (delegated sign-in is the only kind so far)."""
+    """The source the saved OAuth parameters call for: who signs in decides."""
+    if settings.sign_in == APPLICATION:
+        return application_source(settings, runtime)
+    if settings.sign_in == SERVICE_ACCOUNT:
+        return service_account_source(settings, runtime)
     return RefreshTokenSource(runtime)
+
+
+def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCredentialsSource:
+    """The application's client credentials as saved, or what is missing from them."""
+    provider = provider_of(settings, runtime.providers)
+    source = partial(ClientCredentialsSource, runtime, settings.provider, tuple(lines(settings.mailboxes)))
+    problem = sign_in_problem(settings, provider) or tenant_problem(settings.tenant)
+    missing = [label for label, value in ((_("Client ID"), settings.client_id), (
+        _("Client Secret or certificate"), settings.client_secret or settings.client_certificate)) if not value]
+    if problem or missing:
+        return source(problem or _("Application sign-in needs the %(fields)s: enter them on the OAuth page and save.",
+                                   fields=_(" and ").join(missing)))
+    try:
+        certificate = read_certificate(settings.client_certificate) if settings.client_certificate else None
+    except CredentialProblem as unusable:
+        return source(_("The stored certificate cannot be used: %(problem)s", problem=unusable))
+    return source(None, AppClient(provider.endpoint(provider.token_url, settings.tenant), settings.client_id,
+                                  provider.app_scope, runtime.http_timeout, settings.client_secret, certificate))
+
+
+def service_account_source(settings: OAuthSettings, runtime: Runtime) -> ServiceAccountSource:
+    """The service account's key file as saved, or why it cannot be used."""
+    provider = provider_of(settings, runtime.providers)
+    source = partial(ServiceAccountSource, runtime, settings.provider, tuple(lines(settings.mailboxes)))
+    problem = sign_in_problem(settings, provider)
+    if problem or not settings.service_account_key:
+        return source(problem or _("Service account sign-in needs the service account's JSON key file: choose it "
+                                   "on the OAuth page and save."))
+    try:
+        key = read_service_account_key(settings.service_account_key)
+    except CredentialProblem as unusable:
+        return source(_("The stored key file cannot be used: %(problem)s", problem=unusable))
+    problem = url_problem(key.token_uri)  # checked like every provider URL, before an assertion goes there
+    if problem:
+        return source(_("The key file's token_uri cannot be used: %(problem)s Download a new JSON key.",
+                        problem=problem))
+    return source(None, key, provider.app_scope or "")
+
+
+def sign_in_problem(settings: OAuthSettings, provider: Provider) -> str | None:
+    """Why the saved provider cannot sign in this way (the provider changed after the sign-in was chosen), or None."""
+    if settings.sign_in in provider.sign_ins and provider.app_scope:
+        return None
+    return _("%(provider)s does not offer this sign-in: choose another one on the OAuth page and save.",
+             provider=provider.label)
+
+
+def tenant_problem(tenant: str | None) -> str | None:
+    """Application sign-in gets its token from one tenant's endpoint, never from common, organizations or consumers."""
+    if tenant and tenant.lower() not in TENANT_ALIASES:
+        return None
+    return _("Application sign-in needs your tenant: enter the Directory (tenant) ID or a verified domain on the "
+             "OAuth page (not common, organizations or consumers) and save.")

@@ -1,10 +1,8 @@
 """The one writer of tokens: storing a grant, a valid access token on demand (refreshed single-flight across threads
 and processes), re-authorization and disconnection."""
 
-import secrets
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -19,10 +17,10 @@ from ..said import Said, said
 from . import flow
 from .errors import OAuthError, refresh_refused
 from .flow import ClientParameters, TokenGrant
+from .lease import LeaseColumns, fresh, single_flight
 from .settings import client_parameters, get_settings
 
-LEASE_POLL_SECONDS = 0.05  # how often a thread waiting for another refresher looks at the row
-LEASE_SPARE_SECONDS = 5  # a lease outlives the refresh call's deadline by this much
+REFRESH_LEASE = LeaseColumns("refresh_lease_owner", "refresh_lease_until")
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,7 @@ class AccessToken:
     value: str
     mailbox: str
     provider: str
+    app_only: bool = False  # the application's own token: it signs in as the mailbox it was asked for
 
 
 class NotAuthorized(OAuthError):
@@ -51,12 +50,8 @@ def _usable(connection: OAuthConnection, rejected: str | None, runtime: Runtime)
     """The stored access token is good for a while yet, and is not the one the SMTP server just refused."""
     if not connection.access_token or connection.access_token == rejected:
         return False
-    if connection.access_token_expires_at is None:
-        return True
-    margin = timedelta(seconds=runtime.access_token_margin)
     issued = connection.last_refresh_at or connection.authorized_at
-    margin = min(margin, (connection.access_token_expires_at - issued) / 2)  # short-lived tokens get used too
-    return connection.access_token_expires_at - margin > datetime.now(UTC)
+    return fresh(connection.access_token_expires_at, issued, runtime)
 
 
 def _check(connection: OAuthConnection | None) -> OAuthConnection:
@@ -75,35 +70,23 @@ def _token(connection: OAuthConnection) -> AccessToken:
 def get_access_token(runtime: Runtime, rejected: str | None = None) -> AccessToken:
     """A valid access token; refreshes when needed, one refresher at a time across threads and processes,
     without holding a database lock while the provider answers."""
-    while True:
-        connection = authorized_connection()
-        if _usable(connection, rejected, runtime):
-            return _token(connection)
-        lease = _take_lease(rejected, runtime)
-        if lease is None:  # another thread or process is refreshing: wait for its token, or for its lease to end
-            db.session.rollback()  # the next look sees what the other refresher stored
-            time.sleep(LEASE_POLL_SECONDS)
-            continue
-        refreshed = _refresh_under_lease(runtime, *lease)
-        if refreshed is not None:
-            return refreshed
+    return single_flight(lambda: _stored(rejected, runtime), lambda: _take_lease(rejected, runtime),
+                         lambda lease: _refresh_under_lease(runtime, *lease))
+
+
+def _stored(rejected: str | None, runtime: Runtime) -> AccessToken | None:
+    connection = authorized_connection()
+    return _token(connection) if _usable(connection, rejected, runtime) else None
 
 
 def _take_lease(rejected: str | None, runtime: Runtime) -> tuple[str, str] | None:
     """Become the one refresher until the lease ends: (lease owner, refresh token used), or None while another
     refresher's lease runs or its token has arrived."""
     connection = _check(locked(OAuthConnection, id=1))
-    now = datetime.now(UTC)
-    leased = connection.refresh_lease_until is not None and connection.refresh_lease_until > now
-    if leased or _usable(connection, rejected, runtime):
-        db.session.commit()
-        return None
-    owner = secrets.token_hex(16)
-    seconds = runtime.http_timeout + LEASE_SPARE_SECONDS  # the refresh call's whole deadline, and some
-    connection.refresh_lease_owner, connection.refresh_lease_until = owner, now + timedelta(seconds=seconds)
+    owner = None if _usable(connection, rejected, runtime) else REFRESH_LEASE.take(connection, runtime)
     refresh_token = connection.refresh_token
     db.session.commit()
-    return owner, refresh_token
+    return None if owner is None else (owner, refresh_token)
 
 
 def _refresh_under_lease(runtime: Runtime, owner: str, refresh_token: str) -> AccessToken | None:
@@ -123,7 +106,7 @@ def _refresh_under_lease(runtime: Runtime, owner: str, refresh_token: str) -> Ac
     if grant.refresh_token:  # a response without one never erases the one we have
         connection.refresh_token = grant.refresh_token
     connection.last_refresh_at = datetime.now(UTC)
-    _end_lease(connection, owner)
+    REFRESH_LEASE.end(connection, owner)
     token = _token(connection)
     db.session.commit()
     return token
@@ -138,18 +121,13 @@ def _unchanged(refresh_token: str) -> OAuthConnection | None:
     return connection
 
 
-def _end_lease(connection: OAuthConnection, owner: str) -> None:
-    if connection.refresh_lease_owner == owner:
-        connection.refresh_lease_owner = connection.refresh_lease_until = None
-
-
 def _recorded_failure(owner: str, refresh_token: str, error: OAuthError,
                       registry: dict[str, Provider]) -> OAuthError:
     """End the lease; a refused refresh token (invalid_grant) means only a new authorization can help."""
     connection = _unchanged(refresh_token)
     if connection is None:
         return error
-    _end_lease(connection, owner)
+    REFRESH_LEASE.end(connection, owner)
     if error.code != "invalid_grant":  # e.g. an expired client secret: fixed on the OAuth page, no re-consent
         db.session.commit()
         return error

@@ -16,6 +16,7 @@ from ..models import OAuthSettings
 from ..providers import APPLICATION
 from . import bp
 from .admin_setup import OBJECT_ID_PLACEHOLDER
+from .app_tokens import forget_app_tokens
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer, first_line
 from .flow import ClientParameters
@@ -70,6 +71,7 @@ def settings():
         if changed:
             audit.record("oauth_settings_changed", requester(), ", ".join(changed))
             require_reauthorization_after(changed)
+            forget_app_tokens(changed)
         warn_about(values, changed)
         if form.authorize.data:
             return authorize_with(stored)

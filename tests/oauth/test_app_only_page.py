@@ -212,6 +212,15 @@ def test_a_changed_client_forgets_the_certificate(page, app, certificate):
     assert "The stored certificate was forgotten" in flashes(page.client.get(PAGE))
 
 
+def test_a_secret_and_a_certificate_replace_each_other(page, app, certificate):
+    """The application signs in with one or the other: the one saved last is the one used."""
+    page(client_certificate=certificate.pem)
+    assert page(client_secret="new-secret-value").status_code == 302
+    assert stored(app).client_certificate is None and stored(app).client_secret == "new-secret-value"
+    assert page(client_certificate=certificate.pem).status_code == 302
+    assert stored(app).client_secret is None and stored(app).client_certificate
+
+
 def test_application_without_a_secret_or_certificate_is_told_what_it_lacks(page):
     page()
     assert "Application sign-in needs a client secret or a certificate" in flashes(page.client.get(PAGE))

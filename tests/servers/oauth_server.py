@@ -36,6 +36,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
     AuthorizationCodeMixin,
     ClientMixin,
+    InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
@@ -46,8 +47,15 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion, JWTBearerGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from flask import Flask, Response, redirect, render_template_string, request, session
+from joserfc import jws
+from joserfc import jwt as jose_jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.servers.serving import Serving
@@ -129,7 +137,74 @@ ERRORS = {
         "google": ("invalid_token", 400, "Token expired or revoked"),
         "microsoft": ("invalid_request", 400, FALLBACK_AADSTS),
     },
+    # App-only sign-in: Microsoft's client credentials, Google's service accounts (JWT bearer grant).
+    "secret_expired": {
+        "google": ("invalid_client", 401, "Unauthorized"),
+        "microsoft": ("invalid_client", 401, "AADSTS7000222: The provided client secret keys for app "
+                      "'{client_id}' are expired. Visit the Azure portal to create new keys for your app."),
+    },
+    "unknown_certificate": {
+        "google": ("invalid_client", 401, "Unauthorized"),
+        "microsoft": ("invalid_client", 401, "AADSTS700027: The certificate with identifier used to sign the "
+                      "client assertion is not registered on application. [Reason - The key was not found.]"),
+    },
+    "assertion_time": {
+        "google": ("invalid_client", 401, "Unauthorized"),
+        "microsoft": ("invalid_client", 401, "AADSTS700024: Client assertion is not within its valid time range."),
+    },
+    "assertion_invalid": {
+        "google": ("invalid_client", 401, "Unauthorized"),
+        "microsoft": ("invalid_client", 401, "AADSTS50027: JWT token is invalid or malformed."),
+    },
+    "scope_not_default": {
+        "google": ("invalid_scope", 400, "Invalid scope."),
+        "microsoft": ("invalid_scope", 400, "AADSTS1002012: The provided value for scope {scope} is not valid. "
+                      "Client credential flows must have a scope value with /.default suffixed to the resource "
+                      "identifier (application ID URI)."),
+    },
+    "unknown_resource": {
+        "google": ("invalid_scope", 400, "Invalid scope."),
+        "microsoft": ("invalid_resource", 400, "AADSTS500011: The resource principal named {resource} was not "
+                      "found in the tenant named {tenant}."),
+    },
+    "jwt_time": {
+        "google": ("invalid_grant", 400, "Invalid JWT: Token must be a short-lived token (60 minutes) and in a "
+                   "reasonable timeframe. Check your iat and exp values in the JWT claim."),
+        "microsoft": ("invalid_grant", 400, FALLBACK_AADSTS),
+    },
+    "jwt_audience": {
+        "google": ("invalid_grant", 400, "Invalid JWT: Failed audience check. The right audience is {audience}"),
+        "microsoft": ("invalid_grant", 400, FALLBACK_AADSTS),
+    },
+    "jwt_signature": {
+        "google": ("invalid_grant", 400, "Invalid JWT Signature."),
+        "microsoft": ("invalid_grant", 400, FALLBACK_AADSTS),
+    },
+    "jwt_subject": {
+        "google": ("invalid_grant", 400, "Invalid email or User ID"),
+        "microsoft": ("invalid_grant", 400, FALLBACK_AADSTS),
+    },
+    "jwt_account": {
+        "google": ("invalid_grant", 400, "Invalid grant: account not found"),
+        "microsoft": ("invalid_grant", 400, FALLBACK_AADSTS),
+    },
+    "jwt_scope": {
+        "google": ("invalid_scope", 400, "Invalid OAuth scope or ID token audience provided."),
+        "microsoft": ("invalid_scope", 400, FALLBACK_AADSTS),
+    },
+    "delegation_missing": {
+        "google": ("unauthorized_client", 401, "Client is unauthorized to retrieve access tokens using this "
+                   "method, or client not authorized for any of the scopes requested."),
+        "microsoft": ("unauthorized_client", 400, FALLBACK_AADSTS),
+    },
 }
+APP_RESOURCE = {"microsoft": "https://outlook.office365.com"}  # what client credentials may ask a token for
+APP_GRANT_TYPES = ("client_credentials", JWTBearerGrant.GRANT_TYPE)
+APP_SMTP_SCOPES = {  # the scopes an app-only token must carry for SMTP, on a server of each shape
+    "google": lambda server: {"https://mail.google.com/"},
+    "microsoft": lambda server: {f"{server.app_resource}/.default"},
+}
+ASSERTION_ALGORITHMS = ["PS256", "RS256"]  # Microsoft's client assertions
 
 HEAD = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }} - {{ brand }}</title></head>
@@ -218,6 +293,8 @@ class Client(ClientMixin):
     client_secret: str
     redirect_uris: list[str]
     shape: str
+    certificate: RegisteredCertificate | None = None  # Microsoft: the certificate uploaded to the app registration
+    secret_expired: bool = False
 
     def get_client_id(self):
         """The client identifier."""
@@ -240,16 +317,87 @@ class Client(ClientMixin):
         return _same_secret(self.client_secret, client_secret)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        """Secret basic/post everywhere; revocation may also go by the token alone."""
-        return method in CLIENT_AUTH_METHODS or (method, endpoint) == ("token_owner", "revocation")
+        """Secret basic/post everywhere, a client assertion at the token endpoint; revocation may also go by the
+        token alone."""
+        return (method in CLIENT_AUTH_METHODS or (method, endpoint) == ("token_owner", "revocation")
+                or (method, endpoint) == (CertificateAssertion.CLIENT_AUTH_METHOD, "token"))
 
     def check_response_type(self, response_type):
         """Only the code flow."""
         return response_type == "code"
 
     def check_grant_type(self, grant_type):
-        """Authorization code and refresh token grants."""
-        return grant_type in ("authorization_code", "refresh_token")
+        """Authorization code and refresh token grants; Microsoft's apps also sign in as themselves."""
+        return grant_type in ("authorization_code", "refresh_token") or (
+            grant_type == "client_credentials" and self.shape == "microsoft")
+
+
+@dataclass(frozen=True)
+class RegisteredCertificate:
+    """An application certificate as Entra ID keeps it: its SHA-256 thumbprint and its public key."""
+
+    x5t_s256: str
+    public_key: RSAKey
+
+    @classmethod
+    def from_pem(cls, certificate_pem: str) -> RegisteredCertificate:
+        certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        public_pem = certificate.public_key().public_bytes(serialization.Encoding.PEM,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cls(_b64url(hashlib.sha256(der).digest()), RSAKey.import_key(public_pem))
+
+
+@dataclass
+class ServiceAccount(ClientMixin):
+    """A Google service account: its key's public half, and the Workspace domain whose users it may act as once
+    an administrator grants it domain-wide delegation."""
+
+    client_email: str
+    client_id: str
+    key_id: str
+    public_key: RSAKey
+    domain: str
+
+    def get_client_id(self):
+        return self.client_email
+
+    def get_allowed_scope(self, scope):
+        return scope
+
+    def check_grant_type(self, grant_type):
+        return grant_type == JWTBearerGrant.GRANT_TYPE
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return False  # the assertion is the grant: no client authentication at all
+
+
+@dataclass
+class AppToken:
+    """An access token of app-only sign-in: an application's (Microsoft) or a service account's acting as one
+    mailbox (Google: the subject)."""
+
+    access_token: str
+    client_id: str
+    subject: str | None
+    scope: str
+    expires_at: float
+    revoked: bool = False
+
+    def is_usable(self) -> bool:
+        return not self.revoked and time.time() < self.expires_at
+
+
+@dataclass(frozen=True)
+class AppIdentity:
+    """Whom an app-only token lets sign in to SMTP: the mailboxes the application was granted, or the one mailbox
+    the service account acts as."""
+
+    client_id: str
+    mailboxes: frozenset[str]
+
+    def may_send_as(self, mailbox: str) -> bool:
+        return mailbox.lower() in self.mailboxes
 
 
 @dataclass
@@ -443,6 +591,139 @@ class GoogleRevocation(RevocationEndpoint):
         self.server.fixture._revoke(token, request.form["token"])
 
 
+class ClientCredentials(grants.ClientCredentialsGrant):
+    """Microsoft's client credentials grant: the application signs in as itself, with its secret or a certificate's
+    client assertion, for <resource>/.default only (the resource of this server's cloud)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "private_key_jwt"]
+
+    def validate_requested_scope(self):
+        """Entra ID's AADSTS1002012 for a scope without /.default, AADSTS500011 for another cloud's resource."""
+        scope = self.request.payload.scope or ""
+        if not scope.endswith("/.default") or " " in scope:
+            raise ProviderError("scope_not_default", scope=scope)
+        resource = scope.removesuffix("/.default")
+        if resource != self.server.fixture.app_resource:
+            raise ProviderError("unknown_resource", resource=resource, tenant=request.view_args.get("tenant", ""))
+
+
+class CertificateAssertion(JWTBearerClientAssertion):
+    """private_key_jwt as Entra ID checks it: a JWT signed with a certificate registered on the application and named
+    by its SHA-256 thumbprint (x5t#S256), for this token URL, iss = sub = the client ID, in its time range, its jti
+    used once."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, fixture: OAuthTestServer):
+        super().__init__(validate_jti=True)
+        self.fixture = fixture
+
+    def __call__(self, query_client, oauth_request):
+        """The authenticated client; None when the request carries no client assertion."""
+        form = oauth_request.form
+        assertion = form.get("client_assertion")
+        if form.get("client_assertion_type") != self.CLIENT_ASSERTION_TYPE or not assertion:
+            return None
+        headers, claims = self.extract_assertion(assertion)
+        client_id = claims.get("sub") if isinstance(claims.get("sub"), str) else ""
+        client = self.fixture.clients.get(client_id)
+        if client is None:
+            raise ProviderError("unknown_client", client_id=client_id)
+        registered = client.certificate
+        if registered is None or headers.get("x5t#S256") != registered.x5t_s256:
+            raise ProviderError("unknown_certificate")
+        try:
+            token = jose_jwt.decode(assertion, registered.public_key, algorithms=ASSERTION_ALGORITHMS)
+        except (JoseError, ValueError):
+            raise ProviderError("assertion_invalid") from None
+        if not _in_time(token.claims, "nbf", self.leeway, self.fixture.now()):
+            raise ProviderError("assertion_time")
+        try:
+            self.verify_claims(token.claims)
+        except InvalidClientError:
+            raise ProviderError("assertion_invalid") from None
+        oauth_request.client = client
+        return self.authenticate_client(client)
+
+    def get_audiences(self):
+        """This tenant's token URL, as the request addressed it."""
+        return [request.base_url]
+
+    def validate_jti(self, claims, jti):
+        with self.fixture._lock:
+            seen = (claims["sub"], jti) in self.fixture.used_assertions
+            self.fixture.used_assertions.add((claims["sub"], jti))
+        return not seen
+
+
+def _in_time(claims: dict, start: str, leeway: int, now: float, longest: int | None = None) -> bool:
+    """Whether the claims' exp and their start (nbf or iat) are whole numbers around now, `longest` seconds apart at
+    most."""
+    expires, begins = claims.get("exp"), claims.get(start, claims.get("iat"))
+    if type(expires) is not int or expires <= now - leeway:
+        return False
+    if begins is None and longest is None:
+        return True
+    return type(begins) is int and begins <= now + leeway and (longest is None or expires - begins <= longest)
+
+
+class ServiceAccountGrant(JWTBearerGrant):
+    """Google's service account grant (RFC 7523): an assertion signed with the account's key and naming it (kid),
+    for the token URL, at most an hour long, asking a scope for a mailbox (sub). The mailbox must belong to the
+    account's domain, and domain-wide delegation must grant the scope to the account's client ID."""
+
+    LONGEST = 3600
+
+    def process_assertion_claims(self, assertion):
+        """The verified claims, with Google's wording for what is wrong."""
+        headers, claims = self.extract_assertion(assertion)
+        account = self.resolve_issuer_client(claims.get("iss"))
+        if headers.get("kid") != account.key_id or headers.get("alg") != "RS256":
+            raise ProviderError("jwt_signature")
+        try:
+            token = jose_jwt.decode(assertion, account.public_key)
+        except (JoseError, ValueError):
+            raise ProviderError("jwt_signature") from None
+        if not _in_time(token.claims, "iat", self.LEEWAY, self.server.fixture.now(), self.LONGEST):
+            raise ProviderError("jwt_time")
+        try:
+            self.verify_claims(token.claims)
+        except InvalidGrantError:
+            raise ProviderError("jwt_audience", audience=request.base_url) from None
+        self.claims = token.claims
+        return token.claims
+
+    def resolve_issuer_client(self, issuer):
+        account = self.server.fixture.service_accounts.get(issuer) if isinstance(issuer, str) else None
+        if account is None:
+            raise ProviderError("jwt_account")
+        return account
+
+    def get_audiences(self):
+        return [request.base_url]
+
+    def authenticate_user(self, subject):
+        """The mailbox, when it belongs to the account's Workspace domain."""
+        if not isinstance(subject, str) or not subject.lower().endswith("@" + self.request.client.domain):
+            raise ProviderError("jwt_subject")
+        return subject
+
+    def has_granted_permission(self, client, user):
+        """Domain-wide delegation of every scope asked for (the assertion's scope claim)."""
+        asked = set(scope_to_list(self.claims.get("scope") or ""))
+        if not asked:
+            raise ProviderError("jwt_scope")
+        if not asked <= self.server.fixture.delegations.get(client.client_id, set()):
+            raise ProviderError("delegation_missing")
+        return True
+
+    def create_token_response(self):
+        token = self.generate_token(scope=self.claims.get("scope"), user=self.request.user,
+                                    include_refresh_token=False)
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
 class _Authorization(AuthorizationServer):
     """Authlib's Flask authorization server answering errors in the provider's format."""
 
@@ -467,7 +748,7 @@ class OAuthTestServer:
     """An OAuth 2.0 authorization server on 127.0.0.1, shaped like Google ("google") or Microsoft.
 
     Knobs tests may set at any time: token_delay, token_garbage, omit_refresh_token, token_overrides
-    (fields merged into successful token responses, after the tokens were issued and stored). A delayed
+    (fields merged into successful token responses, after the tokens were issued and stored), clock_offset. A delayed
     token request is still processed after the delay even if its client gave up (a real provider
     would too: a Microsoft refresh token may rotate unseen); stop() answers pending delays with 503
     without processing them.
@@ -475,8 +756,10 @@ class OAuthTestServer:
     tenants (tenant path segments seen, Microsoft shape).
     """
 
-    def __init__(self, shape: str = "google", access_token_lifetime: int = 3600):
-        """An unstarted server; call start()."""
+    def __init__(self, shape: str = "google", access_token_lifetime: int = 3600,
+                 app_resource: str | None = None):
+        """An unstarted server; call start(). app_resource: what Microsoft's client credentials may ask a token for
+        (another cloud's Exchange Online: its resource)."""
         if shape not in SHAPES:
             raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
         self.shape = shape
@@ -485,6 +768,7 @@ class OAuthTestServer:
         self.token_garbage = False
         self.omit_refresh_token = False
         self.token_overrides: dict = {}
+        self.clock_offset = 0.0  # seconds this server's clock is ahead: app-only assertions look that much older
         self.token_requests: list[dict] = []
         self.revoked: list[str] = []
         self.tenants: list[str] = []
@@ -496,6 +780,12 @@ class OAuthTestServer:
         self.codes: dict[str, AuthorizationCode] = {}
         self.tokens: dict[str, Token] = {}
         self.refresh_index: dict[str, Token] = {}
+        self.app_resource = app_resource or APP_RESOURCE.get(shape, "")
+        self.app_tokens: dict[str, AppToken] = {}
+        self.mailbox_permissions: dict[str, set[str]] = {}  # Microsoft: client ID -> mailboxes (Exchange)
+        self.service_accounts: dict[str, ServiceAccount] = {}  # Google: client_email -> account
+        self.delegations: dict[str, set[str]] = {}  # Google: service account client ID -> scopes delegated
+        self.used_assertions: set[tuple[str, str]] = set()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._serving: Serving | None = None
@@ -535,6 +825,45 @@ class OAuthTestServer:
             client = Client(client_id, client_secret, list(redirect_uris), self.shape)
             self.clients[client_id] = client
 
+    def now(self) -> float:
+        """This server's time, which checks app-only assertions (clock_offset: another clock than the client's)."""
+        return time.time() + self.clock_offset
+
+    def register_app_certificate(self, client_id: str, certificate_pem: str) -> None:
+        """Upload a certificate to a registered application (Certificates & secrets): it may then sign in as itself
+        with a client assertion signed by the certificate's key."""
+        with self._lock:
+            self.clients[client_id].certificate = RegisteredCertificate.from_pem(certificate_pem)
+
+    def expire_client_secret(self, client_id: str) -> None:
+        """The application's client secret reaches its expiry date."""
+        with self._lock:
+            self.clients[client_id].secret_expired = True
+
+    def grant_mailbox(self, client_id: str, mailbox: str) -> None:
+        """Exchange Online's New-ServicePrincipal and Add-MailboxPermission: the application's own token may sign in
+        to SMTP as this mailbox."""
+        with self._lock:
+            self.mailbox_permissions.setdefault(client_id, set()).add(mailbox.lower())
+
+    def register_service_account(self, client_email: str, client_id: str, key_id: str, public_key_pem: str,
+                                 domain: str) -> None:
+        """A service account with one key, in the Workspace of `domain` (whose users it may act as once delegated)."""
+        with self._lock:
+            self.service_accounts[client_email] = ServiceAccount(client_email, client_id, key_id,
+                                                                 RSAKey.import_key(public_key_pem), domain.lower())
+
+    def grant_domain_wide_delegation(self, client_id: str, scopes: str) -> None:
+        """Google Admin console, API controls > Domain-wide delegation: the service account's client ID may act as the
+        domain's users for these scopes."""
+        with self._lock:
+            self.delegations.setdefault(client_id, set()).update(scope_to_list(scopes))
+
+    def revoke_domain_wide_delegation(self, client_id: str) -> None:
+        """The service account's client ID removed from the domain-wide delegation list."""
+        with self._lock:
+            self.delegations.pop(client_id, None)
+
     def add_user(self, email: str, password: str) -> None:
         """Add an account that can sign in."""
         with self._lock:
@@ -550,9 +879,12 @@ class OAuthTestServer:
                 "token_url": f"{self.base_url}/token", "revocation_url": f"{self.base_url}/revoke",
                 "userinfo_url": f"{self.base_url}/v1/userinfo", "issuer": self.base_url}
 
-    def check_access_token(self, token: str) -> str | None:
-        """The account email for a live access token granted the SMTP scope, else None."""
+    def check_access_token(self, token: str) -> str | AppIdentity | None:
+        """For a live access token granted the SMTP scope: the account email (a person's token), or whom an app-only
+        token may sign in as (AppIdentity); else None."""
         with self._lock:
+            if token in self.app_tokens:
+                return self._app_identity(self.app_tokens[token])
             record = self.tokens.get(token)
             if record is None or not record.is_usable():
                 return None
@@ -561,18 +893,25 @@ class OAuthTestServer:
             return record.user.email
 
     def revoke_all(self, email: str | None = None) -> None:
-        """Invalidate every access and refresh token, of one account or of everyone."""
+        """Invalidate every access and refresh token, of one account or of everyone (app-only tokens included)."""
         with self._lock:
             for token in self.tokens.values():
                 if email is None or token.user.email.lower() == email.lower():
                     token.access_revoked = token.refresh_revoked = True
+            for app_token in self.app_tokens.values():
+                app_token.revoked = app_token.revoked or email is None
 
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired now."""
         now = time.time()
         with self._lock:
-            for token in self.tokens.values():
+            for token in [*self.tokens.values(), *self.app_tokens.values()]:
                 token.expires_at = min(token.expires_at, now)
+
+    def app_token_requests(self) -> list[dict]:
+        """The token endpoint calls of app-only sign-in (client credentials, JWT bearer)."""
+        with self._lock:
+            return [call for call in self.token_requests if call["grant_type"] in APP_GRANT_TYPES]
 
     def consent(self, authorization_url: str, email: str, password: str,
                 accept: bool = True) -> str:
@@ -636,6 +975,10 @@ class OAuthTestServer:
         if self.shape == "google":
             server.register_client_auth_method("token_owner", self._auth_token_owner)
             server.register_endpoint(GoogleRevocation)
+            server.register_grant(ServiceAccountGrant)
+        else:
+            server.register_client_auth_method(CertificateAssertion.CLIENT_AUTH_METHOD, CertificateAssertion(self))
+            server.register_grant(ClientCredentials)
         return server
 
     # -- views -----------------------------------------------------------------------------
@@ -750,6 +1093,8 @@ class OAuthTestServer:
         basic_client_id, _ = extract_basic_authorization(request.headers)
         entry = {"grant_type": request.form.get("grant_type"), "scope": request.form.get("scope"),
                  "client_id": request.form.get("client_id") or basic_client_id, "ok": ok}
+        if request.form.get("assertion"):  # a JWT bearer grant: the mailbox it asks a token for
+            entry["subject"] = _unverified_claims(request.form["assertion"]).get("sub")
         with self._lock:
             self.token_requests.append(entry)
 
@@ -778,6 +1123,8 @@ class OAuthTestServer:
             raise ProviderError("unknown_client", client_id=client_id)
         if not client.check_client_secret(secret):
             raise ProviderError("bad_secret", client_id=client_id)
+        if client.secret_expired:
+            raise ProviderError("secret_expired", client_id=client_id)
         return client
 
     def _auth_token_owner(self, query_client, oauth_request) -> Client | None:
@@ -815,6 +1162,9 @@ class OAuthTestServer:
 
     def _save_token(self, token: dict, oauth_request) -> None:
         """Store a token response; refreshed tokens stay in their grant's revocation family."""
+        if oauth_request.payload.grant_type in APP_GRANT_TYPES:
+            self._save_app_token(token, oauth_request)
+            return
         parent = oauth_request.refresh_token
         record = Token(
             access_token=token["access_token"], refresh_token=token.get("refresh_token"),
@@ -824,6 +1174,24 @@ class OAuthTestServer:
         self.tokens[record.access_token] = record
         if record.refresh_token:
             self.refresh_index[record.refresh_token] = record
+
+    def _save_app_token(self, token: dict, oauth_request) -> None:
+        """An application's token (Microsoft, with ext_expires_in as Entra ID adds it), or a service account's for the
+        mailbox it acts as (Google)."""
+        if self.shape == "microsoft":
+            token["ext_expires_in"] = token["expires_in"]
+        subject = oauth_request.user if isinstance(oauth_request.user, str) else None
+        self.app_tokens[token["access_token"]] = AppToken(
+            token["access_token"], oauth_request.client.get_client_id(), subject, token.get("scope", ""),
+            time.time() + token["expires_in"])
+
+    def _app_identity(self, token: AppToken) -> AppIdentity | None:
+        """Whom a live app-only token granted the SMTP scope may sign in as, at this moment's permissions."""
+        if not token.is_usable() or not APP_SMTP_SCOPES[self.shape](self) & set(token.scope.split()):
+            return None
+        if token.subject is not None:
+            return AppIdentity(token.client_id, frozenset({token.subject.lower()}))
+        return AppIdentity(token.client_id, frozenset(self.mailbox_permissions.get(token.client_id, ())))
 
     def _find_live_token(self, token_string: str) -> Token | None:
         """The record of a not-yet-revoked refresh or access token."""
@@ -910,6 +1278,15 @@ def _microsoft_error_fields(description: str) -> dict:
         "trace_id": trace_id,
         "correlation_id": correlation_id,
     }
+
+
+def _unverified_claims(assertion: str | None) -> dict:
+    """The claims of a JWT bearer assertion, read without checking anything (for the records)."""
+    try:
+        claims = json.loads(jws.extract_compact(assertion.encode()).payload)
+    except (AttributeError, JoseError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def _local_path(url: str) -> str:

@@ -79,7 +79,7 @@ class SMTPTestServer:
         self,
         security: str = "starttls",
         pki: TestPKI | None = None,
-        check_token: Callable[[str], str | None] | None = None,
+        check_token: Callable[[str], object | None] | None = None,  # an account email, or an app's identity
         passwords: dict[str, str] | None = None,
         style: str = "microsoft",
     ):
@@ -192,10 +192,14 @@ class SMTPTestServer:
             return list(self.messages)
 
     def _mailbox_allowed(self, token: str, mailbox: str) -> bool:
-        """Tell whether token's account may send as mailbox: itself or one of its shared mailboxes."""
+        """Tell whether token's account may send as mailbox: itself or one of its shared mailboxes. An app-only
+        token's identity says itself which mailboxes it may sign in as (Microsoft: those the application was granted
+        in Exchange; Google: the one the service account acts as)."""
         account = self.check_token(token) if self.check_token else None
         if account is None:
             return False
+        if not isinstance(account, str):
+            return account.may_send_as(mailbox)
         allowed = {account.lower()}
         for owner, mailboxes in self.shared_mailboxes.items():
             if owner.lower() == account.lower():

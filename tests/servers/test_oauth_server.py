@@ -4,11 +4,15 @@ import base64
 import hashlib
 import secrets
 import threading
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
 import pytest
 import requests
 
+from ddenterpriseapi.oauth.credentials import read_certificate, read_service_account_key
+from tests.servers.app_credentials import app_certificate, service_account
 from tests.servers.oauth_server import OAuthTestServer
 
 CLIENT_ID, SECRET = "client-1", "s3cret-value"
@@ -250,3 +254,170 @@ def test_token_knobs(google, http):
     google.token_delay, google.omit_refresh_token = 0.0, True
     code, verifier = authorize(google, access_type="offline", prompt="consent")
     assert "refresh_token" not in redeem(http, google, code, verifier).json()
+
+
+# -- app-only sign-in: Microsoft's client credentials, Google's service accounts ------------------------------------
+
+APP_SCOPE = "https://outlook.office365.com/.default"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAILBOX = "reports@example.com"
+
+
+def app_token(http, server, tenant="contoso.com", scope=APP_SCOPE, **credentials):
+    """A client credentials call: the secret by default, else the credentials given (an assertion, say)."""
+    data = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "scope": scope,
+            **(credentials or {"client_secret": SECRET})}
+    return http.post(urls(server, tenant)["token_url"], data=data, timeout=5)
+
+
+def client_assertion(server, certificate_pem, tenant="contoso.com", algorithm="PS256", **changes) -> str:
+    """A private_key_jwt assertion for the test client, as Microsoft documents it."""
+    certificate = read_certificate(certificate_pem)
+    now = int(time.time())
+    claims = {"aud": urls(server, tenant)["token_url"], "iss": CLIENT_ID, "sub": CLIENT_ID,
+              "jti": secrets.token_hex(8), "nbf": now, "iat": now, "exp": now + 600, **changes}
+    return jwt.encode(claims, certificate.private_key_pem, algorithm=algorithm,
+                      headers={"x5t#S256": certificate.x5t_s256})
+
+
+def hmac_signed(material) -> str:
+    """An assertion naming the certificate but signed with a shared secret, not with the certificate's key."""
+    now = int(time.time())
+    claims = {"sub": CLIENT_ID, "iss": CLIENT_ID, "jti": "j", "nbf": now, "exp": now + 600}
+    return jwt.encode(claims, secrets.token_bytes(32), algorithm="HS256",
+                      headers={"x5t#S256": read_certificate(material.pem).x5t_s256})
+
+
+def microsoft_error(response) -> tuple[int, str, str]:
+    body = response.json()
+    return response.status_code, body["error"], body["error_description"].splitlines()[0]
+
+
+def test_microsoft_client_credentials_with_a_secret(microsoft, http):
+    response = app_token(http, microsoft)
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert "refresh_token" not in token and token["ext_expires_in"] == token["expires_in"] == 3600
+    identity = microsoft.check_access_token(token["access_token"])
+    assert identity.client_id == CLIENT_ID and not identity.may_send_as(MAILBOX)
+    microsoft.grant_mailbox(CLIENT_ID, MAILBOX)  # Add-MailboxPermission, after the token was issued
+    assert microsoft.check_access_token(token["access_token"]).may_send_as(MAILBOX.upper())
+    assert microsoft.app_token_requests() == [{"grant_type": "client_credentials", "scope": APP_SCOPE,
+                                               "client_id": CLIENT_ID, "ok": True}]
+    assert microsoft.tenants == ["contoso.com"]
+
+
+@pytest.mark.parametrize("change, status, error, description", [
+    (dict(client_secret="the secret's ID"), 401, "invalid_client", "AADSTS7000215: Invalid client secret provided."),
+    (dict(client_id="unknown"), 400, "unauthorized_client", "AADSTS700016: Application with identifier 'unknown'"),
+    (dict(scope="https://outlook.office365.com/SMTP.SendAsApp"), 400, "invalid_scope", "AADSTS1002012:"),
+    (dict(scope="https://outlook.office365.us/.default"), 400, "invalid_resource",
+     "AADSTS500011: The resource principal named https://outlook.office365.us was not found in the tenant named "
+     "contoso.com."),
+])
+def test_microsoft_client_credentials_errors(microsoft, http, change, status, error, description):
+    data = {"client_id": CLIENT_ID, "client_secret": SECRET, "scope": APP_SCOPE, **change}
+    response = http.post(urls(microsoft, "contoso.com")["token_url"], timeout=5,
+                         data={"grant_type": "client_credentials", **data})
+    assert microsoft_error(response)[:2] == (status, error)
+    assert microsoft_error(response)[2].startswith(description)
+
+
+def test_an_expired_client_secret(microsoft, http):
+    microsoft.expire_client_secret(CLIENT_ID)
+    assert microsoft_error(app_token(http, microsoft))[1:] == ("invalid_client", (
+        f"AADSTS7000222: The provided client secret keys for app '{CLIENT_ID}' are expired. Visit the Azure portal "
+        "to create new keys for your app."))
+
+
+def test_another_clouds_server_issues_its_own_resources_tokens(http):
+    server = OAuthTestServer("microsoft", app_resource="https://outlook.office365.us").start()
+    try:
+        server.register_client(CLIENT_ID, SECRET, [])
+        assert app_token(http, server).status_code == 400
+        token = app_token(http, server, scope="https://outlook.office365.us/.default").json()["access_token"]
+        assert server.check_access_token(token) is not None
+    finally:
+        server.stop()
+
+
+def test_microsoft_certificate_assertion(microsoft, http):
+    material = app_certificate()
+    microsoft.register_app_certificate(CLIENT_ID, material.certificate_pem)
+    assertion = client_assertion(microsoft, material.pem)
+    response = app_token(http, microsoft, client_assertion_type=ASSERTION_TYPE, client_assertion=assertion)
+    assert response.status_code == 200, response.text
+    assert microsoft.check_access_token(response.json()["access_token"]).client_id == CLIENT_ID
+    again = app_token(http, microsoft, client_assertion_type=ASSERTION_TYPE, client_assertion=assertion)
+    assert microsoft_error(again) == (401, "invalid_client", "AADSTS50027: JWT token is invalid or malformed.")
+
+
+@pytest.mark.parametrize("make, description", [
+    (lambda server, material: client_assertion(server, app_certificate().pem), "AADSTS700027:"),  # not uploaded
+    (lambda server, material: client_assertion(server, material.pem, exp=int(time.time()) - 120), "AADSTS700024:"),
+    (lambda server, material: client_assertion(server, material.pem, nbf=int(time.time()) + 600), "AADSTS700024:"),
+    (lambda server, material: client_assertion(server, material.pem, tenant="fabrikam.com"), "AADSTS50027:"),  # aud
+    (lambda server, material: client_assertion(server, material.pem, iss="someone-else"), "AADSTS50027:"),
+    (lambda server, material: hmac_signed(material), "AADSTS50027:"),
+])
+def test_microsoft_refuses_bad_assertions(microsoft, http, make, description):
+    material = app_certificate()
+    microsoft.register_app_certificate(CLIENT_ID, material.certificate_pem)
+    assertion = make(microsoft, material)
+    response = app_token(http, microsoft, client_assertion_type=ASSERTION_TYPE, client_assertion=assertion)
+    status, error, said = microsoft_error(response)
+    assert (status, error) == (401, "invalid_client") and said.startswith(description)
+
+
+@pytest.fixture
+def account(google):
+    """A service account of the example.com Workspace, its key file's token_uri this server's."""
+    material = service_account(f"{google.base_url}/token")
+    google.register_service_account(material.client_email, material.client_id, material.private_key_id,
+                                    material.public_key_pem, "example.com")
+    return material
+
+
+def jwt_bearer(http, google, account, sub=MAILBOX, scope="https://mail.google.com/", kid=None, iat=None,
+               lifetime=3600):
+    """A service account's assertion as Google's libraries write it, sent as a JWT bearer grant."""
+    key = read_service_account_key(account.key_file)
+    now = int(time.time()) if iat is None else iat
+    claims = {"iss": key.client_email, "sub": sub, "aud": key.token_uri, "scope": scope, "iat": now,
+              "exp": now + lifetime}
+    assertion = jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": kid or key.private_key_id})
+    return http.post(key.token_uri, data={"grant_type": JWT_BEARER, "assertion": assertion}, timeout=5)
+
+
+def test_google_service_account_acts_as_a_mailbox_once_delegated(google, account, http):
+    refused = jwt_bearer(http, google, account)
+    assert (refused.status_code, refused.json()) == (401, {
+        "error": "unauthorized_client",
+        "error_description": "Client is unauthorized to retrieve access tokens using this method, or client not "
+                             "authorized for any of the scopes requested."})
+    google.grant_domain_wide_delegation(account.client_id, "https://mail.google.com/")
+    response = jwt_bearer(http, google, account)
+    assert response.status_code == 200, response.text
+    identity = google.check_access_token(response.json()["access_token"])
+    assert identity.may_send_as(MAILBOX) and not identity.may_send_as("boss@example.com")
+    assert "refresh_token" not in response.json()
+    assert [call["subject"] for call in google.app_token_requests()] == [MAILBOX, MAILBOX]
+
+
+@pytest.mark.parametrize("change, description", [
+    (dict(sub="someone@elsewhere.org"), "Invalid email or User ID"),
+    (dict(iat=int(time.time()) - 7200), "Invalid JWT: Token must be a short-lived token (60 minutes)"),
+    (dict(lifetime=7200), "Invalid JWT: Token must be a short-lived token (60 minutes)"),
+    (dict(kid="0" * 40), "Invalid JWT Signature."),
+])
+def test_google_refuses_bad_assertions_with_invalid_grant(google, account, http, change, description):
+    google.grant_domain_wide_delegation(account.client_id, "https://mail.google.com/")
+    response = jwt_bearer(http, google, account, **change)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert response.json()["error_description"].startswith(description)
+
+
+def test_delegation_of_another_scope_is_not_enough(google, account, http):
+    google.grant_domain_wide_delegation(account.client_id, "https://www.googleapis.com/auth/gmail.send")
+    assert jwt_bearer(http, google, account).json()["error"] == "unauthorized_client"

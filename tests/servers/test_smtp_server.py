@@ -8,11 +8,14 @@ import time
 from email.message import EmailMessage
 
 import pytest
+import requests
 
+from tests.servers.oauth_server import AppIdentity, OAuthTestServer
 from tests.servers.smtp_server import SMTPTestServer
 from tests.servers.tls import make_pki
 
-TOKENS = {"token-alice": "alice@example.com"}
+APP = AppIdentity("app-1", frozenset({"reports@example.com"}))  # an app-only token granted one mailbox
+TOKENS = {"token-alice": "alice@example.com", "token-app": APP}
 TENANT_DISABLED = (
     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
 )
@@ -327,3 +330,35 @@ def test_heal_ends_every_fault(start_server, pki):
     server.heal()
     send(server, pki.ca_cert_path, "Healed")
     assert subjects(server) == ["Healed"]
+
+
+@pytest.mark.parametrize("style, refusal", [("microsoft", b"5.7.3 Authentication unsuccessful"),
+                                             ("google", b"5.7.8 Username and Password not accepted.")])
+def test_an_app_token_signs_in_only_as_the_mailboxes_it_may(start_server, pki, style, refusal):
+    server = start_server(style=style)
+    with connect(server, pki.ca_cert_path) as client:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as error:
+            xoauth2(client, "alice@example.com", "token-app")
+    assert error.value.smtp_code == 535 and error.value.smtp_error.startswith(refusal)
+    with connect(server, pki.ca_cert_path) as client:
+        assert xoauth2(client, "Reports@example.com", "token-app")[0] == 235
+        client.send_message(message())
+    assert server.wait_for_messages(1)[0].auth_login == "Reports@example.com"
+
+
+def test_exchange_checks_the_applications_mailbox_permission_at_sign_in(start_server, pki):
+    oauth = OAuthTestServer("microsoft").start()
+    try:
+        oauth.register_client("app-1", "s3cret", [])
+        token = requests.post(f"{oauth.base_url}/contoso.com/oauth2/v2.0/token", timeout=5, data={
+            "grant_type": "client_credentials", "client_id": "app-1", "client_secret": "s3cret",
+            "scope": "https://outlook.office365.com/.default"}).json()["access_token"]
+        server = start_server(check_token=oauth.check_access_token)
+        with connect(server, pki.ca_cert_path) as client, pytest.raises(smtplib.SMTPAuthenticationError) as error:
+            xoauth2(client, "reports@example.com", token)
+        assert error.value.smtp_error == b"5.7.3 Authentication unsuccessful"
+        oauth.grant_mailbox("app-1", "reports@example.com")
+        with connect(server, pki.ca_cert_path) as client:
+            assert xoauth2(client, "reports@example.com", token)[0] == 235
+    finally:
+        oauth.stop()

@@ -1,0 +1,60 @@
+"""The delivery worker with app-only sign-in: refused credentials hold the mail without hammering the provider, and
+release it once fixed; an unreachable token endpoint only defers it."""
+
+import time
+from datetime import timedelta
+
+from ddenterpriseapi.oauth import app_tokens as app_token_cache
+from tests.helpers import CLIENT, MAILBOX, app_tokens, create_api_key, queue_mail, save_oauth_settings, wait_for_status
+
+
+def test_a_wrong_secret_holds_mail_until_the_secret_is_fixed(microsoft_application, microsoft_server, microsoft,
+                                                              admin_client, oauth_app, worker):
+    save_oauth_settings(oauth_app, client_secret="5a1c7e0d-secret-id-not-value")
+    key = create_api_key(admin_client)
+    first, second = queue_mail(admin_client, key, "first"), queue_mail(admin_client, key, "second")
+    row = wait_for_status(oauth_app, first, "held")
+    assert row["last_error"].startswith("The provider refused the application's credentials. The client secret is "
+                                        "wrong: paste the secret's Value, not its Secret ID.")
+    assert "AADSTS7000215" in row["last_error"] and row["next_attempt_at"] is None
+    assert wait_for_status(oauth_app, second, "held")["next_attempt_at"] is None
+    calls = len(microsoft_server.app_token_requests())
+    time.sleep(0.5)
+    assert len(microsoft_server.app_token_requests()) == calls == 1  # held mail does not hammer the provider
+    microsoft.save("microsoft", client_secret=CLIENT[1])  # the administrator pastes the Value on the OAuth page
+    assert wait_for_status(oauth_app, first, "sent")["status"] == wait_for_status(oauth_app, second, "sent")["status"]
+    assert sorted(m.message["Subject"] for m in microsoft_application.wait_for_messages(2)) == ["first", "second"]
+    assert {m.auth_login for m in microsoft_application.messages} == {MAILBOX[0]}
+    assert app_tokens(oauth_app)[""]["rejection"] is None
+
+
+def test_delegation_granted_at_google_releases_held_mail(google_service_account, google_server, admin_client,
+                                                         oauth_app, worker, monkeypatch):
+    monkeypatch.setattr(app_token_cache, "REJECTION_RECHECK", timedelta(seconds=1))
+    smtp, account = google_service_account
+    google_server.revoke_domain_wide_delegation(account.client_id)  # not granted yet
+    key = create_api_key(admin_client)
+    message_id = queue_mail(admin_client, key, "waiting")
+    row = wait_for_status(oauth_app, message_id, "held")
+    assert "Domain-wide delegation is not granted to this service account" in row["last_error"]
+    google_server.grant_domain_wide_delegation(account.client_id, "https://mail.google.com/")
+    wait_for_status(oauth_app, message_id, "sent", timeout=20)  # noticed without anyone saving anything
+    assert smtp.wait_for_messages(1)[0].auth_login == MAILBOX[0]
+
+
+def test_a_wrong_clock_is_explained(google_service_account, google_server, admin_client, oauth_app, worker):
+    google_server.clock_offset = 2 * 3600  # this server's clock is two hours behind Google's
+    message_id = queue_mail(admin_client, create_api_key(admin_client))
+    row = wait_for_status(oauth_app, message_id, "held")
+    assert "set this server's clock right (NTP)" in row["last_error"]
+    assert "Invalid JWT: Token must be a short-lived token" in row["last_error"]
+
+
+def test_an_unreachable_token_endpoint_defers_mail(microsoft_application, microsoft_server, admin_client, oauth_app,
+                                                   worker):
+    microsoft_server.token_delay = 5  # longer than HTTP_TIMEOUT
+    message_id = queue_mail(admin_client, create_api_key(admin_client))
+    row = wait_for_status(oauth_app, message_id, "deferred")
+    assert "did not answer in time" in row["last_error"] and app_tokens(oauth_app)[""]["rejection"] is None
+    microsoft_server.token_delay = 0
+    wait_for_status(oauth_app, message_id, "sent", timeout=15)
