@@ -66,12 +66,18 @@ class AppOnlySource:
         return app_access_token(self.request(self.mailbox(mailbox)), self.runtime, rejected)
 
     def mailbox(self, asked: str | None) -> str:
+        """The mailbox asked for when it is listed (addresses compare without regard to case), else the default."""
         if self.problem:
             raise AppNotConfigured(self.problem)
-        if asked or self.mailboxes:
-            return asked or self.mailboxes[0]
-        raise AppNotConfigured(_("App-only sign-in sends as the mailboxes listed on the OAuth page: list at least "
-                                 "one under Mailboxes and save."))
+        if not self.mailboxes:
+            raise AppNotConfigured(_("App-only sign-in sends as the mailboxes listed on the OAuth page: list at "
+                                     "least one under Mailboxes and save."))
+        if asked is None:
+            return self.mailboxes[0]
+        if asked.casefold() not in {mailbox.casefold() for mailbox in self.mailboxes}:
+            raise AppNotConfigured(_("%(mailbox)s is not among the mailboxes listed on the OAuth page any more: list "
+                                     "it again, and the messages it sends go out.", mailbox=asked))
+        return asked
 
 
 @dataclass(frozen=True)

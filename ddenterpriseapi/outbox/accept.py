@@ -17,7 +17,7 @@ from ..oauth.tokens import authorized_account
 from ..providers import Provider
 from ..runtime import Runtime
 from ..text import truncated
-from .mailboxes import SendingMailboxes, app_mailboxes
+from .mailboxes import SendingMailboxes, sending_mailboxes
 from .statuses import QUEUED
 
 SUBJECT_CHARS = 255  # kept for the Outbox page; the message itself keeps the whole subject
@@ -48,17 +48,11 @@ def known_mailbox(mail: MailServer, mailboxes: SendingMailboxes | None) -> str:
     return mail.username or account or ""
 
 
-def sending_mailboxes(mail: MailServer) -> SendingMailboxes | None:
-    """The mailboxes messages are routed to, when OAuth sends with app-only sign-in."""
-    return app_mailboxes() if mail.authentication == "oauth" else None
-
-
 def routed(draft: Draft, mailboxes: SendingMailboxes) -> Draft:
-    """The draft sent from its listed mailbox, or from the default one with its sender as Reply-To."""
+    """The draft sent from its listed mailbox (written as listed: the worker signs in once per mailbox), or from
+    the default one with its sender as Reply-To."""
     mailbox, rewrite = mailboxes.route(draft.sender)
-    if not rewrite:
-        return draft
-    return replace(draft, sender=mailbox, reply_to=draft.reply_to or draft.sender)
+    return replace(draft, sender=mailbox, reply_to=(draft.reply_to or draft.sender) if rewrite else draft.reply_to)
 
 
 def routed_raw(data: bytes, envelope_from: str, mailboxes: SendingMailboxes, utf8: bool) -> tuple[bytes, str]:

@@ -38,13 +38,26 @@ def anything_due(now: datetime) -> bool:
     return found
 
 
-def claim(owner: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-    """Take up to `limit` due messages, the longest waiting first, for this worker until the lease ends."""
+def first_due_sender(now: datetime) -> str | None:
+    """The envelope sender of the longest waiting due message: under app-only sign-in, the mailbox to sign in as
+    next."""
+    db.session.rollback()
+    table = OutboxMessage.__table__
+    sender = db.session.scalar(select(table.c.sender).where(due(now)).order_by(table.c.next_attempt_at, table.c.id)
+                               .limit(1))
+    db.session.rollback()
+    return sender
+
+
+def claim(owner: str, now: datetime, limit: int, lease: timedelta, sender: str | None = None) -> list[Claimed]:
+    """Take up to `limit` due messages (from this envelope sender only, when one is given), the longest waiting
+    first, for this worker until the lease ends."""
     if not anything_due(now):  # an idle outbox takes no write lock
         return []
     db.session.connection(execution_options={"sqlite_immediate": True})
     table = OutboxMessage.__table__  # columns, not entities
-    chosen = db.session.scalars(select(table.c.id).where(due(now)).order_by(table.c.next_attempt_at, table.c.id)
+    chosen_due = due(now) if sender is None else and_(due(now), table.c.sender == sender)
+    chosen = db.session.scalars(select(table.c.id).where(chosen_due).order_by(table.c.next_attempt_at, table.c.id)
                                 .limit(limit).with_for_update(skip_locked=True)).all()  # from the indexes alone
     rows = db.session.execute(
         table.update().where(table.c.id.in_(chosen)).values(status=SENDING, lease_owner=owner, lease_until=now + lease)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..mail.errors import InvalidMessage
-from ..models import OAuthSettings
+from ..models import MailServer, OAuthSettings
 from ..providers import DELEGATED
 from ..text import lines
 
@@ -47,6 +47,11 @@ class SendingMailboxes:
         raise InvalidMessage(_("%(sender)s is not one of the mailboxes this console sends as (%(listed)s): list it "
                                "on the OAuth page, or choose there to send unlisted senders as the default mailbox.",
                                sender=sender, listed=", ".join(self.listed)), "from")
+
+
+def sending_mailboxes(mail: MailServer) -> SendingMailboxes | None:
+    """The mailboxes messages are routed to, when OAuth sends with app-only sign-in."""
+    return app_mailboxes() if mail.authentication == "oauth" else None
 
 
 def app_mailboxes() -> SendingMailboxes | None:

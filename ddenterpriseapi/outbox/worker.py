@@ -6,7 +6,9 @@ import os
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, func, select, update
 
@@ -20,9 +22,10 @@ from ..oauth.errors import OAuthError
 from ..oauth.settings import chosen_provider
 from ..oauth.tokens import NotAuthorized, get_connection, refresh_now
 from ..runtime import Runtime
-from .claims import Claimed, anything_due, claim, hold_all, release_held
+from .claims import Claimed, anything_due, claim, first_due_sender, hold_all, release_held
 from .delivery import deliver, now, ready_transport
 from .idempotency import forget_expired
+from .mailboxes import sending_mailboxes
 from .outcomes import Outcome
 from .pacing import Pacer
 from .policy import OutboxPolicy
@@ -94,18 +97,23 @@ class Worker:
         if releasing:
             release_held(now())
         rate = self.sending_rate(mail)
-        batch = claim(self.name, now(), self.policy.batch_size, self.policy.lease)
+        sender = first_due_sender(now()) if sending_mailboxes(mail) is not None else None
+        batch = claim(self.name, now(), self.policy.batch_size, self.policy.lease, sender)
         if not batch:
             return False
         self.pacer.rate, self.pacer.workers = rate, self.live_workers()
-        self.record(deliver(transport, self.policy, self.name, batch, self.pacer, self.stop, self.next_batch))
+        if sender is not None:  # app-only sign-in: one mailbox per connection, signed in as itself
+            transport = replace(transport, signs_in_as=sender)
+        self.record(deliver(transport, self.policy, self.name, batch, self.pacer, self.stop,
+                            partial(self.next_batch, sender)))
         return True
 
-    def next_batch(self) -> list[Claimed]:
-        """More due messages for the open connection, the heartbeat kept meanwhile."""
+    def next_batch(self, sender: str | None) -> list[Claimed]:
+        """More due messages for the open connection (from its mailbox, under app-only sign-in), the heartbeat kept
+        meanwhile."""
         if self.beat.due():
             self.heartbeat()
-        return claim(self.name, now(), self.policy.batch_size, self.policy.lease)
+        return claim(self.name, now(), self.policy.batch_size, self.policy.lease, sender)
 
     def sending_rate(self, mail: MailServer) -> int | None:
         """The provider preset's messages per minute (OAuth), else unpaced."""

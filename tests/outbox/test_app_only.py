@@ -5,7 +5,16 @@ import time
 from datetime import timedelta
 
 from ddenterpriseapi.oauth import app_tokens as app_token_cache
-from tests.helpers import CLIENT, MAILBOX, app_tokens, create_api_key, queue_mail, save_oauth_settings, wait_for_status
+from tests.helpers import (
+    CLIENT,
+    MAILBOX,
+    RunningWorker,
+    app_tokens,
+    create_api_key,
+    queue_mail,
+    save_oauth_settings,
+    wait_for_status,
+)
 
 
 def test_a_wrong_secret_holds_mail_until_the_secret_is_fixed(microsoft_application, microsoft_server, microsoft,
@@ -58,3 +67,47 @@ def test_an_unreachable_token_endpoint_defers_mail(microsoft_application, micros
     assert "did not answer in time" in row["last_error"] and app_tokens(oauth_app)[""]["rejection"] is None
     microsoft_server.token_delay = 0
     wait_for_status(oauth_app, message_id, "sent", timeout=15)
+
+
+def test_each_message_goes_out_as_its_own_mailbox(microsoft_application, microsoft_server, admin_client, oauth_app):
+    """Two listed mailboxes, both granted to the application: each message signs in as its From's mailbox, one
+    connection per mailbox, one application token for both."""
+    microsoft_server.grant_mailbox(CLIENT[0], "billing@example.com")
+    save_oauth_settings(oauth_app, mailboxes=f"{MAILBOX[0]}\nbilling@example.com")
+    key = create_api_key(admin_client)
+    sent = [queue_mail(admin_client, key, f"report {n}", **{"from": sender})
+            for n, sender in enumerate([MAILBOX[0], "billing@example.com", MAILBOX[0], "Billing@Example.com"])]
+    worker = RunningWorker(oauth_app).start()  # the four wait together
+    try:
+        for message_id in sent:
+            wait_for_status(oauth_app, message_id, "sent")
+    finally:
+        worker.halt()
+    received = microsoft_application.wait_for_messages(4)
+    assert {(m.mail_from.lower(), m.auth_login.lower()) for m in received} == {
+        (MAILBOX[0], MAILBOX[0]), ("billing@example.com", "billing@example.com")}
+    assert len({m.connection for m in received}) == 2
+    assert len(microsoft_server.app_token_requests()) == 1
+
+
+def test_a_mailbox_the_application_may_not_use_holds_only_its_mail(microsoft_application, microsoft_server,
+                                                                   admin_client, oauth_app, worker):
+    save_oauth_settings(oauth_app, mailboxes=f"{MAILBOX[0]}\nbilling@example.com")  # billing not granted in Exchange
+    key = create_api_key(admin_client)
+    refused = queue_mail(admin_client, key, "refused", **{"from": "billing@example.com"})
+    fine = queue_mail(admin_client, key, "fine", **{"from": MAILBOX[0]})
+    assert wait_for_status(oauth_app, fine, "sent")
+    row = wait_for_status(oauth_app, refused, "held", "failed", "deferred")
+    assert "535 5.7.3" in row["last_error"] and "Add-MailboxPermission" in row["last_error"]
+
+
+def test_a_mailbox_taken_off_the_list_holds_its_waiting_mail(microsoft_application, admin_client, oauth_app):
+    save_oauth_settings(oauth_app, mailboxes=f"{MAILBOX[0]}\nbilling@example.com")
+    message_id = queue_mail(admin_client, create_api_key(admin_client), "later", **{"from": "billing@example.com"})
+    save_oauth_settings(oauth_app, mailboxes=MAILBOX[0])  # before any worker ran
+    worker = RunningWorker(oauth_app).start()
+    try:
+        row = wait_for_status(oauth_app, message_id, "held")
+    finally:
+        worker.halt()
+    assert "billing@example.com is not among the mailboxes listed on the OAuth page" in row["last_error"]
