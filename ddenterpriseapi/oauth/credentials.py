@@ -59,8 +59,8 @@ def read_certificate(pem: str) -> Certificate:
         raise CredentialProblem(_("No private key was found in the PEM text: paste the private key (BEGIN PRIVATE "
                                   "KEY) and the certificate (BEGIN CERTIFICATE).")) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise CredentialProblem(_("The private key must be an RSA key: Microsoft signs client assertions with "
-                                  "RS256 only."))
+        raise CredentialProblem(_("The private key must be an RSA key: Microsoft accepts client assertions signed with "
+                                  "RSA only."))
     try:
         certificate = x509.load_pem_x509_certificate(data)
     except ValueError:
