@@ -11,6 +11,7 @@ from sqlalchemy.types import TypeDecorator
 
 from .crypto import EncryptedBytes, EncryptedText
 from .extensions import db
+from .said import Said, read_stored
 
 
 def utcnow() -> datetime:
@@ -134,6 +135,11 @@ class OAuthConnection(db.Model):
     @property
     def needs_reauthorization(self) -> bool:
         return self.reauthorization_error is not None
+
+    @property
+    def reauthorization_reason(self) -> Said | None:
+        """Why only a new authorization can help, worded in the reader's language."""
+        return read_stored(self.reauthorization_error)
 
     @property
     def access_token_expired(self) -> bool:

@@ -5,6 +5,7 @@ Each module that words such sentences registers them under codes that never chan
 as received (a server's reply, an address, a number), or a sentence itself.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -93,6 +94,22 @@ def decoded(value):
     if isinstance(value, list):
         return [decoded(item) for item in value]
     return value
+
+
+def stored(sentence: Said) -> str:
+    """A sentence as a text column keeps it, to be worded when read."""
+    return json.dumps(encoded(sentence))
+
+
+def read_stored(column: str | None) -> Said | None:
+    """A sentence kept by stored(); text stored before sentences were kept as data reads as that text."""
+    if not column:
+        return None
+    try:
+        value = decoded(json.loads(column))
+    except ValueError:
+        value = None
+    return value if isinstance(value, Said) else text(column)
 
 
 sentences({

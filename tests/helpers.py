@@ -213,7 +213,8 @@ def connection_row(app):
     with app.app_context():
         row = db.session.get(OAuthConnection, 1)
         return {"refresh_token": row.refresh_token, "access_token": row.access_token,
-                "error": row.reauthorization_error, "last_refresh_at": row.last_refresh_at}
+                "error": row.reauthorization_reason and str(row.reauthorization_reason),
+                "last_refresh_at": row.last_refresh_at}
 
 
 def age_access_token(app):

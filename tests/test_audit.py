@@ -99,6 +99,23 @@ def test_a_dead_refresh_token_and_the_failed_test_email_read_in_the_readers_lang
 
 
 @pytest.mark.parametrize("recorded_in", ["fr", "en"])
+def test_why_a_new_authorization_is_needed_reads_in_the_readers_language(
+        google, mail, make_smtp, oauth_app, admin_client, recorded_in):
+    """The reason kept on the connection, shown by the OAuth page and the dashboard, is worded when read too."""
+    google.connect()
+    google.server.revoke_all()
+    age_access_token(oauth_app)
+    speak(admin_client, recorded_in)
+    mail.send_test(make_smtp(google.server, style="google"))
+    reader = "en" if recorded_in == "fr" else "fr"
+    msgid = "The provider refused to refresh the access token."
+    for page in ("/ddenterpriseapi/configuration/oauth", "/ddenterpriseapi/"):
+        shown = html.unescape(admin_client.get(f"{page}?lang={reader}").get_data(as_text=True))
+        assert said_in(oauth_app, reader, msgid) in shown and said_in(oauth_app, recorded_in, msgid) not in shown
+        assert "Token has been expired or revoked" in shown
+
+
+@pytest.mark.parametrize("recorded_in", ["fr", "en"])
 def test_a_test_email_refused_by_the_server_reads_in_the_readers_language(
         google, mail, make_smtp, oauth_app, admin_client, recorded_in):
     google.connect()

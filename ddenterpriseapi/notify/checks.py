@@ -41,7 +41,7 @@ def reauthorization_required() -> Finding | None:
     if connection is None or not connection.needs_reauthorization:
         return None
     return Finding(kinds.REAUTHORIZATION, _("Re-authorization required: mail is held until an administrator clicks "
-                                            "Authorize on the OAuth page."), connection.reauthorization_error)
+                                            "Authorize on the OAuth page."), str(connection.reauthorization_reason))
 
 
 def messages_deferred(moment: datetime) -> Finding | None:

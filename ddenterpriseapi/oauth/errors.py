@@ -138,6 +138,8 @@ def refresh_refused(error: OAuthError, provider: Provider) -> Said:
 
 
 sentences({  # the OAuth path's failures by code, so the audit log words them in its reader's language
+    "grant_parameters_changed": _l("The OAuth parameters changed (%(fields)s): the stored tokens were granted under "
+                                   "the previous ones. Click Authorize to use the new parameters."),
     "provider_answered": explained,
     "app_provider_answered": partial(explained, fixes=APP_ONLY_FIXES),
     "provider_url_unusable": _l("A provider URL cannot be used: %(problem)s Check the URLs of the OAuth parameters "

@@ -4,7 +4,6 @@ and processes), re-authorization and disconnection."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import audit
@@ -13,7 +12,7 @@ from ..extensions import db
 from ..models import OAuthConnection
 from ..providers import Provider
 from ..runtime import Runtime
-from ..said import Said, said
+from ..said import Said, said, stored
 from . import flow
 from .errors import OAuthError, refresh_refused
 from .flow import ClientParameters, TokenGrant
@@ -59,7 +58,7 @@ def _check(connection: OAuthConnection | None) -> OAuthConnection:
     if connection is None:
         raise NotAuthorized(said("not_authorized"))
     if connection.needs_reauthorization:
-        raise ReauthorizationRequired(connection.reauthorization_error)
+        raise ReauthorizationRequired(connection.reauthorization_reason)
     return connection
 
 
@@ -132,7 +131,7 @@ def _recorded_failure(owner: str, refresh_token: str, error: OAuthError,
         db.session.commit()
         return error
     message = refresh_refused(error, registry[connection.provider])
-    connection.reauthorization_error = str(message)
+    connection.reauthorization_error = stored(message)
     db.session.commit()
     audit.record("reauthorization_required", audit.SYSTEM, wording=message)
     return ReauthorizationRequired(message, code=error.code)
@@ -194,9 +193,7 @@ def require_reauthorization_after(changed: list[str]) -> bool:
     if connection is None:
         db.session.rollback()
         return False
-    connection.reauthorization_error = _(
-        "The OAuth parameters changed (%(fields)s): the stored tokens were granted under the previous ones. "
-        "Click Authorize to use the new parameters.", fields=", ".join(fields))
+    connection.reauthorization_error = stored(said("grant_parameters_changed", fields=", ".join(fields)))
     db.session.commit()
     return True
 

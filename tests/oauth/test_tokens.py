@@ -77,7 +77,7 @@ def test_a_dead_refresh_token_needs_reauthorization_and_the_system_says_so(runti
     with pytest.raises(ReauthorizationRequired) as raised:
         get_access_token(runtime)
     assert "refused to refresh" in raised.value.message
-    assert db.session.get(OAuthConnection, 1).reauthorization_error == raised.value.message
+    assert str(db.session.get(OAuthConnection, 1).reauthorization_reason) == raised.value.message
     event = db.session.query(AuditEvent).filter_by(action="reauthorization_required").one()
     assert (event.actor, event.ip) == ("system", None)
     with pytest.raises(ReauthorizationRequired):  # and without asking the provider again
