@@ -14,8 +14,8 @@ GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
 
 TENANT_HELP = _l(
-    "Enter common, organizations, consumers, your Directory (tenant) ID "
-    "(a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47) or a verified domain such as contoso.com."
+    "Enter your Directory (tenant) ID (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47) or a verified domain "
+    "such as contoso.com. With delegated sign-in, common, organizations or consumers work too."
 )
 
 
