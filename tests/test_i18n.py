@@ -76,7 +76,7 @@ def test_bad_tenant_is_explained_in_french(auth, client):
     client.get(DASHBOARD + "?lang=fr")
     page = text(submit(client, OAUTH, {"provider": "microsoft", "tenant": "not a tenant", "save": "1"}))
     assert "'not a tenant' n'est pas un locataire accepté par Microsoft." in page
-    assert "Saisissez common, organizations, consumers, l'ID de votre annuaire (locataire)" in page
+    assert "Saisissez l'ID de votre annuaire (locataire)" in page
     assert "Locataire" in page and "Fournisseur OAuth" in page
 
 
