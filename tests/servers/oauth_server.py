@@ -1090,9 +1090,11 @@ class OAuthTestServer:
 
     def _record_token_request(self, ok: bool) -> None:
         """Append one token_requests entry for the current request."""
-        basic_client_id, _ = extract_basic_authorization(request.headers)
+        basic_client_id, basic_secret = extract_basic_authorization(request.headers)
         entry = {"grant_type": request.form.get("grant_type"), "scope": request.form.get("scope"),
-                 "client_id": request.form.get("client_id") or basic_client_id, "ok": ok}
+                 "client_id": request.form.get("client_id") or basic_client_id, "ok": ok,
+                 "client_authentication": "private_key_jwt" if request.form.get("client_assertion") else
+                 "client_secret" if request.form.get("client_secret") or basic_secret else None}
         if request.form.get("assertion"):  # a JWT bearer grant: the mailbox it asks a token for
             entry["subject"] = _unverified_claims(request.form["assertion"]).get("sub")
         with self._lock:

@@ -123,7 +123,8 @@ def test_google_offline_consent_gives_refresh_token_without_rotation(google, htt
     reused = redeem(http, google, code, verifier)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert [r["ok"] for r in google.token_requests] == [True, True, True, False]
-    first_call = {"grant_type": "authorization_code", "scope": None, "client_id": CLIENT_ID, "ok": True}
+    first_call = {"grant_type": "authorization_code", "scope": None, "client_id": CLIENT_ID, "ok": True,
+                  "client_authentication": "client_secret"}
     assert google.token_requests[0] == first_call
 
 
@@ -304,7 +305,8 @@ def test_microsoft_client_credentials_with_a_secret(microsoft, http):
     microsoft.grant_mailbox(CLIENT_ID, MAILBOX)  # Add-MailboxPermission, after the token was issued
     assert microsoft.check_access_token(token["access_token"]).may_send_as(MAILBOX.upper())
     assert microsoft.app_token_requests() == [{"grant_type": "client_credentials", "scope": APP_SCOPE,
-                                               "client_id": CLIENT_ID, "ok": True}]
+                                               "client_id": CLIENT_ID, "ok": True,
+                                               "client_authentication": "client_secret"}]
     assert microsoft.tenants == ["contoso.com"]
 
 
