@@ -179,6 +179,23 @@ def app_tokens(app) -> dict[str, dict]:
                           "rejection": row.rejection} for row in db.session.query(AppToken)}
 
 
+def age_app_tokens(app) -> None:
+    """The cached hour-long app-only tokens now expire within the refresh margin."""
+    from ddenterpriseapi.models import AppToken
+
+    with app.app_context():
+        for row in db.session.query(AppToken):
+            row.expires_at = datetime.now(UTC) + timedelta(seconds=10)
+            row.obtained_at = datetime.now(UTC) - timedelta(hours=1)
+        db.session.commit()
+
+
+def worker_round(app) -> None:
+    """One round of a new delivery worker's duties: each is due, the token check and the notification checks too."""
+    with app.app_context():
+        Worker(app.extensions["dde_runtime"], FAST_OUTBOX, threading.Event(), "test-worker").step()
+
+
 def prepare(app):
     """The schema as `db upgrade` leaves it (so the CLI accepts the database), rate limits counted from zero."""
     with app.app_context():

@@ -9,7 +9,15 @@ from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection, OutboxMessage
 from ddenterpriseapi.outbox import statuses
 from ddenterpriseapi.outbox.totals import record_purged
-from tests.helpers import add_rows, metric_samples, outbox_message, worker_heartbeat
+from tests.helpers import (
+    CLIENT,
+    add_rows,
+    age_app_tokens,
+    metric_samples,
+    outbox_message,
+    worker_heartbeat,
+    worker_round,
+)
 
 URL = "/ddenterpriseapi/metrics"
 REMOTE = {"REMOTE_ADDR": "203.0.113.5"}
@@ -128,3 +136,25 @@ def test_behind_a_trusted_proxy_the_client_address_counts(make_app):
     response = client.get(URL, headers={"X-Forwarded-For": "203.0.113.5"})
     assert response.status_code == 403
     assert M + "messages_sent_total" in scrape(client, headers={"X-Forwarded-For": "127.0.0.1"})
+
+
+def test_app_only_sign_in_reads_the_app_token_cache(microsoft_application, microsoft_server, oauth_app):
+    client = oauth_app.test_client()
+    add_rows(oauth_app, OAuthConnection(provider="microsoft", reauthorization_error="left over",  # not in use
+                                        access_token_expires_at=datetime.now(UTC) - timedelta(days=9)))
+    samples = scrape(client)
+    assert samples[M + "reauthorization_required"] == 0  # the leftover delegated connection does not count
+    assert M + "access_token_expires_in_seconds" not in samples  # no app token yet
+    worker_round(oauth_app)
+    samples = scrape(client)
+    assert samples[M + "access_token_expires_in_seconds"] == pytest.approx(3600, abs=30)
+    assert samples[M + "access_token_last_refresh_timestamp_seconds"] == pytest.approx(
+        datetime.now(UTC).timestamp(), abs=30)
+    assert samples[M + "reauthorization_required"] == 0
+    microsoft_server.expire_client_secret(CLIENT[0])
+    age_app_tokens(oauth_app)
+    worker_round(oauth_app)  # the token check finds the credentials rejected
+    assert scrape(client)[M + "reauthorization_required"] == 1
+    help_line = next(line for line in client.get(URL).get_data(as_text=True).splitlines()
+                     if line.startswith(f"# HELP {M}reauthorization_required"))
+    assert "credentials rejected" in help_line

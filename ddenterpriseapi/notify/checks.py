@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import OutboxMessage
+from ..oauth.app_tokens import recorded_rejection
 from ..oauth.settings import get_settings, stored_certificate
+from ..oauth.source import app_token_keys
 from ..oauth.tokens import get_connection
 from ..outbox.statuses import DEFERRED, FAILED
 from ..providers import APPLICATION
@@ -35,13 +37,31 @@ class Finding:
     details: str = ""
 
 
+def delegated_connection():
+    """The connection delegated sign-in uses; None under app-only sign-in, where a leftover one is not used (nor
+    watched)."""
+    return get_connection() if app_token_keys(get_settings()) is None else None
+
+
 def reauthorization_required() -> Finding | None:
-    """The refresh token is dead: mail is held until an administrator authorizes again."""
-    connection = get_connection()
+    """The refresh token is dead: mail is held until an administrator authorizes again (delegated sign-in)."""
+    connection = delegated_connection()
     if connection is None or not connection.needs_reauthorization:
         return None
     return Finding(kinds.REAUTHORIZATION, _("Re-authorization required: mail is held until an administrator clicks "
                                             "Authorize on the OAuth page."), str(connection.reauthorization_reason))
+
+
+def credentials_rejected() -> Finding | None:
+    """App-only sign-in: the token endpoint refused the application's or the service account's credentials; mail is
+    held until an administrator saves working ones (or fixes them at the provider, seen at the next token)."""
+    keys = app_token_keys(get_settings())
+    rejection = recorded_rejection(keys) if keys else None
+    if rejection is None:
+        return None
+    return Finding(kinds.CREDENTIALS_REJECTED, _(
+        "Credentials rejected: the provider refused the application's credentials, and mail is held until an "
+        "administrator fixes them on the OAuth page or at the provider."), rejection)
 
 
 def messages_deferred(moment: datetime) -> Finding | None:
@@ -150,7 +170,7 @@ def testing_token_expiry(moment: datetime, runtime: Runtime) -> Finding | None:
     say it a day before."""
     settings = get_settings()
     lifetime = runtime.providers[settings.provider].testing_token_days
-    connection = get_connection()
+    connection = delegated_connection()
     if not (settings.app_in_testing and lifetime and connection and connection.provider == settings.provider):
         return None
     dies_at = connection.authorized_at + timedelta(days=lifetime)
@@ -167,6 +187,7 @@ def every_check(runtime: Runtime, moment: datetime, failures_since: datetime) ->
     """Every condition, by kind: what holds now."""
     findings = {
         kinds.REAUTHORIZATION: reauthorization_required(),
+        kinds.CREDENTIALS_REJECTED: credentials_rejected(),
         kinds.DEFERRED: messages_deferred(moment),
         kinds.FAILED: messages_failed(failures_since),
         kinds.WORKER_DOWN: worker_down(moment),

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 REAUTHORIZATION = "reauthorization_required"
+CREDENTIALS_REJECTED = "credentials_rejected"
 DEFERRED = "messages_deferred"
 FAILED = "messages_failed"
 WORKER_DOWN = "worker_down"
@@ -28,6 +29,7 @@ class Kind:
 
 KINDS = {
     REAUTHORIZATION: Kind("critical", "/configuration/oauth", about_email=True),
+    CREDENTIALS_REJECTED: Kind("critical", "/configuration/oauth", about_email=True),
     DEFERRED: Kind("warning", "/", about_email=True),
     FAILED: Kind("critical", "/", about_email=True, settle=timedelta(hours=1)),  # one event, not a state: quiet 1 h
     WORKER_DOWN: Kind("critical", "/", about_email=True),

@@ -68,6 +68,14 @@ def check_not_rejected(key: str) -> None:
         _refuse_if_rejected(*found)
 
 
+def recorded_rejection(keys: tuple[str, ...], session=None) -> str | None:
+    """The newest refusal of the credentials recorded on these rows (it stands until new credentials are saved or a
+    token comes), however long ago: what an administrator must fix; None when there is none."""
+    session = session or db.session
+    return session.scalar(select(AppToken.rejection).where(AppToken.key.in_(keys), AppToken.rejection.is_not(None))
+                          .order_by(AppToken.rejected_at.desc()).limit(1))
+
+
 def forget_app_tokens(changed: list[str] | None = None) -> bool:
     """Forget the cached tokens and any refusal when the credentials changed (all of them for None): the next token
     comes from the new ones. Whether anything was forgotten."""

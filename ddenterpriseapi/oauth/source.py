@@ -103,6 +103,16 @@ class ServiceAccountSource(AppOnlySource):
         return AppTokenRequest(mailbox.lower(), mailbox, self.provider, partial(service_account_token, account))
 
 
+def app_token_keys(settings: OAuthSettings) -> tuple[str, ...] | None:
+    """The app_token rows the saved sign-in uses, the default mailbox's first (Microsoft: the application's one row;
+    Google: a row per listed mailbox); None under delegated sign-in, which uses none."""
+    if settings.sign_in == APPLICATION:
+        return (APPLICATION_KEY,)
+    if settings.sign_in == SERVICE_ACCOUNT:
+        return tuple(mailbox.lower() for mailbox in lines(settings.mailboxes))
+    return None
+
+
 def credential_source(settings: OAuthSettings, runtime: Runtime) -> CredentialSource:
     """The source the saved OAuth parameters call for: who signs in decides."""
     if settings.sign_in == APPLICATION:

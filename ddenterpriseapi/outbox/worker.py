@@ -19,7 +19,8 @@ from ..mail.status import record_outcome
 from ..models import MailServer, OutboxMessage, WorkerHeartbeat
 from ..notify.watch import check_everything, guarded
 from ..oauth.errors import OAuthError
-from ..oauth.settings import chosen_provider
+from ..oauth.settings import chosen_provider, get_settings
+from ..oauth.source import app_token_keys, credential_source
 from ..oauth.tokens import NotAuthorized, get_connection, refresh_now
 from ..runtime import Runtime
 from .claims import Claimed, anything_due, claim, first_due_sender, hold_all, release_held
@@ -79,12 +80,12 @@ class Worker:
         """One round of duties; whether there may be more to deliver at once."""
         if self.beat.due():
             self.heartbeat()
+        if self.token_check.due():
+            self.keep_token_alive()  # first: what it finds is told by the checks just below
         if self.notification.due():
             guarded(check_everything, self.runtime, now())  # never stops delivery
         if self.maintenance.due():
             purge(self.policy, now())
-        if self.token_check.due():
-            self.keep_token_alive()
         releasing = self.release.due()
         if not releasing and not anything_due(now()):
             return False  # an idle look reads no setting
@@ -141,8 +142,12 @@ class Worker:
             record_outcome(None, test=False)
 
     def keep_token_alive(self) -> None:
-        """Refresh at least every REFRESH_INTERVAL, mail or not: an unused refresh token ages out, and a dead one
-        is found now rather than at the next report."""
+        """Delegated sign-in: refresh at least every REFRESH_INTERVAL, mail or not: an unused refresh token ages out,
+        and a dead one is found now rather than at the next report. App-only sign-in: its twin, check_app_token."""
+        settings = get_settings()
+        if app_token_keys(settings) is not None:
+            self.check_app_token(settings)  # a leftover delegated connection is not refreshed: nothing uses it
+            return
         connection = get_connection()
         if connection is None or connection.needs_reauthorization:
             db.session.rollback()
@@ -155,6 +160,21 @@ class Worker:
             refresh_now(self.runtime)
         except OAuthError as error:
             log.warning("Scheduled token refresh failed: %s", error.message)
+
+
+    def check_app_token(self, settings) -> None:
+        """App-only sign-in: the default mailbox's token, mail or not, so that an expired secret or a revoked
+        delegation is recorded (and told) now rather than at the next report. The cache answers until the token nears
+        its expiry, and a recorded refusal until REJECTION_RECHECK: at most one token call per token lifetime. A
+        Google mailbox's token is its own, but the default one's tells whether the service account is still let in."""
+        try:
+            credential_source(settings, self.runtime).access_token()
+        except NotAuthorized as error:  # a refusal is recorded and told, a missing field shown: no log each minute
+            log.debug("App-only token check: %s", error.message)
+        except OAuthError as error:
+            log.warning("App-only token check failed: %s", error.message)
+        finally:
+            db.session.rollback()
 
 
 def purge(policy: OutboxPolicy, moment: datetime) -> int:

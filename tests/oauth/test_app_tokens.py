@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 
 from ddenterpriseapi.extensions import current_runtime, db
 from ddenterpriseapi.mail.message import Draft
@@ -17,7 +16,7 @@ from ddenterpriseapi.models import AppToken, AuditEvent
 from ddenterpriseapi.oauth.app_tokens import forget_app_tokens
 from ddenterpriseapi.oauth.settings import get_settings
 from ddenterpriseapi.oauth.source import ServiceAccountSource, credential_source
-from tests.helpers import CLIENT, MAILBOX, app_tokens, save_oauth_settings, service_account_sign_in
+from tests.helpers import CLIENT, MAILBOX, age_app_tokens, app_tokens, save_oauth_settings, service_account_sign_in
 from tests.servers.app_credentials import app_certificate, service_account
 
 
@@ -33,15 +32,6 @@ def send_test_emails_in_processes(app, oauth_server, pki, count: int) -> list[su
     command = [sys.executable, "-m", "flask", "--app", "ddenterpriseapi", "send-test-email"]
     return [subprocess.Popen([*command, f"p{i}@example.org"], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True) for i in range(count)]
-
-
-def age_app_tokens(app) -> None:
-    """The cached hour-long tokens now expire within the refresh margin."""
-    with app.app_context():
-        for row in db.session.query(AppToken):
-            row.expires_at = datetime.now(UTC) + timedelta(seconds=10)
-            row.obtained_at = datetime.now(UTC) - timedelta(hours=1)
-        db.session.commit()
 
 
 def test_threads_and_processes_make_one_token_call_per_token_lifetime(microsoft_application, microsoft_server,
@@ -64,6 +54,7 @@ def test_threads_and_processes_make_one_token_call_per_token_lifetime(microsoft_
 
 
 def test_a_service_account_has_a_token_per_mailbox(google_service_account, google_server, oauth_app):
+    save_oauth_settings(oauth_app, mailboxes=f"{MAILBOX[0]}\nalerts@example.com")  # each listed mailbox may send
     with oauth_app.app_context():
         source = credential_source(get_settings(), current_runtime())
         assert isinstance(source, ServiceAccountSource)

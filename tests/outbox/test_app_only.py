@@ -1,19 +1,24 @@
 """The delivery worker with app-only sign-in: refused credentials hold the mail without hammering the provider, and
 release it once fixed; an unreachable token endpoint only defers it."""
 
+import threading
 import time
 from datetime import timedelta
 
 from ddenterpriseapi.oauth import app_tokens as app_token_cache
+from ddenterpriseapi.outbox.worker import Worker
 from tests.helpers import (
     CLIENT,
+    FAST_OUTBOX,
     MAILBOX,
     RunningWorker,
+    age_app_tokens,
     app_tokens,
     create_api_key,
     queue_mail,
     save_oauth_settings,
     wait_for_status,
+    worker_round,
 )
 
 
@@ -29,7 +34,9 @@ def test_a_wrong_secret_holds_mail_until_the_secret_is_fixed(microsoft_applicati
     assert wait_for_status(oauth_app, second, "held")["next_attempt_at"] is None
     calls = len(microsoft_server.app_token_requests())
     time.sleep(0.5)
-    assert len(microsoft_server.app_token_requests()) == calls == 1  # held mail does not hammer the provider
+    assert len(microsoft_server.app_token_requests()) == calls  # held mail does not hammer the provider
+    # The wrong secret was asked about once (the worker's first token check may have got a token before it was saved).
+    assert [call["ok"] for call in microsoft_server.app_token_requests()].count(False) == 1
     microsoft.save("microsoft", client_secret=CLIENT[1])  # the administrator pastes the Value on the OAuth page
     assert wait_for_status(oauth_app, first, "sent")["status"] == wait_for_status(oauth_app, second, "sent")["status"]
     assert sorted(m.message["Subject"] for m in microsoft_application.wait_for_messages(2)) == ["first", "second"]
@@ -111,3 +118,24 @@ def test_a_mailbox_taken_off_the_list_holds_its_waiting_mail(microsoft_applicati
     finally:
         worker.halt()
     assert "billing@example.com is not among the mailboxes listed on the OAuth page" in row["last_error"]
+
+
+def test_the_token_check_asks_once_per_token_lifetime(microsoft_application, microsoft_server, oauth_app):
+    with oauth_app.app_context():
+        worker = Worker(oauth_app.extensions["dde_runtime"], FAST_OUTBOX, threading.Event(), "test-worker")
+        for _ in range(3):  # the TOKEN_CHECK cadence, three times over: the cached token answers
+            worker.keep_token_alive()
+    assert len(microsoft_server.app_token_requests()) == 1
+    age_app_tokens(oauth_app)  # its lifetime ends: the next check brings the next one
+    with oauth_app.app_context():
+        worker.keep_token_alive()
+        worker.keep_token_alive()
+    assert [call["ok"] for call in microsoft_server.app_token_requests()] == [True, True]
+    assert microsoft_application.messages == []  # no mail sent to find out
+
+
+def test_the_token_check_records_an_expired_secret_without_mail(microsoft_application, microsoft_server, oauth_app):
+    microsoft_server.expire_client_secret(CLIENT[0])
+    worker_round(oauth_app)
+    assert "AADSTS7000222" in app_tokens(oauth_app)[""]["rejection"]
+    assert microsoft_application.connections == 0
