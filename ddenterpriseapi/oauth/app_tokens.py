@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from .. import audit
 from ..database import locked, locked_or_new
 from ..extensions import db
-from ..models import AppToken
+from ..models import AppToken, OAuthSettings
 from ..runtime import Runtime
 from .errors import OAuthError
 from .flow import TokenGrant
@@ -44,6 +44,11 @@ class CredentialsRejected(NotAuthorized):
         return {"credentials_rejected": True}
 
 
+class CredentialsChanged(OAuthError):
+    """New credentials were saved while a token was requested with the old ones: that token is dropped, and the
+    next attempt (the message deferred a moment) asks with the new ones."""
+
+
 @dataclass(frozen=True)
 class AppTokenRequest:
     """Which cached token (key), for which mailbox and provider, and the grant that obtains a new one."""
@@ -52,6 +57,7 @@ class AppTokenRequest:
     mailbox: str
     provider: str
     obtain: Callable[[], TokenGrant]
+    saved_at: datetime | None = None  # when the OAuth parameters it was built from were saved
 
 
 def app_access_token(request: AppTokenRequest, runtime: Runtime, rejected: str | None = None) -> AccessToken:
@@ -130,8 +136,13 @@ def _obtain_under_lease(request: AppTokenRequest, owner: str) -> AccessToken | N
         grant = request.obtain()
     except OAuthError as error:
         raise _recorded_failure(request, owner, error) from None
-    row = _still_leased(request.key, owner)
-    if row is None:
+    row = locked(AppToken, key=request.key)
+    if row is None or _saved_since(request):  # new parameters were saved meanwhile: this token is the old ones'
+        db.session.rollback()
+        raise CredentialsChanged(_("The OAuth parameters changed while a token was being requested: the next "
+                                   "attempt uses the new ones."))
+    if row.lease_owner != owner:  # the lease ran out and another caller took it
+        db.session.rollback()
         return None
     row.access_token, row.expires_at, row.obtained_at = grant.access_token, grant.expires_at, datetime.now(UTC)
     row.rejection = row.rejected_at = None
@@ -139,6 +150,13 @@ def _obtain_under_lease(request: AppTokenRequest, owner: str) -> AccessToken | N
     token = _token(row, request)
     db.session.commit()
     return token
+
+
+def _saved_since(request: AppTokenRequest) -> bool:
+    """Whether the OAuth parameters were saved again since the request was built (the row locked until the caller's
+    commit, so a save waits for the token to be stored, and then forgets it)."""
+    saved_at = db.session.scalar(select(OAuthSettings.updated_at).where(OAuthSettings.id == 1).with_for_update())
+    return saved_at != request.saved_at
 
 
 def _still_leased(key: str, owner: str) -> AppToken | None:

@@ -3,20 +3,29 @@ administrator's authorization left. App-only sign-in: the application's own cred
 credentials, with a secret or a certificate) or a Google service account acting as the mailbox."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Protocol
 
 from flask_babel import gettext as _
 
+from ..extensions import db
 from ..models import OAuthSettings
 from ..providers import APPLICATION, SERVICE_ACCOUNT, Provider
 from ..runtime import Runtime
 from ..text import lines
 from ..validation import TENANT_ALIASES, url_problem
 from .app_grants import AppClient, ServiceAccountClient, client_credentials, service_account_token
-from .app_tokens import APPLICATION_KEY, AppNotConfigured, AppTokenRequest, app_access_token, check_not_rejected
+from .app_tokens import (
+    APPLICATION_KEY,
+    AppNotConfigured,
+    AppTokenRequest,
+    CredentialsChanged,
+    app_access_token,
+    check_not_rejected,
+)
 from .credentials import CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
-from .settings import provider_of
+from .settings import get_settings, provider_of
 from .tokens import AccessToken, authorized_connection, get_access_token
 
 
@@ -54,6 +63,7 @@ class AppOnlySource:
     runtime: Runtime
     provider: str
     mailboxes: tuple[str, ...]
+    saved_at: datetime | None  # when the parameters it was built from were saved: tokens store only if still so
     problem: str | None  # what the OAuth page lacks, when it lacks something
 
     def request(self, mailbox: str) -> AppTokenRequest:
@@ -63,7 +73,11 @@ class AppOnlySource:
         check_not_rejected(self.request(self.mailbox(mailbox)).key)
 
     def access_token(self, rejected: str | None = None, mailbox: str | None = None) -> AccessToken:
-        return app_access_token(self.request(self.mailbox(mailbox)), self.runtime, rejected)
+        try:
+            return app_access_token(self.request(self.mailbox(mailbox)), self.runtime, rejected)
+        except CredentialsChanged:  # saved again while the token was asked for: ask with what is saved now
+            db.session.rollback()
+            return credential_source(get_settings(), self.runtime).access_token(rejected, mailbox)
 
     def mailbox(self, asked: str | None) -> str:
         """The mailbox asked for when it is listed (addresses compare without regard to case), else the default."""
@@ -87,7 +101,8 @@ class ClientCredentialsSource(AppOnlySource):
     app: AppClient | None = None
 
     def request(self, mailbox: str) -> AppTokenRequest:
-        return AppTokenRequest(APPLICATION_KEY, mailbox, self.provider, partial(client_credentials, self.app))
+        return AppTokenRequest(APPLICATION_KEY, mailbox, self.provider, partial(client_credentials, self.app),
+                               self.saved_at)
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,8 @@ class ServiceAccountSource(AppOnlySource):
 
     def request(self, mailbox: str) -> AppTokenRequest:
         account = ServiceAccountClient(self.key, mailbox, self.scope, self.runtime.http_timeout)
-        return AppTokenRequest(mailbox.lower(), mailbox, self.provider, partial(service_account_token, account))
+        return AppTokenRequest(mailbox.lower(), mailbox, self.provider, partial(service_account_token, account),
+                               self.saved_at)
 
 
 def app_token_keys(settings: OAuthSettings) -> tuple[str, ...] | None:
@@ -125,7 +141,8 @@ def credential_source(settings: OAuthSettings, runtime: Runtime) -> CredentialSo
 def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCredentialsSource:
     """The application's client credentials as saved, or what is missing from them."""
     provider = provider_of(settings, runtime.providers)
-    source = partial(ClientCredentialsSource, runtime, settings.provider, tuple(lines(settings.mailboxes)))
+    source = partial(ClientCredentialsSource, runtime, settings.provider, tuple(lines(settings.mailboxes)),
+                     settings.updated_at)
     problem = sign_in_problem(settings, provider) or tenant_problem(settings.tenant)
     missing = [label for label, value in ((_("Client ID"), settings.client_id), (
         _("Client Secret or certificate"), settings.client_secret or settings.client_certificate)) if not value]
@@ -143,7 +160,8 @@ def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCrede
 def service_account_source(settings: OAuthSettings, runtime: Runtime) -> ServiceAccountSource:
     """The service account's key file as saved, or why it cannot be used."""
     provider = provider_of(settings, runtime.providers)
-    source = partial(ServiceAccountSource, runtime, settings.provider, tuple(lines(settings.mailboxes)))
+    source = partial(ServiceAccountSource, runtime, settings.provider, tuple(lines(settings.mailboxes)),
+                     settings.updated_at)
     problem = sign_in_problem(settings, provider)
     if problem or not settings.service_account_key:
         return source(problem or _("Service account sign-in needs the service account's JSON key file: choose it "

@@ -21,7 +21,8 @@ def test_microsoft_application_with_a_client_secret(microsoft_application, micro
     assert (first.auth_mechanism, first.auth_login, first.mail_from) == ("XOAUTH2", MAILBOX[0], MAILBOX[0])
     assert second.auth_login == MAILBOX[0]
     assert microsoft_server.app_token_requests() == [  # one token for both: cached
-        {"grant_type": "client_credentials", "scope": APP_SCOPE, "client_id": CLIENT[0], "ok": True}]
+        {"grant_type": "client_credentials", "scope": APP_SCOPE, "client_id": CLIENT[0], "ok": True,
+         "client_authentication": "client_secret"}]
     assert microsoft_server.tenants == ["contoso.onmicrosoft.com"]
     assert microsoft_server.check_access_token(app_tokens(oauth_app)[""]["access_token"]).may_send_as(MAILBOX[0])
 

@@ -9,11 +9,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from ddenterpriseapi.extensions import current_runtime, db
 from ddenterpriseapi.mail.message import Draft
 from ddenterpriseapi.mail.sending import send_drafts
 from ddenterpriseapi.models import AppToken, AuditEvent
-from ddenterpriseapi.oauth.app_tokens import forget_app_tokens
+from ddenterpriseapi.oauth.app_tokens import CredentialsRejected, forget_app_tokens
 from ddenterpriseapi.oauth.settings import get_settings
 from ddenterpriseapi.oauth.source import ServiceAccountSource, credential_source
 from tests.helpers import CLIENT, MAILBOX, age_app_tokens, app_tokens, save_oauth_settings, service_account_sign_in
@@ -140,3 +142,20 @@ def test_a_token_obtained_with_forgotten_credentials_is_not_stored(microsoft_app
     stored = app_tokens(oauth_app)[""]["access_token"]
     assert microsoft_server.check_access_token(stored) is not None
     assert stored == list(microsoft_server.app_tokens)[-1]
+
+
+def test_a_secret_saved_while_a_token_is_asked_for_is_the_one_used(microsoft_application, microsoft_server,
+                                                                     oauth_app):
+    """The answer to the old secret is dropped, and the send asks again with the one saved now: a wrong secret is
+    found at once, not an hour later when a token from the old one runs out."""
+    microsoft_server.token_delay = 1
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(send_in_thread, oauth_app, 1)
+        while not leased(oauth_app):
+            time.sleep(0.02)
+        save_oauth_settings(oauth_app, client_secret="5a1c7e0d-secret-id-not-value")
+        microsoft_server.token_delay = 0
+        with pytest.raises(CredentialsRejected, match="AADSTS7000215"):
+            sending.result(timeout=30)
+    assert [call["ok"] for call in microsoft_server.app_token_requests()] == [True, False]
+    assert app_tokens(oauth_app)[""]["access_token"] is None
