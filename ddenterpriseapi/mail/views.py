@@ -75,7 +75,7 @@ def render_page(form, stored, trace):
         connection=connection,
         app_state=app_only_state(settings),
         provider=provider,
-        presets=smtp_for_script(runtime.providers),
+        presets=smtp_for_script(runtime.providers, provider),
         status=get_delivery_status(),
         oauth_ready=bool(settings.client_id and settings.client_secret),
         destination=where_mail_goes(stored, provider),
