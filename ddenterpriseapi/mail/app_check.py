@@ -43,13 +43,16 @@ def check_app_only(settings: OAuthSettings, mail: MailServer, runtime: Runtime) 
     if not is_app_only(settings):
         raise CheckImpossible(_("The check is for app-only sign-in: choose Application or Service account sign-in "
                                 "and save."))
-    if not mail.host or mail.authentication != "oauth":
+    if mail.authentication != "oauth":
         raise CheckImpossible(_("The email server does not sign in with OAuth: on the Email server page, set "
                                 "Authentication to OAuth and save, then check again."))
     mailboxes = mailbox_list(settings)
     if not mailboxes:
         raise CheckImpossible(_("List at least one mailbox under Mailboxes and save, then check again."))
-    transport = transport_for(mail, runtime)
+    try:
+        transport = transport_for(mail, runtime)
+    except MailError as unusable:  # the email server was never configured, or may not get credentials
+        raise CheckImpossible(unusable.said) from None
     renewed: set[str] = set()
     return [check_mailbox(transport, mailbox, renewed, runtime) for mailbox in mailboxes]
 

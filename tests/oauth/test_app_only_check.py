@@ -3,8 +3,11 @@ AUTH as each listed mailbox, each result with the answer and the fix, nothing se
 
 import html
 
-from ddenterpriseapi.extensions import db
-from ddenterpriseapi.models import AuditEvent
+import pytest
+
+from ddenterpriseapi.extensions import current_runtime, db
+from ddenterpriseapi.mail.app_check import CheckImpossible, check_app_only
+from ddenterpriseapi.models import AuditEvent, MailServer, OAuthSettings
 from tests.helpers import CLIENT, MAILBOX, app_tokens, csrf_from, save_oauth_settings
 
 PAGE = "/ddenterpriseapi/configuration/oauth"
@@ -103,3 +106,10 @@ def test_a_check_needs_the_csrf_token(microsoft_application, microsoft_server, a
     response = admin_client.post(PAGE + "/check", data={})
     assert response.status_code in (302, 400)
     assert microsoft_server.app_token_requests() == [] and microsoft_application.connections == 0
+
+
+
+def test_an_email_server_never_configured_is_said(app):
+    settings = OAuthSettings(provider="custom", sign_in="application", mailboxes=MAILBOX[0])
+    with app.app_context(), pytest.raises(CheckImpossible, match="Configure the email server first"):
+        check_app_only(settings, MailServer(id=1, authentication="oauth"), current_runtime())
