@@ -71,6 +71,7 @@ function followAuthentication(form) {
   if (mode === "oauth" && (!host.value || Object.values(presets).some((p) => (p.hosts || [p.host]).includes(host.value)))) {
     host.value = port.value = security.value = "";  // blank: the provider's, following it
   } else if (mode !== "oauth") {
+    host.value = host.value || preset.host;  // the provider's, in the national cloud saved on the OAuth page
     port.value = port.value || preset.port;
     security.value = security.value || preset.security;
   }
