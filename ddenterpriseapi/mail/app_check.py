@@ -23,7 +23,8 @@ from .smtp_transport import SmtpTransport
 
 @dataclass(frozen=True)
 class MailboxCheck:
-    """How one mailbox fared: ok, else the step that failed (token, connect or auth), what the provider or the
+    """How one mailbox fared: ok, else the step that failed (token; config: the email server may not get it; connect;
+    auth), what the provider or the
     server answered, and the fix (for a token, the console's sentence says both, the fix first)."""
 
     mailbox: str
@@ -63,8 +64,10 @@ def check_mailbox(transport: SmtpTransport, mailbox: str, renewed: set[str], run
     try:
         credentials = transport.login.credentials(rejected=renewal(transport.login.source, mailbox, renewed),
                                                   mailbox=mailbox)
-    except (OAuthError, MailError) as error:
-        return MailboxCheck(mailbox, False, "token", getattr(error, "code", None), error.message)
+    except OAuthError as error:
+        return MailboxCheck(mailbox, False, "token", error.code, error.message)
+    except MailError as error:  # the email server is not one of the token's provider
+        return MailboxCheck(mailbox, False, "config", None, error.message)
     server = replace(transport.server, deadline=time.monotonic() + runtime.smtp_timeout)
     trace = Trace()
     try:

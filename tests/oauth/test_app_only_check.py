@@ -113,3 +113,4 @@ def test_an_email_server_never_configured_is_said(app):
     settings = OAuthSettings(provider="custom", sign_in="application", mailboxes=MAILBOX[0])
     with app.app_context(), pytest.raises(CheckImpossible, match="Configure the email server first"):
         check_app_only(settings, MailServer(id=1, authentication="oauth"), current_runtime())
+
