@@ -114,3 +114,14 @@ def test_an_email_server_never_configured_is_said(app):
     with app.app_context(), pytest.raises(CheckImpossible, match="Configure the email server first"):
         check_app_only(settings, MailServer(id=1, authentication="oauth"), current_runtime())
 
+
+
+def test_google_mailbox_outside_the_domain_is_explained(google_service_account, google_server, oauth_app,
+                                                        admin_client):
+    smtp, _account = google_service_account
+    save_oauth_settings(oauth_app, mailboxes=f"{MAILBOX[0]}\nreports@elsewhere.org")
+    passed, failed = results(check(admin_client)).split("<strong>reports@elsewhere.org</strong>")
+    assert "token obtained, SMTP AUTH accepted" in passed
+    assert "The mailbox is not a user of the Google Workspace domain" in failed and "invalid_grant" in failed
+    assert [call["subject"] for call in google_server.app_token_requests()] == [MAILBOX[0], "reports@elsewhere.org"]
+    assert [attempt["login"] for attempt in smtp.auth_attempts] == [MAILBOX[0]]
