@@ -1,5 +1,6 @@
 """The audit log in the reader's language: events store codes and values, worded only when the page is shown."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .api.forms import SCOPE_LABELS
@@ -11,6 +12,7 @@ ACTION_LABELS = {
     "admin_removed": _l("admin removed"),
     "api_key_created": _l("api key created"),
     "api_key_revoked": _l("api key revoked"),
+    "app_only_checked": _l("app-only sign-in checked"),
     "authorization_failed": _l("authorization failed"),
     "authorized": _l("authorized"),
     "disconnected": _l("authorization removed"),
@@ -48,6 +50,9 @@ WORDINGS = sentences({  # an event's wording code: the sentence its values fill 
     "message_copied": _l("message %(id)s, copied as %(copy)s"),
     "failed_to": _l("to %(recipient)s: %(reason)s"),
     "first_administrator": _l("the first administrator"),
+    "mailboxes_checked": lambda ok, checked, failed=None: _(
+        "%(ok)s of %(checked)s mailboxes signed in", ok=ok, checked=checked) + (
+        "; " + _("failed: %(mailboxes)s", mailboxes=failed) if failed else ""),
     "api_key": lambda name, prefix, scope: f"{name} ({prefix}…), {SCOPE_LABELS.get(scope, scope)}",
 })
 

@@ -225,7 +225,17 @@ def endpoints_for_script(registry: dict[str, Provider]) -> dict[str, dict]:
             for key, p in registry.items()}
 
 
-def smtp_for_script(registry: dict[str, Provider]) -> dict[str, dict]:
-    """What the email server page's script needs to fill in a provider's SMTP server when OAuth is chosen."""
-    return {key: {"host": p.smtp_host, "port": p.smtp_port, "security": p.smtp_security}
-            for key, p in registry.items() if p.smtp_host}
+def smtp_for_script(registry: dict[str, Provider], chosen: Provider | None = None) -> dict[str, dict]:
+    """What the email server page's script needs to fill in a provider's SMTP server when OAuth is chosen: the
+    chosen provider as it is in its national cloud, and every cloud's SMTP hosts (`hosts`), which the script takes
+    for the provider's own."""
+    shown = {**registry, **({chosen.key: chosen} if chosen else {})}
+    return {key: {"host": p.smtp_host, "port": p.smtp_port, "security": p.smtp_security,
+                  "hosts": cloud_smtp_hosts(registry[key])}
+            for key, p in shown.items() if p.smtp_host}
+
+
+def cloud_smtp_hosts(provider: Provider) -> list[str]:
+    """The provider's SMTP host in each of its clouds, the global one first."""
+    hosts = [provider.smtp_host, *(provider.in_cloud(cloud).smtp_host for cloud in provider.clouds)]
+    return list(dict.fromkeys(host for host in hosts if host))

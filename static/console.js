@@ -68,9 +68,10 @@ function followAuthentication(form) {
   const preset = presets[form.dataset.provider];
   const [host, port, security] = ["#host", "#port", "#security"].map((id) => form.querySelector(id));
   if (!preset) return;
-  if (mode === "oauth" && (!host.value || Object.values(presets).some((p) => p.host === host.value))) {
+  if (mode === "oauth" && (!host.value || Object.values(presets).some((p) => (p.hosts || [p.host]).includes(host.value)))) {
     host.value = port.value = security.value = "";  // blank: the provider's, following it
   } else if (mode !== "oauth") {
+    host.value = host.value || preset.host;  // the provider's, in the national cloud saved on the OAuth page
     port.value = port.value || preset.port;
     security.value = security.value || preset.security;
   }

@@ -86,9 +86,14 @@ def test_what_the_page_scripts_receive():
         "editable": False, "uses_tenant": True, "testing": False}
     assert endpoints_for_script(registry)["custom"]["editable"] is True
     assert endpoints_for_script(registry)["google"]["testing"] is True  # the Testing checkbox shows for Google
+    microsoft_hosts = ["smtp.office365.com", "smtp.office365.us", "smtp.partner.outlook.cn"]
     assert smtp_for_script(registry) == {
-        "google": {"host": "smtp.gmail.com", "port": 587, "security": "starttls"},
-        "microsoft": {"host": "smtp.office365.com", "port": 587, "security": "starttls"}}
+        "google": {"host": "smtp.gmail.com", "port": 587, "security": "starttls", "hosts": ["smtp.gmail.com"]},
+        "microsoft": {"host": "smtp.office365.com", "port": 587, "security": "starttls", "hosts": microsoft_hosts}}
+    in_usgov = smtp_for_script(registry, registry["microsoft"].in_cloud("usgov"))
+    assert in_usgov["microsoft"] == {"host": "smtp.office365.us", "port": 587, "security": "starttls",
+                                     "hosts": microsoft_hosts}  # the chosen cloud's server
+    assert in_usgov["google"] == smtp_for_script(registry)["google"]
 
 
 @pytest.mark.parametrize(("reply", "rejected", "fix"), [

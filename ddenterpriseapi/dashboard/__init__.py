@@ -9,6 +9,7 @@ from ..audit_wording import action_label, describe
 from ..extensions import current_runtime
 from ..mail.server import get_mail_server, where_mail_goes
 from ..mail.status import get_delivery_status
+from ..oauth.app_state import app_only_state
 from ..oauth.settings import get_settings, provider_of, redirect_uri
 from ..oauth.tokens import get_connection
 from ..oauth.views import seen_from
@@ -28,6 +29,7 @@ def index():
         settings=settings,
         provider=provider,
         connection=get_connection(),
+        app_state=app_only_state(settings),
         mail=mail,
         server=where_mail_goes(mail, provider),
         status=status,

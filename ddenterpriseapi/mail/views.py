@@ -8,6 +8,7 @@ from .. import audit
 from ..auth.guard import requester
 from ..console_error import ConsoleError
 from ..extensions import current_runtime
+from ..oauth.app_state import app_only_state
 from ..oauth.settings import get_settings, provider_of
 from ..oauth.tokens import get_connection
 from ..providers import smtp_for_script
@@ -72,8 +73,9 @@ def render_page(form, stored, trace):
         stored=stored,
         trace=trace,
         connection=connection,
+        app_state=app_only_state(settings),
         provider=provider,
-        presets=smtp_for_script(runtime.providers),
+        presets=smtp_for_script(runtime.providers, provider),
         status=get_delivery_status(),
         oauth_ready=bool(settings.client_id and settings.client_secret),
         destination=where_mail_goes(stored, provider),

@@ -183,3 +183,17 @@ def _recorded_failure(request: AppTokenRequest, owner: str, error: OAuthError) -
     db.session.commit()
     audit.record("credentials_rejected", audit.SYSTEM, message)
     return CredentialsRejected(message, code=error.code)
+
+
+def reopen(key: str) -> str | None:
+    """Set a standing refusal of the credentials aside, so that they are asked again (a check after a fix at the
+    provider; a new refusal is recorded again); the cached token, for the caller to pass as rejected: the next token
+    is a new one, and cached in its place. The cached token stays until then, good for sending meanwhile."""
+    row = locked(AppToken, key=key)
+    if row is None:
+        db.session.rollback()
+        return None
+    row.rejection = row.rejected_at = None
+    token = row.access_token
+    db.session.commit()
+    return token

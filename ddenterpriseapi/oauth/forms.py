@@ -305,6 +305,10 @@ class AuthorizeForm(FlaskForm):
     submit = SubmitField(_l("Authorize"))
 
 
+class CheckForm(FlaskForm):
+    submit = SubmitField(_l("Check"))
+
+
 class DisconnectForm(FlaskForm):
     confirm = BooleanField(
         _l("Yes, stop sending with OAuth until someone authorizes again"),

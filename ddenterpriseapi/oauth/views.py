@@ -12,15 +12,18 @@ from .. import audit
 from ..auth.guard import login_exempt, requester
 from ..database import forgotten_secrets
 from ..extensions import current_runtime, limiter
+from ..mail.app_check import CheckImpossible, MailboxCheck, check_app_only, summary
+from ..mail.server import get_mail_server
 from ..models import OAuthSettings
 from ..providers import APPLICATION
 from . import bp
 from .admin_setup import OBJECT_ID_PLACEHOLDER
+from .app_state import app_only_state
 from .app_tokens import forget_app_tokens
 from .authorization import complete_authorization, find_pending, start_authorization
 from .errors import OAuthError, UnmatchedAnswer, first_line
 from .flow import ClientParameters
-from .forms import PASTE_WHOLE_ADDRESS, AuthorizeForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
+from .forms import PASTE_WHOLE_ADDRESS, AuthorizeForm, CheckForm, DisconnectForm, OAuthSettingsForm, PastedAnswerForm
 from .settings import (
     SECRETS,
     admin_consent_link,
@@ -62,8 +65,7 @@ def console_redirect_uri() -> str:
 def settings():
     stored = get_settings()
     runtime = current_runtime()
-    form = OAuthSettingsForm(obj=stored, registry=runtime.providers, stored_token_url=stored.token_url,
-                             block_private_networks=runtime.block_private_networks)
+    form = settings_form(stored)
     if form.validate_on_submit():
         values = form.values()
         values["redirect_uri"] = redirect_uri_to_store(values["redirect_uri"], runtime.public_url, seen_from())
@@ -78,6 +80,28 @@ def settings():
         flash(_("OAuth parameters saved."), "success")
         return redirect(url_for(".settings"))
     return render_settings(form, stored)
+
+
+def settings_form(stored, **formdata) -> OAuthSettingsForm:
+    """The OAuth parameters form, filled from the request, or from the stored row alone with formdata=None."""
+    runtime = current_runtime()
+    return OAuthSettingsForm(**formdata, obj=stored, registry=runtime.providers,
+                             stored_token_url=stored.token_url, block_private_networks=runtime.block_private_networks)
+
+
+@bp.route("/configuration/oauth/check", methods=["POST"])
+def check():
+    """Check app-only sign-in: a token and SMTP AUTH as each listed mailbox; the page with the results."""
+    if not CheckForm().validate_on_submit():
+        return redirect(url_for(".settings"))
+    stored = get_settings()
+    try:
+        results = check_app_only(stored, get_mail_server(), current_runtime())
+    except CheckImpossible as error:
+        flash(error.message, "error")
+        return redirect(url_for(".settings"))
+    audit.record("app_only_checked", requester(), wording="mailboxes_checked", **summary(results))
+    return render_settings(settings_form(stored, formdata=None), stored, results)
 
 
 def forgotten_warning(secret: str) -> str:
@@ -107,10 +131,12 @@ def warn_about(values: dict, changed: list[str]) -> None:
                 "unless a proxy in front of the console maps one to the other.", path=expected), "warning")
 
 
-def render_settings(form: OAuthSettingsForm, stored):
-    """The page, with the chosen preset's endpoints in the greyed fields (the server's fill when JS is off)."""
+def render_settings(form: OAuthSettingsForm, stored, check_results: list[MailboxCheck] | None = None):
+    """The page, with the chosen preset's endpoints in the greyed fields (the server's fill when JS is off), and the
+    results of a check of app-only sign-in just run."""
     runtime = current_runtime()
-    if not form.is_submitted():
+    submitted = form.is_submitted() and check_results is None
+    if not submitted:
         form.redirect_uri.data = redirect_uri(stored, runtime, seen_from())
     if form.chosen is None:  # a provider the select never offered: show the default one's fields
         form.provider.data = stored.provider
@@ -132,7 +158,7 @@ def render_settings(form: OAuthSettingsForm, stored):
         mailboxes=mailbox_list(stored),
         certificate=stored_certificate(stored),
         service_account=stored_key(stored),
-        material_to_give_again=form.is_submitted() and form.material_given,
+        material_to_give_again=submitted and form.material_given,
         exchange_setup=exchange_setup_of(stored, runtime.providers),
         object_id_placeholder=OBJECT_ID_PLACEHOLDER,
         workspace_delegation=workspace_delegation_of(stored, runtime.providers),
@@ -141,13 +167,16 @@ def render_settings(form: OAuthSettingsForm, stored):
         connection=connection,
         refresh_token_mask=masked(connection.refresh_token) if connection else "",
         previous_provider=previous_provider(connection, stored, runtime.providers),
-        secret_to_retype=form.is_submitted() and bool(form.client_secret.data),
+        secret_to_retype=submitted and bool(form.client_secret.data),
         moved_host=moved_host(stored.redirect_uri, seen_from()),
         opened_at=urlsplit(seen_from()).netloc,
         default_redirect_uri=console_redirect_uri(),
         admin_consent_link=admin_consent_link(stored, runtime, seen_from()),
         disconnect_form=DisconnectForm(),
         paste_form=PastedAnswerForm(formdata=None),
+        check_form=CheckForm(formdata=None),
+        check_results=check_results,
+        app_state=app_only_state(stored),
     )
 
 

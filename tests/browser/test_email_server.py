@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import assert_accessible
-from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions, reconfigure
+from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions, reconfigure, save_oauth_settings
 
 pytestmark = pytest.mark.browser
 
@@ -71,3 +71,15 @@ def test_test_send_shows_it_is_under_way(logged_in, live, google_server, make_sm
     expect(page.get_by_text("Test email accepted by the server for boss@example.org")).to_be_visible()
     expect(page.locator("#send_test")).to_be_enabled()
     shot("test-done")
+
+
+def test_the_script_fills_in_the_server_of_the_national_cloud(logged_in, live, shot):
+    save_oauth_settings(live.app, provider="microsoft", cloud="usgov", tenant="contoso.onmicrosoft.us")
+    page = logged_in
+    page.goto(live.url + "/configuration/email-server")
+    expect(page.get_by_label("SMTP host")).to_have_attribute("placeholder", "smtp.office365.us")
+    page.get_by_label("Authentication").select_option("password")
+    expect(page.get_by_label("SMTP host")).to_have_value("smtp.office365.us")
+    expect(page.get_by_label("Port")).to_have_value("587")
+    page.get_by_label("Authentication").select_option("oauth")
+    expect(page.get_by_label("SMTP host")).to_have_value("")  # the provider's again: blank, following it

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import Shots, assert_accessible
-from tests.helpers import ADMIN, AuthActions, OAuthActions, csrf_from
+from tests.helpers import ADMIN, CLIENT, MAILBOX, AuthActions, MailActions, OAuthActions, csrf_from, save_oauth_settings
 from tests.servers.app_credentials import app_certificate, service_account
 
 pytestmark = pytest.mark.browser
@@ -255,4 +255,32 @@ def test_each_provider_and_sign_in_at_two_widths(browser, live, request, width):
         page.evaluate("document.querySelectorAll('details.card, .guide details').forEach(d => d.open = false)")
         shots(name)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_check_of_app_only_sign_in(browser, live, microsoft_server, make_smtp, request, javascript):
+    client = live.app.test_client()
+    AuthActions(live.app, client).create()
+    AuthActions(live.app, client).login()
+    microsoft_server.grant_mailbox(CLIENT[0], MAILBOX[0])
+    save_oauth_settings(live.app, provider="microsoft", sign_in="application", tenant="contoso.onmicrosoft.com",
+                        client_id=CLIENT[0], client_secret=CLIENT[1], mailboxes=f"{MAILBOX[0]}\nceo@example.com")
+    smtp = make_smtp(microsoft_server)
+    MailActions(client).save(smtp)
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    log_in_at(page, live.url)
+    page.goto(live.url + PAGE)
+    expect(page.locator("#app-only-state")).to_contain_text(f"App-only sign-in (Application) as {MAILBOX[0]}")
+    page.get_by_role("button", name="Check").click()
+    results = page.locator("#check-results li")
+    expect(results).to_have_count(2)
+    expect(results.first).to_contain_text("token obtained, SMTP AUTH accepted")
+    expect(results.last).to_contain_text("Add-MailboxPermission")
+    expect(results.last).to_contain_text("535 5.7.3")
+    assert CLIENT[1] not in page.content()
+    if javascript:
+        Shots(page, request.node.name)("check-results")
+        assert_accessible(page)
     context.close()

@@ -1,13 +1,16 @@
 """With OAuth, a blank SMTP host, port or security is the provider's and follows it when the provider changes; a
 typed one stays, and the page says when it no longer fits the provider and offers the provider's instead."""
 
+import html
+import json
+import re
 import time
 
 import pytest
 
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import MailServer
-from tests.helpers import AuthActions, MailActions, OAuthActions, csrf_from, flashes
+from tests.helpers import AuthActions, MailActions, OAuthActions, csrf_from, flashes, save_oauth_settings
 
 PROVIDER_SERVER = {"host": "", "port": "", "security": ""}
 
@@ -54,6 +57,17 @@ def test_page_shows_the_provider_server_in_blank_fields(mail, oauth_app):
     assert 'placeholder="smtp.gmail.com"' in page and 'placeholder="587"' in page
     assert '<option selected value="">As Google says (STARTTLS)</option>' in page
     assert "Mail goes to smtp.gmail.com:587, security STARTTLS." in page
+
+
+def test_page_and_its_script_show_the_server_of_the_chosen_cloud(mail, oauth_app):
+    save_oauth_settings(oauth_app, provider="microsoft", cloud="usgov", tenant="contoso.onmicrosoft.us")
+    mail.save(**PROVIDER_SERVER)
+    page = flashes(mail.client.get(mail.PAGE))
+    assert 'placeholder="smtp.office365.us"' in page and "smtp.office365.com" not in page.split("data-presets")[0]
+    assert "Mail goes to smtp.office365.us:587, security STARTTLS." in page
+    presets = json.loads(html.unescape(re.search(r"data-presets='([^']*)'", page).group(1)))
+    assert presets["microsoft"]["host"] == "smtp.office365.us"  # what the script fills in, not the global server's
+    assert "smtp.office365.com" in presets["microsoft"]["hosts"]  # still known as the provider's own
 
 
 def test_typed_port_and_security_are_kept_and_shown(mail, oauth_app):

@@ -83,8 +83,9 @@ def test_application_with_a_certificate_saves_and_shows_what_azure_lists(page, a
     thumbprint = re.search(r"<code>([0-9A-F]{40})</code>", page_html)
     assert thumbprint and "CN=ddenterpriseapi test app" in page_html
     assert "Leave blank to keep the stored certificate" in page_html
-    assert "App-only sign-in: tokens are requested by the console itself; no one signs in." in page_html
-    assert "the default mailbox is reports@contoso.com" in page_html
+    assert "App-only sign-in (Application) as reports@contoso.com, alerts@contoso.com." in page_html
+    assert "Tokens are requested by the console itself; no one signs in." in page_html
+    assert "The default mailbox is reports@contoso.com." in page_html
     for hidden in ("delegated-authorization", "service-account"):
         assert not shown_for(page_html, hidden)
     assert shown_for(page_html, "certificate") and shown_for(page_html, "mailboxes-choice")
