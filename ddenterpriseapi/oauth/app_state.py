@@ -10,8 +10,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import AppToken, OAuthSettings
 from ..providers import APPLICATION
-from .app_tokens import APPLICATION_KEY
+from .app_tokens import recorded_rejection
 from .settings import is_app_only, mailbox_list
+from .source import app_token_keys
 
 SIGNED_IN_BY = {APPLICATION: _l("Application"), "service_account": _l("Service account")}
 
@@ -30,10 +31,8 @@ def app_only_state(settings: OAuthSettings) -> AppOnlyState | None:
     """The state of the saved app-only sign-in; None under delegated sign-in."""
     if not is_app_only(settings):
         return None
-    mailboxes = mailbox_list(settings)
-    keys = [APPLICATION_KEY] if settings.sign_in == APPLICATION else [mailbox.lower() for mailbox in mailboxes]
-    rows = db.session.execute(select(AppToken.access_token, AppToken.expires_at, AppToken.rejection)
-                              .where(AppToken.key.in_(keys))).all()
-    expiries = [expires_at for token, expires_at, _rejection in rows if token and expires_at]
-    rejection = next((rejection for _token, _expiry, rejection in rows if rejection), None)
-    return AppOnlyState(str(SIGNED_IN_BY[settings.sign_in]), mailboxes, min(expiries, default=None), rejection)
+    keys = app_token_keys(settings)
+    expiries = db.session.scalars(select(AppToken.expires_at).where(
+        AppToken.key.in_(keys), AppToken.access_token.is_not(None), AppToken.expires_at.is_not(None))).all()
+    return AppOnlyState(str(SIGNED_IN_BY[settings.sign_in]), mailbox_list(settings), min(expiries, default=None),
+                        recorded_rejection(keys))
