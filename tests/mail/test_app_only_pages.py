@@ -54,3 +54,19 @@ def test_a_google_service_account_from_the_pages_to_the_mailbox(
     assert (received.auth_mechanism, received.auth_login) == ("XOAUTH2", MAILBOX[0])
     (request,) = google_server.app_token_requests()
     assert (request["grant_type"], request["subject"]) == ("urn:ietf:params:oauth:grant-type:jwt-bearer", MAILBOX[0])
+
+
+def test_a_microsoft_application_with_a_secret_from_the_pages_to_the_mailbox(
+        microsoft_server, admin_client, mail, make_smtp, oauth_app, worker):
+    microsoft_server.grant_mailbox(CLIENT[0], MAILBOX[0])
+    save_oauth_page(admin_client, provider="microsoft", sign_in="application", tenant="contoso.onmicrosoft.com",
+                    client_id=CLIENT[0], client_secret=CLIENT[1], mailboxes=MAILBOX[0])
+    smtp = make_smtp(microsoft_server)
+    assert mail.save(smtp).status_code == 302
+    message_id = queue_mail(admin_client, create_api_key(admin_client), "Nightly report")
+    row = wait_for_status(oauth_app, message_id, "sent", "held")
+    assert row["status"] == "sent", row["last_error"]
+    assert smtp.wait_for_messages(1)[0].auth_login == MAILBOX[0]
+    (request,) = microsoft_server.app_token_requests()
+    assert (request["client_authentication"], request["scope"]) == (
+        "client_secret", "https://outlook.office365.com/.default")
