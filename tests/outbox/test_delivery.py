@@ -138,12 +138,12 @@ def test_a_throttling_server_is_obeyed_and_everything_arrives(sending, worker, a
 
 
 def test_the_worker_keeps_the_refresh_token_alive_without_mail(sending, oauth_app, google_server):
+    with oauth_app.app_context():  # the last refresh an hour ago, before the worker's first token check
+        row = db.session.get(OAuthConnection, 1)
+        row.authorized_at = row.last_refresh_at = datetime.now(UTC) - timedelta(hours=1)
+        db.session.commit()
     worker = RunningWorker(oauth_app, replace(FAST_OUTBOX, refresh_interval=timedelta(minutes=30))).start()
     try:
-        with oauth_app.app_context():
-            row = db.session.get(OAuthConnection, 1)
-            row.authorized_at = row.last_refresh_at = datetime.now(UTC) - timedelta(hours=1)
-            db.session.commit()
         deadline = time.monotonic() + 10
         while not refreshes(google_server):
             assert time.monotonic() < deadline, "no refresh"
