@@ -13,7 +13,6 @@ from ..extensions import db
 from ..models import OAuthSettings
 from ..providers import APPLICATION, SERVICE_ACCOUNT, Provider
 from ..runtime import Runtime
-from ..text import lines
 from ..validation import TENANT_ALIASES, url_problem
 from .app_grants import AppClient, ServiceAccountClient, client_credentials, service_account_token
 from .app_tokens import (
@@ -25,7 +24,7 @@ from .app_tokens import (
     check_not_rejected,
 )
 from .credentials import CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
-from .settings import get_settings, provider_of
+from .settings import get_settings, mailbox_list, provider_of
 from .tokens import AccessToken, authorized_connection, get_access_token
 
 
@@ -125,7 +124,7 @@ def app_token_keys(settings: OAuthSettings) -> tuple[str, ...] | None:
     if settings.sign_in == APPLICATION:
         return (APPLICATION_KEY,)
     if settings.sign_in == SERVICE_ACCOUNT:
-        return tuple(mailbox.lower() for mailbox in lines(settings.mailboxes))
+        return tuple(mailbox.lower() for mailbox in mailbox_list(settings))
     return None
 
 
@@ -141,7 +140,7 @@ def credential_source(settings: OAuthSettings, runtime: Runtime) -> CredentialSo
 def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCredentialsSource:
     """The application's client credentials as saved, or what is missing from them."""
     provider = provider_of(settings, runtime.providers)
-    source = partial(ClientCredentialsSource, runtime, settings.provider, tuple(lines(settings.mailboxes)),
+    source = partial(ClientCredentialsSource, runtime, settings.provider, tuple(mailbox_list(settings)),
                      settings.updated_at)
     problem = sign_in_problem(settings, provider) or tenant_problem(settings.tenant)
     missing = [label for label, value in ((_("Client ID"), settings.client_id), (
@@ -160,7 +159,7 @@ def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCrede
 def service_account_source(settings: OAuthSettings, runtime: Runtime) -> ServiceAccountSource:
     """The service account's key file as saved, or why it cannot be used."""
     provider = provider_of(settings, runtime.providers)
-    source = partial(ServiceAccountSource, runtime, settings.provider, tuple(lines(settings.mailboxes)),
+    source = partial(ServiceAccountSource, runtime, settings.provider, tuple(mailbox_list(settings)),
                      settings.updated_at)
     problem = sign_in_problem(settings, provider)
     if problem or not settings.service_account_key:
