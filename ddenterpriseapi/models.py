@@ -96,9 +96,11 @@ class OAuthSettings(db.Model):
 
 
 class AppToken(db.Model):
-    """An access token of app-only sign-in, cached for every process: no refresh token comes with it, the same grant
-    gives the next one. Keyed "" for Microsoft's application-wide token, by the mailbox for a Google service
-    account's (one token per mailbox it acts as)."""
+    """An access token cached for every process apart from the authorization's own. App-only sign-in: no refresh
+    token comes with it, the same grant gives the next one; keyed "" for Microsoft's application-wide token, by the
+    mailbox for a Google service account's (one per mailbox it acts as), by the scope for Microsoft Graph's. A
+    person's token for a second resource (Microsoft Graph): keyed "delegated <scope>", refreshed from the
+    authorization's refresh token."""
 
     __tablename__ = "app_token"
 
@@ -125,6 +127,8 @@ class OAuthConnection(db.Model):
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
     access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     granted_scopes: Mapped[str | None] = mapped_column(Text)
+    # What the authorization asked for, every resource's: a Microsoft token names only its own resource's scopes.
+    consented_scopes: Mapped[str | None] = mapped_column(Text)
     authorized_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reauthorization_error: Mapped[str | None] = mapped_column(Text)
@@ -183,6 +187,8 @@ class MailServer(db.Model):
     # The From of relayed messages: "keep" the client's, or "mailbox": send as the email server's sender, the
     # client's From kept in Reply-To (for a mailbox without Send As on the addresses its programs use).
     relay_sender: Mapped[str] = mapped_column(String(10), default="keep", server_default="keep")
+    # What carries messages: "smtp", or the provider's HTTPS API ("graph", "gmail_api") when SMTP is closed.
+    transport: Mapped[str] = mapped_column(String(10), default="smtp", server_default="smtp")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
 

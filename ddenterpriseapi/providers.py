@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from .validation import url_problem
 
 DELEGATED, APPLICATION, SERVICE_ACCOUNT = "delegated", "application", "service_account"
+SMTP, GRAPH, GMAIL_API = "smtp", "graph", "gmail_api"
+TRANSPORT_LABELS = {SMTP: "SMTP", GRAPH: "Microsoft Graph", GMAIL_API: "Gmail API"}
 SIGN_IN_LABELS = {
     DELEGATED: _l("Delegated (a user signs in)"),
     APPLICATION: _l("Application (no user)"),
@@ -61,6 +63,23 @@ class Provider:
     exchange_environment: str | None = None  # Connect-ExchangeOnline's -ExchangeEnvironmentName, in the PowerShell
     clouds: dict[str, Cloud] = field(default_factory=dict)  # national clouds; none: one worldwide service
     overridden: frozenset[str] = frozenset()  # fields OAUTH_PROVIDER_OVERRIDES set, which a cloud leaves alone
+    # Its HTTPS API for a ready MIME message, for when SMTP is closed: which one, where, and the scopes it takes.
+    mail_api: str | None = None  # GRAPH or GMAIL_API
+    api_url: str = ""
+    api_scope: str = ""  # what a person grants for it (Gmail: mail.google.com, so the SMTP token serves it too)
+    api_app_scope: str = ""  # what an application's token is asked for
+    api_max_message_bytes: int = 0  # the largest message its HTTPS API takes
+    consent_refused_marker: str | None = None  # in a refused refresh for another resource: consent is missing
+
+    @property
+    def transports(self) -> tuple[str, ...]:
+        """The transports this provider offers: SMTP, and its HTTPS API if it has one."""
+        return (SMTP, self.mail_api) if self.mail_api else (SMTP,)
+
+    def api_resource(self) -> str | None:
+        """The scope a person's token must be asked for apart for the HTTPS API (Microsoft: a token serves one
+        resource); None when the authorization's own token serves it (Google)."""
+        return None if self.api_scope in self.scopes.split() else self.api_scope
 
     def in_cloud(self, cloud: str | None) -> "Provider":
         """This provider as it is in a national cloud (the global one for an unknown key)."""
@@ -90,9 +109,11 @@ class Provider:
         return {host.lower().rstrip(".") for host in hosts if host}
 
 
-def microsoft_cloud(login: str, exchange: str, smtp_host: str, exchange_environment: str) -> dict:
-    """A Microsoft national cloud's endpoints: Entra ID at `login`, Exchange Online at `exchange`."""
+def microsoft_cloud(login: str, exchange: str, smtp_host: str, exchange_environment: str, graph: str) -> dict:
+    """A Microsoft national cloud's endpoints: Entra ID at `login`, Exchange Online at `exchange`, Microsoft Graph at
+    `graph`."""
     return dict(
+        **graph_api(graph),
         authorization_url=f"{login}/{{tenant}}/oauth2/v2.0/authorize",
         token_url=f"{login}/{{tenant}}/oauth2/v2.0/token",
         admin_consent_url=f"{login}/{{tenant}}/v2.0/adminconsent",
@@ -103,6 +124,12 @@ def microsoft_cloud(login: str, exchange: str, smtp_host: str, exchange_environm
         smtp_host=smtp_host,
         exchange_environment=exchange_environment,
     )
+
+
+def graph_api(graph: str) -> dict:
+    """Microsoft Graph's sendMail in one cloud: its own resource, Mail.Send delegated or as an application."""
+    return dict(mail_api=GRAPH, api_url=f"{graph}/v1.0", api_scope=f"{graph}/Mail.Send",
+                api_app_scope=f"{graph}/.default", api_max_message_bytes=150 * 1024 * 1024)
 
 
 PRESETS = {
@@ -131,6 +158,11 @@ PRESETS = {
             "publish the app (or make it Internal), then authorize again."
         ),
         testing_token_days=7,
+        mail_api=GMAIL_API,
+        api_url="https://gmail.googleapis.com",
+        api_scope="https://mail.google.com/",
+        api_app_scope="https://mail.google.com/",
+        api_max_message_bytes=35 * 1024 * 1024,
     ),
     "microsoft": Provider(
         key="microsoft",
@@ -153,14 +185,18 @@ PRESETS = {
         sign_ins=(DELEGATED, APPLICATION),
         app_scope="https://outlook.office365.com/.default",
         exchange_environment="O365Default",
+        **graph_api("https://graph.microsoft.com"),
+        consent_refused_marker="AADSTS65001",
         clouds={
             "global": Cloud("global", _l("Global")),
             "usgov": Cloud("usgov", _l("US Government (GCC High)"), microsoft_cloud(
                 login="https://login.microsoftonline.us", exchange="https://outlook.office365.us",
-                smtp_host="smtp.office365.us", exchange_environment="O365USGovGCCHigh")),
+                smtp_host="smtp.office365.us", exchange_environment="O365USGovGCCHigh",
+                graph="https://graph.microsoft.us")),
             "china": Cloud("china", _l("China (21Vianet)"), microsoft_cloud(
                 login="https://login.chinacloudapi.cn", exchange="https://partner.outlook.cn",
-                smtp_host="smtp.partner.outlook.cn", exchange_environment="O365China")),
+                smtp_host="smtp.partner.outlook.cn", exchange_environment="O365China",
+                graph="https://microsoftgraph.chinacloudapi.cn")),
         },
         missing_refresh_token_hint=_l(
             "Microsoft returns a refresh token only when the offline_access permission is granted: "
@@ -181,9 +217,9 @@ PRESETS = {
 OVERRIDABLE_FIELDS = {
     "authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "admin_consent_scope",
     "issuer", "scopes",
-    "smtp_host", "smtp_port", "smtp_security", "sending_rate", "max_recipients", "max_message_bytes",
+    "smtp_host", "smtp_port", "smtp_security", "sending_rate", "max_recipients", "max_message_bytes", "api_url",
 }
-URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url")
+URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "userinfo_url", "admin_consent_url", "api_url")
 
 
 def parse_overrides(raw) -> dict:

@@ -15,6 +15,7 @@ from ..oauth.settings import is_app_only, mailbox_list
 from ..oauth.source import AppOnlySource
 from ..runtime import Runtime
 from . import smtp
+from .api_transport import ApiTransport
 from .errors import MailError, reply_advice
 from .sending import transport_for
 from .smtp import Trace
@@ -55,7 +56,18 @@ def check_app_only(settings: OAuthSettings, mail: MailServer, runtime: Runtime) 
     except MailError as unusable:  # the email server was never configured, or may not get credentials
         raise CheckImpossible(unusable.said) from None
     renewed: set[str] = set()
+    if isinstance(transport, ApiTransport):  # an HTTPS API has no sign-in apart from sending: the token is checked
+        return [check_token(transport.source, mailbox, renewed) for mailbox in mailboxes]
     return [check_mailbox(transport, mailbox, renewed, runtime) for mailbox in mailboxes]
+
+
+def check_token(source: AppOnlySource, mailbox: str, renewed: set[str]) -> MailboxCheck:
+    """A new token for the mailbox, for the HTTPS API's resource."""
+    try:
+        source.access_token(rejected=renewal(source, mailbox, renewed), mailbox=mailbox)
+    except OAuthError as error:
+        return MailboxCheck(mailbox, False, "token", error.code, error.message)
+    return MailboxCheck(mailbox, True)
 
 
 def check_mailbox(transport: SmtpTransport, mailbox: str, renewed: set[str], runtime: Runtime) -> MailboxCheck:

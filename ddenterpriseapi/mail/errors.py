@@ -195,6 +195,8 @@ sentences({  # SMTP failures by code, so the audit log words them in its reader'
         "Sender address is blank, so messages without a sender go out as %(address)s, taken from %(origin)s, and "
         "that address cannot be used: %(reason)s Type a Sender address on the Email server page.", address=address,
         origin=_("the Username") if origin == "username" else _("the authorized account"), reason=reason),
+    "transport_not_offered": _l("The transport chosen on the Email server page, %(transport)s, is not offered by "
+                                "%(provider)s, the provider on the OAuth page: choose another transport and save."),
     "server_not_configured": _l("Configure the email server first: SMTP host, port and security."),
     "no_smtp_password": _l("No SMTP password is stored: type it on the email server page."),
 })

@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import MailServer
-from ..providers import Provider
+from ..providers import SMTP, Provider
 from ..runtime import Runtime
 from ..said import said
 from ..validation import private_address_problem
@@ -20,7 +20,8 @@ PROVIDER_SERVER = {"host": None, "port": None, "security": None}  # every field 
 
 def get_mail_server() -> MailServer:
     """The saved email server, or unsaved defaults (with OAuth, the provider's server)."""
-    return db.session.get(MailServer, 1) or MailServer(id=1, authentication="oauth", relay_sender="keep")
+    return db.session.get(MailServer, 1) or MailServer(id=1, authentication="oauth", relay_sender="keep",
+                                                       transport=SMTP)
 
 
 def save_mail_server(values: dict) -> tuple[MailServer, list[str]]:

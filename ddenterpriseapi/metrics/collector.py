@@ -50,7 +50,7 @@ class ConsoleCollector:
         page: the delegated connection's, or under app-only sign-in the app token cache's (the default mailbox's row).
         Only the columns needed are read: no stored token is decrypted for a scrape."""
         settings = self.session.get(OAuthSettings, 1)
-        keys = app_token_keys(settings) if settings is not None else None
+        keys = app_token_keys(settings, self.session) if settings is not None else None
         expires_at, refreshed_at, blocked = self.app_token_state(keys) if keys is not None else self.delegated_state()
         yield gauge("access_token_expires_in_seconds", "Seconds until the access token expires (under app-only "
                     "sign-in the default mailbox's; absent when there is none).",

@@ -94,7 +94,7 @@ def complete_authorization(
     params = replace(params, redirect_uri=pending.redirect_uri, scopes=pending.scopes)  # exactly as requested
     grant = flow.exchange_code(params, answer["code"], pending.code_verifier)
     check_grant(grant, provider, params.scopes)
-    return store_grant(grant, provider)
+    return store_grant(grant, provider, consented=params.scopes)
 
 
 def check_grant(grant: TokenGrant, provider: Provider, requested_scopes: str) -> None:

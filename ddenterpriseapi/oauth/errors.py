@@ -176,6 +176,12 @@ sentences({  # the OAuth path's failures by code, so the audit log words them in
     "fields_missing": lambda fields: _("Enter the %(fields)s and save before authorizing.", fields=_(" and ").join(
         str(FIELD_LABELS.get(name, name)) for name in fields)),
     "not_authorized": _l("OAuth is not authorized yet: open the OAuth page and click Authorize."),
+    "api_consent_required": _l("The transport on the Email server page needs the %(scope)s permission, which the "
+                               "authorization did not ask for: open the OAuth page and click Authorize to grant it "
+                               "(SMTP keeps working meanwhile)."),
+    "api_consent_refused": _l("The provider refused a token for %(scope)s: %(error)s Add the permission to the app "
+                              "registration (API permissions, delegated), grant consent, then click Authorize on the "
+                              "OAuth page."),
     "refresh_refused": lambda error, provider: " ".join(filter(None, (
         _("The provider refused to refresh the access token."), str(error),
         provider_hint(provider, "reauthorization_hint")))),

@@ -80,6 +80,13 @@ def is_app_only(settings: OAuthSettings) -> bool:
     return settings.sign_in in APP_ONLY
 
 
+def consent_scopes(scopes: str, provider: Provider, transport: str) -> str:
+    """What an authorization asks for: the scopes in force and, when the transport is the provider's HTTPS API on a
+    resource of its own (Microsoft Graph), that API's permission after them (the code's token serves the first)."""
+    extra = provider.api_resource() if transport == provider.mail_api else None
+    return f"{scopes} {extra}" if extra and extra not in scopes.split() else scopes
+
+
 def app_scope(provider: Provider) -> str:
     """What an app-only token is asked for: the provider's application scope, else (Google's service accounts) the
     SMTP scope a person would grant, its first."""

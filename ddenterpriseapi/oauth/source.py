@@ -8,10 +8,11 @@ from functools import partial
 from typing import Protocol
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ..extensions import db
-from ..models import OAuthSettings
-from ..providers import APPLICATION, SERVICE_ACCOUNT, Provider
+from ..models import MailServer, OAuthSettings
+from ..providers import APPLICATION, SERVICE_ACCOUNT, SMTP, Provider
 from ..runtime import Runtime
 from ..validation import TENANT_ALIASES, url_problem
 from .app_grants import AppClient, ServiceAccountClient, client_credentials, service_account_token
@@ -25,7 +26,7 @@ from .app_tokens import (
 )
 from .credentials import CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
 from .settings import get_settings, mailbox_list, provider_of
-from .tokens import AccessToken, authorized_connection, get_access_token
+from .tokens import AccessToken, authorized_connection, check_consented, get_access_token
 
 
 class CredentialSource(Protocol):
@@ -46,12 +47,15 @@ class RefreshTokenSource:
     The token is the person's whatever the mailbox (a shared mailbox goes by the SMTP username)."""
 
     runtime: Runtime
+    resource: str | None = None  # another resource's scope than the authorization's own (Microsoft Graph's)
 
     def check_ready(self, mailbox: str | None = None) -> None:
-        authorized_connection()
+        connection = authorized_connection()
+        if self.resource is not None:
+            check_consented(connection, self.resource)
 
     def access_token(self, rejected: str | None = None, mailbox: str | None = None) -> AccessToken:
-        return get_access_token(self.runtime, rejected)
+        return get_access_token(self.runtime, rejected, self.resource)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class AppOnlySource:
     provider: str
     mailboxes: tuple[str, ...]
     saved_at: datetime | None  # when the parameters it was built from were saved: tokens store only if still so
+    transport: str  # what the tokens are for: the SMTP server's resource, or the HTTPS API's
     problem: str | None  # what the OAuth page lacks, when it lacks something
 
     def request(self, mailbox: str) -> AppTokenRequest:
@@ -76,7 +81,7 @@ class AppOnlySource:
             return app_access_token(self.request(self.mailbox(mailbox)), self.runtime, rejected)
         except CredentialsChanged:  # saved again while the token was asked for: ask with what is saved now
             db.session.rollback()
-            return credential_source(get_settings(), self.runtime).access_token(rejected, mailbox)
+            return credential_source(get_settings(), self.runtime, self.transport).access_token(rejected, mailbox)
 
     def mailbox(self, asked: str | None) -> str:
         """The mailbox asked for when it is listed (addresses compare without regard to case), else the default."""
@@ -98,10 +103,10 @@ class ClientCredentialsSource(AppOnlySource):
     """Application sign-in (Microsoft): the application's own token, one for every mailbox it was granted."""
 
     app: AppClient | None = None
+    key: str = APPLICATION_KEY  # the cached token's row: one per resource
 
     def request(self, mailbox: str) -> AppTokenRequest:
-        return AppTokenRequest(APPLICATION_KEY, mailbox, self.provider, partial(client_credentials, self.app),
-                               self.saved_at)
+        return AppTokenRequest(self.key, mailbox, self.provider, partial(client_credentials, self.app), self.saved_at)
 
 
 @dataclass(frozen=True)
@@ -118,30 +123,41 @@ class ServiceAccountSource(AppOnlySource):
                                self.saved_at)
 
 
-def app_token_keys(settings: OAuthSettings) -> tuple[str, ...] | None:
-    """The app_token rows the saved sign-in uses, the default mailbox's first (Microsoft: the application's one row;
-    Google: a row per listed mailbox); None under delegated sign-in, which uses none."""
+def chosen_transport(session=None) -> str:
+    """The transport saved on the Email server page (SMTP before it is saved): whose resource tokens are for."""
+    return (session or db.session).scalar(select(MailServer.transport).where(MailServer.id == 1)) or SMTP
+
+
+def app_token_keys(settings: OAuthSettings, session=None) -> tuple[str, ...] | None:
+    """The app_token rows the saved sign-in uses for the saved transport, the default mailbox's first (Microsoft: the
+    application's one row per resource; Google: a row per listed mailbox); None under delegated sign-in."""
     if settings.sign_in == APPLICATION:
-        return (APPLICATION_KEY,)
+        return (application_key(chosen_transport(session)),)
     if settings.sign_in == SERVICE_ACCOUNT:
         return tuple(mailbox.lower() for mailbox in mailbox_list(settings))
     return None
 
 
-def credential_source(settings: OAuthSettings, runtime: Runtime) -> CredentialSource:
-    """The source the saved OAuth parameters call for: who signs in decides."""
+def credential_source(settings: OAuthSettings, runtime: Runtime, transport: str = SMTP) -> CredentialSource:
+    """The source the saved OAuth parameters call for, with tokens for the transport: who signs in decides."""
     if settings.sign_in == APPLICATION:
-        return application_source(settings, runtime)
+        return application_source(settings, runtime, transport)
     if settings.sign_in == SERVICE_ACCOUNT:
-        return service_account_source(settings, runtime)
-    return RefreshTokenSource(runtime)
+        return service_account_source(settings, runtime, transport)
+    provider = provider_of(settings, runtime.providers)
+    return RefreshTokenSource(runtime, provider.api_resource() if transport == provider.mail_api else None)
 
 
-def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCredentialsSource:
+def application_key(transport: str) -> str:
+    """The row of the application's token for the transport's resource: "" for SMTP's, the API's name for its own."""
+    return APPLICATION_KEY if transport == SMTP else transport
+
+
+def application_source(settings: OAuthSettings, runtime: Runtime, transport: str) -> ClientCredentialsSource:
     """The application's client credentials as saved, or what is missing from them."""
     provider = provider_of(settings, runtime.providers)
     source = partial(ClientCredentialsSource, runtime, settings.provider, tuple(mailbox_list(settings)),
-                     settings.updated_at)
+                     settings.updated_at, transport)
     problem = sign_in_problem(settings, provider) or tenant_problem(settings.tenant)
     missing = [label for label, value in ((_("Client ID"), settings.client_id), (
         _("Client Secret or certificate"), settings.client_secret or settings.client_certificate)) if not value]
@@ -152,15 +168,18 @@ def application_source(settings: OAuthSettings, runtime: Runtime) -> ClientCrede
         certificate = read_certificate(settings.client_certificate) if settings.client_certificate else None
     except CredentialProblem as unusable:
         return source(_("The stored certificate cannot be used: %(problem)s", problem=unusable))
-    return source(None, AppClient(provider.endpoint(provider.token_url, settings.tenant), settings.client_id,
-                                  provider.app_scope, runtime.http_timeout, settings.client_secret, certificate))
+    scope = provider.api_app_scope if transport == provider.mail_api else provider.app_scope
+    client = AppClient(provider.endpoint(provider.token_url, settings.tenant), settings.client_id, scope,
+                       runtime.http_timeout, settings.client_secret, certificate)
+    return source(None, client, application_key(transport))
 
 
-def service_account_source(settings: OAuthSettings, runtime: Runtime) -> ServiceAccountSource:
-    """The service account's key file as saved, or why it cannot be used."""
+def service_account_source(settings: OAuthSettings, runtime: Runtime, transport: str) -> ServiceAccountSource:
+    """The service account's key file as saved, or why it cannot be used (its token serves SMTP and the Gmail API
+    alike)."""
     provider = provider_of(settings, runtime.providers)
     source = partial(ServiceAccountSource, runtime, settings.provider, tuple(mailbox_list(settings)),
-                     settings.updated_at)
+                     settings.updated_at, transport)
     problem = sign_in_problem(settings, provider)
     if problem or not settings.service_account_key:
         return source(problem or _("Service account sign-in needs the service account's JSON key file: choose it "

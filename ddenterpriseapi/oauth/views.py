@@ -1,6 +1,7 @@
 """OAuth parameters page, Authorize, Remove authorization, and the provider's redirect back to the console."""
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from .settings import (
     SECRETS,
     admin_consent_link,
     client_parameters,
+    consent_scopes,
     default_redirect_uri,
     endpoints,
     exchange_setup_of,
@@ -38,6 +40,7 @@ from .settings import (
     off_callback_path,
     page_presets,
     previous_provider,
+    provider_of,
     redirect_uri,
     redirect_uri_to_store,
     save_settings,
@@ -191,6 +194,8 @@ def authorize_with(stored):
     except OAuthError as error:
         flash(error.message, "error")
         return redirect(url_for(".settings"))
+    params = replace(params, scopes=consent_scopes(params.scopes, provider_of(stored, runtime.providers),
+                                                   get_mail_server().transport))
     if redirect_uri_to_store(stored.redirect_uri, runtime.public_url, params.redirect_uri) != stored.redirect_uri:
         save_settings({"redirect_uri": params.redirect_uri})  # the one registered: it must not move from now on
     session.setdefault(BINDING_KEY, secrets.token_urlsafe(32))

@@ -33,10 +33,14 @@ class Submitter:
 
 
 def sending_limits(runtime: Runtime, mail: MailServer) -> Provider:
-    """The preset whose limits (recipients, size) apply: the authorized provider's with OAuth, else Custom's."""
-    if mail.authentication == "oauth":
-        return runtime.providers[chosen_provider()]
-    return runtime.providers["custom"]
+    """The preset whose limits (recipients, size) apply: the authorized provider's with OAuth (its HTTPS API's size
+    when that is the transport), else Custom's."""
+    if mail.authentication != "oauth":
+        return runtime.providers["custom"]
+    provider = runtime.providers[chosen_provider()]
+    if mail.transport == provider.mail_api and provider.api_max_message_bytes:
+        return replace(provider, max_message_bytes=provider.api_max_message_bytes)
+    return provider
 
 
 def known_mailbox(mail: MailServer, mailboxes: SendingMailboxes | None) -> str:

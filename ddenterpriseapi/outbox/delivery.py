@@ -61,6 +61,8 @@ def failure_record(item: Claimed, outcome: Outcome, policy: OutboxPolicy) -> Rec
         values["next_attempt_at"] = None  # released as soon as the administrator fixes it
     elif status == HELD:
         values["next_attempt_at"] = moment + min(policy.retry_delay(attempts), timedelta(seconds=HELD_RECHECK_MAX))
+    elif outcome.retry_after is not None:  # exactly as long as the server asked
+        values["next_attempt_at"] = moment + timedelta(seconds=outcome.retry_after)
     else:
         delay = policy.retry_delay(1) if outcome.throttled else policy.retry_delay(attempts)
         values["next_attempt_at"] = moment + delay
@@ -107,7 +109,8 @@ def deliver(transport: Transport, policy: OutboxPolicy, owner: str, batch: list[
                 if item.id not in done:
                     done.add(item.id)
                     ledger.hold(failure_record(item, outcomes[-1], policy))
-    release(owner, [item.id for item in batch if item.id not in done], now())
+    wait = outcomes[-1].retry_after if outcomes and outcomes[-1] is not None else None  # the server asked: all wait
+    release(owner, [item.id for item in batch if item.id not in done], now() + timedelta(seconds=wait or 0))
     return outcomes
 
 

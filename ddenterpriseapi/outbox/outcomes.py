@@ -4,6 +4,7 @@ or refused for good (failed); and for the connection: still usable, or over, or 
 from dataclasses import dataclass, field
 
 from ..console_error import ConsoleError
+from ..mail.api_errors import LATER, MESSAGE, ApiError
 from ..mail.errors import MailError, MailNotConfigured
 from ..oauth.errors import OAuthError
 from ..oauth.tokens import NotAuthorized
@@ -23,6 +24,7 @@ class Outcome:
     throttled: bool = False  # the server asks for fewer messages per minute (4.7.x, 421)
     session_over: bool = False  # the next message needs a new connection
     waits_for_fix: bool = False  # held until an administrator fixes the settings or authorizes again
+    retry_after: float | None = None  # seconds the server asked us to wait (HTTP Retry-After): tried again then
 
 
 def outcome_of(error: ConsoleError) -> Outcome:
@@ -31,9 +33,22 @@ def outcome_of(error: ConsoleError) -> Outcome:
         return Outcome(HELD, error.message, session_over=True, waits_for_fix=True)
     if isinstance(error, OAuthError):  # no code: the token endpoint was unreachable or failed; a code: a refusal
         return Outcome(DEFERRED if error.code is None else HELD, error.message, session_over=True)
+    if isinstance(error, ApiError):
+        return api_outcome(error)
     if not isinstance(error, MailError):
         return Outcome(DEFERRED, error.message, session_over=True)
     return smtp_outcome(error)
+
+
+def api_outcome(error: ApiError) -> Outcome:
+    """An HTTPS API's refusal: of this message for good, of the credentials or permissions (an administrator must act;
+    looked at again with backoff, the fix being at the provider), or for now (waiting as long as it asked)."""
+    if error.kind == MESSAGE:
+        return Outcome(FAILED, error.message, error.reply)
+    if error.kind == LATER:
+        return Outcome(DEFERRED, error.message, error.reply, throttled=error.reply.startswith("429"),
+                       session_over=error.retry_after is not None, retry_after=error.retry_after)
+    return Outcome(HELD, error.message, error.reply, session_over=True)
 
 
 def smtp_outcome(error: MailError) -> Outcome:

@@ -20,7 +20,7 @@ from ..models import MailServer, OutboxMessage, WorkerHeartbeat
 from ..notify.watch import check_everything, guarded
 from ..oauth.errors import OAuthError
 from ..oauth.settings import chosen_provider, get_settings
-from ..oauth.source import app_token_keys, credential_source
+from ..oauth.source import app_token_keys, chosen_transport, credential_source
 from ..oauth.tokens import NotAuthorized, get_connection, refresh_now
 from ..runtime import Runtime
 from .claims import Claimed, anything_due, claim, first_due_sender, hold_all, release_held
@@ -168,7 +168,7 @@ class Worker:
         its expiry, and a recorded refusal until REJECTION_RECHECK: at most one token call per token lifetime. A
         Google mailbox's token is its own, but the default one's tells whether the service account is still let in."""
         try:
-            credential_source(settings, self.runtime).access_token()
+            credential_source(settings, self.runtime, chosen_transport()).access_token()
         except NotAuthorized as error:  # a refusal is recorded and told, a missing field shown: no log each minute
             log.debug("App-only token check: %s", error.message)
         except OAuthError as error:

@@ -1,0 +1,44 @@
+"""The Gmail API's messages.send with a ready MIME message: base64url in a JSON request, or, for a larger message,
+the bytes themselves through a resumable media upload (up to Gmail's 35 MB)."""
+
+import base64
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+
+from ..said import said
+from .api_http import ApiHttp
+from .api_message import with_envelope_recipients
+from .errors import MailError
+from .smtp import Delivery, Trace
+from .transport import Envelope
+
+JSON_LIMIT = 4 * 1024 * 1024  # bytes of message sent as JSON; larger ones are uploaded
+LABEL = "Gmail API"
+
+
+def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: str, trace: Trace) -> Delivery:
+    """Send as the token's account (users/me); the Gmail API's answer, naming the message's id."""
+    data = with_envelope_recipients(envelope)
+    if len(data) <= JSON_LIMIT:
+        response = http.call("POST", f"{api_url}/gmail/v1/users/me/messages/send", "request", token,
+                             json={"raw": base64.urlsafe_b64encode(data).decode()})
+        trace.ok("request", f"POST /gmail/v1/users/me/messages/send ({len(data)} bytes, raw)")
+    else:
+        session = http.call("POST", f"{api_url}/upload/gmail/v1/users/me/messages/send?uploadType=resumable",
+                            "upload", token, json={}, headers={"X-Upload-Content-Type": "message/rfc822",
+                                                               "X-Upload-Content-Length": str(len(data))})
+        response = http.call("PUT", upload_url(session.headers.get("Location", ""), api_url), "upload", token,
+                             data=data, headers={"Content-Type": "message/rfc822"})
+        trace.ok("request", _("resumable upload of %(size)s bytes", size=len(data)))
+    reply = f"{response.status_code} OK id={response.json().get('id', '')}"
+    trace.ok("answer", _("message accepted (%(message_id)s): %(reply)s", message_id=envelope.message_id, reply=reply))
+    return Delivery(reply)
+
+
+def upload_url(location: str, api_url: str) -> str:
+    """Where the upload goes, with the token: only to the API's own server."""
+    if urlsplit(location)[:2] != urlsplit(api_url)[:2]:
+        raise MailError(said("api_unexpected", api=LABEL, status=f"Location: {urlsplit(location).netloc or '-'}",
+                             expected=urlsplit(api_url).netloc), "upload")
+    return location
