@@ -10,7 +10,8 @@ Provider behaviours follow /work/shared/PROTOCOL.md:
   "email" is granted back as https://www.googleapis.com/auth/userinfo.email; /revoke and
   /v1/userinfo exist.
 - microsoft: tenant in the first path segment; refresh token only with offline_access; every refresh
-  rotates it and the used one dies at once; errors carry AADSTS codes and error_codes.
+  rotates it and the used one dies at once; errors carry AADSTS codes and error_codes. Access tokens are per
+  resource: consent may cover several, the code gives the first one's token, a refresh with a scope the others'.
 
 Plain http is fine here: Authlib accepts http for loopback hosts, so no transport override is set.
 """
@@ -192,6 +193,17 @@ ERRORS = {
         "google": ("invalid_scope", 400, "Invalid OAuth scope or ID token audience provided."),
         "microsoft": ("invalid_scope", 400, FALLBACK_AADSTS),
     },
+    "scope_several_resources": {
+        "google": ("invalid_scope", 400, "Invalid scope."),
+        "microsoft": ("invalid_scope", 400, "AADSTS28000: Provided value for the input parameter scope is not valid "
+                      "because it contains more than one resource. Scope {scope} is not valid."),
+    },
+    "consent_missing": {
+        "google": ("invalid_scope", 400, "Invalid scope."),
+        "microsoft": ("invalid_grant", 400, "AADSTS65001: The user or administrator has not consented to use the "
+                      "application with ID '{client_id}'. Send an interactive authorization request for this user "
+                      "and resource."),
+    },
     "delegation_missing": {
         "google": ("unauthorized_client", 401, "Client is unauthorized to retrieve access tokens using this "
                    "method, or client not authorized for any of the scopes requested."),
@@ -199,6 +211,7 @@ ERRORS = {
     },
 }
 APP_RESOURCE = {"microsoft": "https://outlook.office365.com"}  # what client credentials may ask a token for
+GRAPH_RESOURCE = "https://graph.microsoft.com"
 APP_GRANT_TYPES = ("client_credentials", JWTBearerGrant.GRANT_TYPE)
 APP_SMTP_SCOPES = {  # the scopes an app-only token must carry for SMTP, on a server of each shape
     "google": lambda server: {"https://mail.google.com/"},
@@ -255,6 +268,22 @@ def granted_scope(shape: str, requested: str) -> str:
         if scope != "offline_access" and scope not in granted:
             granted.append(scope)
     return " ".join(granted)
+
+
+def scope_resource(scope: str) -> str | None:
+    """The resource a Microsoft scope belongs to (its URL before the last "/"); None for openid, email and the like."""
+    return scope.rsplit("/", 1)[0] if "://" in scope else None
+
+
+def resources_of(scope: str) -> list[str]:
+    """The resources a scope string names, in order of first appearance."""
+    return list(dict.fromkeys(filter(None, map(scope_resource, scope_to_list(scope) or []))))
+
+
+def first_resource_scope(scope: str) -> str:
+    """What Microsoft's code redemption grants: the first resource's scopes, with the resource-less ones."""
+    first = next(iter(resources_of(scope)), None)
+    return " ".join(item for item in scope_to_list(scope) if scope_resource(item) in (None, first))
 
 
 def _b64url(data: bytes) -> str:
@@ -382,6 +411,7 @@ class AppToken:
     subject: str | None
     scope: str
     expires_at: float
+    roles: frozenset[str] = frozenset()  # Microsoft Graph: the application permissions admin-consented at issue
     revoked: bool = False
 
     def is_usable(self) -> bool:
@@ -400,6 +430,20 @@ class AppIdentity:
         return mailbox.lower() in self.mailboxes
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a resource server (the Graph or Gmail API stand-in) learns from a live access token."""
+
+    user: str | None  # the person's email; None for app-only tokens
+    client_id: str
+    app_only: bool
+    scopes: frozenset[str]
+    resource: str | None  # Microsoft: the audience; Google: None
+    roles: frozenset[str] = frozenset()  # Microsoft app tokens for Graph
+    subject: str | None = None  # Google: the mailbox a service account's token acts as
+    mailboxes: frozenset[str] = frozenset()  # what an app token may act as
+
+
 @dataclass
 class AuthorizationCode(AuthorizationCodeMixin):
     """An issued authorization code; used codes are kept to tell "reused" from "unknown"."""
@@ -407,7 +451,8 @@ class AuthorizationCode(AuthorizationCodeMixin):
     code: str
     client_id: str
     redirect_uri: str
-    scope: str
+    scope: str  # what the code's access token gets
+    consented: str  # every scope the user consented to, of every resource
     user: User
     code_challenge: str
     code_challenge_method: str
@@ -435,6 +480,7 @@ class Token(TokenMixin):
     scope: str
     expires_at: float
     family: str
+    consented: str  # what refreshes may ask for (Microsoft: a token for any consented resource)
     access_revoked: bool = False
     refresh_revoked: bool = False
 
@@ -540,12 +586,26 @@ class RefreshGrant(_TokenShaping, grants.RefreshTokenGrant):
             refresh_token.refresh_revoked = True
 
     def _validate_token_scope(self, token):
-        """Compare granted forms, so "email" or "offline_access" in a refresh request are fine."""
+        """Compare granted forms, so "email" or "offline_access" in a refresh request are fine; Microsoft gives a token
+        for one consented resource at a time."""
         requested = self.request.payload.scope
-        if requested:
-            asked = set(scope_to_list(self.request.client.get_allowed_scope(requested)))
-            if not asked <= set(scope_to_list(token.get_scope())):
+        if not requested:
+            return
+        asked = self.request.client.get_allowed_scope(requested)
+        if self.server.fixture.shape == "google":
+            if not set(scope_to_list(asked)) <= set(scope_to_list(token.get_scope())):
                 raise InvalidScopeError()
+            return
+        if len(resources_of(asked)) > 1:
+            raise ProviderError("scope_several_resources", scope=requested)
+        if not set(scope_to_list(asked)) <= set(scope_to_list(token.consented)):
+            raise ProviderError("consent_missing", client_id=token.client_id)
+
+    def issue_token(self, user, refresh_token):
+        """A token for the scope asked, in its granted form, else for the refreshed token's scope."""
+        requested = self.request.payload.scope
+        scope = self.request.client.get_allowed_scope(requested) if requested else refresh_token.get_scope()
+        return self.generate_token(user=user, scope=scope, include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN)
 
 
 class RequiredS256(CodeChallenge):
@@ -593,7 +653,7 @@ class GoogleRevocation(RevocationEndpoint):
 
 class ClientCredentials(grants.ClientCredentialsGrant):
     """Microsoft's client credentials grant: the application signs in as itself, with its secret or a certificate's
-    client assertion, for <resource>/.default only (the resource of this server's cloud)."""
+    client assertion, for <resource>/.default only (Exchange Online or Graph of this server's cloud)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "private_key_jwt"]
 
@@ -603,7 +663,7 @@ class ClientCredentials(grants.ClientCredentialsGrant):
         if not scope.endswith("/.default") or " " in scope:
             raise ProviderError("scope_not_default", scope=scope)
         resource = scope.removesuffix("/.default")
-        if resource != self.server.fixture.app_resource:
+        if resource not in (self.server.fixture.app_resource, self.server.fixture.graph_resource):
             raise ProviderError("unknown_resource", resource=resource, tenant=request.view_args.get("tenant", ""))
 
 
@@ -757,9 +817,9 @@ class OAuthTestServer:
     """
 
     def __init__(self, shape: str = "google", access_token_lifetime: int = 3600,
-                 app_resource: str | None = None):
-        """An unstarted server; call start(). app_resource: what Microsoft's client credentials may ask a token for
-        (another cloud's Exchange Online: its resource)."""
+                 app_resource: str | None = None, graph_resource: str = GRAPH_RESOURCE):
+        """An unstarted server; call start(). app_resource and graph_resource: what Microsoft's client credentials may
+        ask a token for (another cloud's Exchange Online and Graph: their resources)."""
         if shape not in SHAPES:
             raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
         self.shape = shape
@@ -781,6 +841,8 @@ class OAuthTestServer:
         self.tokens: dict[str, Token] = {}
         self.refresh_index: dict[str, Token] = {}
         self.app_resource = app_resource or APP_RESOURCE.get(shape, "")
+        self.graph_resource = graph_resource
+        self.app_permissions: dict[str, set[str]] = {}  # Microsoft: client ID -> Graph application permissions
         self.app_tokens: dict[str, AppToken] = {}
         self.mailbox_permissions: dict[str, set[str]] = {}  # Microsoft: client ID -> mailboxes (Exchange)
         self.service_accounts: dict[str, ServiceAccount] = {}  # Google: client_email -> account
@@ -846,6 +908,12 @@ class OAuthTestServer:
         with self._lock:
             self.mailbox_permissions.setdefault(client_id, set()).add(mailbox.lower())
 
+    def grant_app_permission(self, client_id: str, permission: str) -> None:
+        """API permissions > Add a permission > Microsoft Graph > Application permissions (Mail.Send, say), with admin
+        consent: the application's Graph tokens issued from now on carry it as a role."""
+        with self._lock:
+            self.app_permissions.setdefault(client_id, set()).add(permission)
+
     def register_service_account(self, client_email: str, client_id: str, key_id: str, public_key_pem: str,
                                  domain: str) -> None:
         """A service account with one key, in the Workspace of `domain` (whose users it may act as once delegated)."""
@@ -891,6 +959,18 @@ class OAuthTestServer:
             if not SMTP_SCOPES[self.shape] & set(record.scope.split()):
                 return None
             return record.user.email
+
+    def token_info(self, token: str) -> TokenInfo | None:
+        """What a live access token stands for (its audience, scopes, roles and whom it acts as); None when it is
+        unknown, expired or revoked."""
+        with self._lock:
+            if token in self.app_tokens:
+                return self._app_token_info(self.app_tokens[token])
+            record = self.tokens.get(token)
+            if record is None or not record.is_usable():
+                return None
+            return TokenInfo(user=record.user.email, client_id=record.client_id, app_only=False,
+                             scopes=frozenset(scope_to_list(record.scope)), resource=self._resource(record.scope))
 
     def revoke_all(self, email: str | None = None) -> None:
         """Invalidate every access and refresh token, of one account or of everyone (app-only tokens included)."""
@@ -1139,9 +1219,11 @@ class OAuthTestServer:
     def _save_code(self, code: str, oauth_request) -> None:
         """Store an authorization code with what the token request will need."""
         data = oauth_request.payload.data
+        consented = oauth_request.scope
         self.codes[code] = AuthorizationCode(
             code=code, client_id=oauth_request.client.client_id,
-            redirect_uri=oauth_request.payload.redirect_uri, scope=oauth_request.scope,
+            redirect_uri=oauth_request.payload.redirect_uri,
+            scope=first_resource_scope(consented) if self.shape == "microsoft" else consented, consented=consented,
             user=oauth_request.user, code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             offline=self._offline_requested(data), nonce=data.get("nonce"))
@@ -1172,7 +1254,8 @@ class OAuthTestServer:
             access_token=token["access_token"], refresh_token=token.get("refresh_token"),
             client_id=oauth_request.client.client_id, user=oauth_request.user,
             scope=token.get("scope", ""), expires_at=time.time() + token["expires_in"],
-            family=parent.family if parent else secrets.token_hex(8))
+            family=parent.family if parent else secrets.token_hex(8),
+            consented=parent.consented if parent else oauth_request.authorization_code.consented)
         self.tokens[record.access_token] = record
         if record.refresh_token:
             self.refresh_index[record.refresh_token] = record
@@ -1183,9 +1266,11 @@ class OAuthTestServer:
         if self.shape == "microsoft":
             token["ext_expires_in"] = token["expires_in"]
         subject = oauth_request.user if isinstance(oauth_request.user, str) else None
+        client_id = oauth_request.client.get_client_id()
+        scope = token.get("scope", "")
+        roles = self.app_permissions.get(client_id, set()) if scope == f"{self.graph_resource}/.default" else set()
         self.app_tokens[token["access_token"]] = AppToken(
-            token["access_token"], oauth_request.client.get_client_id(), subject, token.get("scope", ""),
-            time.time() + token["expires_in"])
+            token["access_token"], client_id, subject, scope, time.time() + token["expires_in"], frozenset(roles))
 
     def _app_identity(self, token: AppToken) -> AppIdentity | None:
         """Whom a live app-only token granted the SMTP scope may sign in as, at this moment's permissions."""
@@ -1194,6 +1279,22 @@ class OAuthTestServer:
         if token.subject is not None:
             return AppIdentity(token.client_id, frozenset({token.subject.lower()}))
         return AppIdentity(token.client_id, frozenset(self.mailbox_permissions.get(token.client_id, ())))
+
+    def _app_token_info(self, token: AppToken) -> TokenInfo | None:
+        """token_info of an app-only token: the mailboxes it may act as at this moment's permissions."""
+        if not token.is_usable():
+            return None
+        if token.subject is not None:
+            mailboxes = frozenset({token.subject.lower()})
+        else:
+            mailboxes = frozenset(self.mailbox_permissions.get(token.client_id, ()))
+        return TokenInfo(user=None, client_id=token.client_id, app_only=True, scopes=frozenset(token.scope.split()),
+                         resource=self._resource(token.scope), roles=token.roles, subject=token.subject,
+                         mailboxes=mailboxes)
+
+    def _resource(self, scope: str) -> str | None:
+        """The audience of a token granted scope: Microsoft's one resource; None at Google (not per resource)."""
+        return next(iter(resources_of(scope)), None) if self.shape == "microsoft" else None
 
     def _find_live_token(self, token_string: str) -> Token | None:
         """The record of a not-yet-revoked refresh or access token."""

@@ -4,8 +4,8 @@ XOAUTH2 failures are answered the way Google or Microsoft answer them (see /work
 and everything the server receives is kept for assertions.
 
 Faults a provider shows can be injected while it runs: a 421 greeting, replies to DATA, refused
-recipients, a rate limit, a slow DATA reply, slow replies to everything, an outage on the same port. heal() ends
-them all.
+recipients, a rate limit, a slow DATA reply, slow replies to everything, an outage on the same port, SMTP AUTH
+disabled for the tenant. heal() ends them all.
 """
 
 import asyncio
@@ -38,6 +38,10 @@ GOOGLE_FAILURE = (
 )
 AUTH_REQUIRED = "530 5.7.0 Authentication required"
 THROTTLED = "421 4.7.0 Too many messages, slow down"
+SMTP_AUTH_DISABLED = (
+    "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. "
+    "Visit https://aka.ms/smtp_auth_disabled for more information."
+)
 XOAUTH2_RE = re.compile(rb"user=([^\x01]+)\x01auth=Bearer ([^\x01]+)\x01\x01")
 SECURITIES = ("starttls", "ssl", "none")
 STYLES = ("google", "microsoft")
@@ -165,10 +169,17 @@ class SMTPTestServer:
         with self._condition:
             self._reply_delay = seconds
 
+    def disable_smtp_auth(self) -> None:
+        """Answer every AUTH, whatever its mechanism, as Exchange Online does once the tenant turned SMTP AUTH off,
+        until heal()."""
+        with self._condition:
+            self._auth_disabled = True
+
     def heal(self) -> None:
         """End every injected fault, stop_listening() included: the provider is well again."""
         with self._condition:
             self.fail_next_auth_with: str | None = None
+            self._auth_disabled = False
             self._connect_reply: str | None = None
             self._data_replies: deque[str] = deque()
             self._recipient_replies: dict[str, str] = {}
@@ -218,9 +229,10 @@ class SMTPTestServer:
             return next(self._connection_ids), self._connect_reply
 
     def _take_forced_reply(self) -> str | None:
+        """The reply the next AUTH must get instead of its verdict: fail_next_auth_with once, or SMTP AUTH off."""
         with self._condition:
             reply, self.fail_next_auth_with = self.fail_next_auth_with, None
-            return reply
+            return reply or (SMTP_AUTH_DISABLED if self._auth_disabled else None)
 
     def _recipient_reply(self, address: str) -> str | None:
         with self._condition:

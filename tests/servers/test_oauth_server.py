@@ -13,7 +13,7 @@ import requests
 
 from ddenterpriseapi.oauth.credentials import read_certificate, read_service_account_key
 from tests.servers.app_credentials import app_certificate, service_account
-from tests.servers.oauth_server import OAuthTestServer
+from tests.servers.oauth_server import OAuthTestServer, TokenInfo
 
 CLIENT_ID, SECRET = "client-1", "s3cret-value"
 REDIRECT_URI = "http://127.0.0.1:5999/oauth/callback"
@@ -423,3 +423,107 @@ def test_google_refuses_bad_assertions_with_invalid_grant(google, account, http,
 def test_delegation_of_another_scope_is_not_enough(google, account, http):
     google.grant_domain_wide_delegation(account.client_id, "https://www.googleapis.com/auth/gmail.send")
     assert jwt_bearer(http, google, account).json()["error"] == "unauthorized_client"
+
+
+# -- per-resource tokens and token_info: what the Graph and Gmail API stand-ins check ------------------------------
+
+GRAPH_SEND = "https://graph.microsoft.com/Mail.Send"
+SMTP_SEND = "https://outlook.office.com/SMTP.Send"
+TWO_RESOURCES = f"{GRAPH_SEND} {SMTP_SEND} offline_access openid email"
+
+
+def refresh_for(http, server, refresh_token, scope):
+    """A refresh asking a token for scope."""
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "scope": scope}
+    return http.post(urls(server)["token_url"], data=data, auth=(CLIENT_ID, SECRET), timeout=5)
+
+
+def test_consent_covers_several_resources_and_the_code_gives_the_first(microsoft, http):
+    verifier, challenge = pkce_pair()
+    url = authorization_url(microsoft, challenge, scope=TWO_RESOURCES)
+    code = query(microsoft.consent(url, EMAIL, PASSWORD))["code"]
+    token = redeem(http, microsoft, code, verifier).json()
+    assert set(token["scope"].split()) == {GRAPH_SEND, "openid", "email"}
+    assert microsoft.check_access_token(token["access_token"]) is None  # a Graph token is no SMTP token
+    info = microsoft.token_info(token["access_token"])
+    assert info == TokenInfo(user=EMAIL, client_id=CLIENT_ID, app_only=False, resource="https://graph.microsoft.com",
+                             scopes=frozenset({GRAPH_SEND, "openid", "email"}))
+    smtp = refresh_for(http, microsoft, token["refresh_token"], f"{SMTP_SEND} offline_access")
+    assert smtp.status_code == 200, smtp.text
+    assert smtp.json()["scope"] == SMTP_SEND and microsoft.check_access_token(smtp.json()["access_token"]) == EMAIL
+    assert microsoft.token_info(smtp.json()["access_token"]).resource == "https://outlook.office.com"
+    graph_again = refresh_for(http, microsoft, smtp.json()["refresh_token"], GRAPH_SEND)  # consent carried over
+    assert graph_again.json()["scope"] == GRAPH_SEND
+    same = refresh(http, microsoft, graph_again.json()["refresh_token"]).json()
+    assert same["scope"] == GRAPH_SEND
+
+
+def test_the_consent_page_lists_every_resources_scopes(microsoft):
+    url = authorization_url(microsoft, pkce_pair()[1], scope=TWO_RESOURCES)
+    parts = urlsplit(url)
+    with requests.Session() as browser:
+        login = browser.post(f"{microsoft.base_url}/login", timeout=5, data={
+            "email": EMAIL, "password": PASSWORD, "next": f"{parts.path}?{parts.query}"})
+    assert f"<li>{GRAPH_SEND}</li>" in login.text and f"<li>{SMTP_SEND}</li>" in login.text
+
+
+def test_a_refresh_for_two_resources_is_aadsts28000(microsoft, http):
+    code, verifier = authorize(microsoft, scope=TWO_RESOURCES)
+    token = redeem(http, microsoft, code, verifier).json()
+    asked = f"{GRAPH_SEND} {SMTP_SEND}"
+    answer = refresh_for(http, microsoft, token["refresh_token"], asked)
+    assert microsoft_error(answer) == (400, "invalid_scope", (
+        "AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one "
+        f"resource. Scope {asked} is not valid."))
+    assert answer.json()["error_codes"] == [28000]
+
+
+def test_a_refresh_for_a_resource_not_consented_is_aadsts65001(microsoft, http):
+    code, verifier = authorize(microsoft)
+    token = redeem(http, microsoft, code, verifier).json()
+    answer = refresh_for(http, microsoft, token["refresh_token"], GRAPH_SEND)
+    assert microsoft_error(answer) == (400, "invalid_grant", (
+        f"AADSTS65001: The user or administrator has not consented to use the application with ID '{CLIENT_ID}'. "
+        "Send an interactive authorization request for this user and resource."))
+
+
+def test_a_graph_app_token_carries_the_roles_granted_when_issued(microsoft, http):
+    bare = app_token(http, microsoft, scope="https://graph.microsoft.com/.default")
+    assert bare.status_code == 200, bare.text
+    microsoft.grant_app_permission(CLIENT_ID, "Mail.Send")
+    microsoft.grant_mailbox(CLIENT_ID, MAILBOX)
+    granted = app_token(http, microsoft, scope="https://graph.microsoft.com/.default").json()["access_token"]
+    assert microsoft.token_info(bare.json()["access_token"]).roles == frozenset()
+    assert microsoft.token_info(granted) == TokenInfo(
+        user=None, client_id=CLIENT_ID, app_only=True, scopes=frozenset({"https://graph.microsoft.com/.default"}),
+        resource="https://graph.microsoft.com", roles=frozenset({"Mail.Send"}), mailboxes=frozenset({MAILBOX}))
+    assert microsoft.check_access_token(granted) is None  # SMTP refuses a Graph token
+    exchange = app_token(http, microsoft).json()["access_token"]
+    assert microsoft.token_info(exchange).resource == "https://outlook.office365.com"
+    assert microsoft.token_info(exchange).roles == frozenset()
+    microsoft.expire_access_tokens()
+    assert microsoft.token_info(granted) is None and microsoft.token_info("unknown") is None
+
+
+def test_a_national_clouds_graph_resource(http):
+    with OAuthTestServer("microsoft", graph_resource="https://graph.microsoft.us") as server:
+        server.register_client(CLIENT_ID, SECRET, [])
+        assert app_token(http, server, scope="https://graph.microsoft.com/.default").status_code == 400
+        token = app_token(http, server, scope="https://graph.microsoft.us/.default").json()["access_token"]
+        assert server.token_info(token).resource == "https://graph.microsoft.us"
+
+
+def test_google_token_info(google, account, http):
+    code, verifier = authorize(google, access_type="offline", prompt="consent")
+    token = redeem(http, google, code, verifier).json()
+    info = google.token_info(token["access_token"])
+    assert (info.user, info.app_only, info.resource) == (EMAIL, False, None)
+    assert "https://mail.google.com/" in info.scopes
+    google.grant_domain_wide_delegation(account.client_id, "https://www.googleapis.com/auth/gmail.send")
+    answer = jwt_bearer(http, google, account, scope="https://www.googleapis.com/auth/gmail.send")
+    assert google.token_info(answer.json()["access_token"]) == TokenInfo(
+        user=None, client_id=account.client_email, app_only=True, resource=None,
+        scopes=frozenset({"https://www.googleapis.com/auth/gmail.send"}), subject=MAILBOX,
+        mailboxes=frozenset({MAILBOX}))
+    google.revoke_all(EMAIL)
+    assert google.token_info(token["access_token"]) is None

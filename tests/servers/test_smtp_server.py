@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.servers.oauth_server import AppIdentity, OAuthTestServer
-from tests.servers.smtp_server import SMTPTestServer
+from tests.servers.smtp_server import SMTP_AUTH_DISABLED, SMTPTestServer
 from tests.servers.tls import make_pki
 
 APP = AppIdentity("app-1", frozenset({"reports@example.com"}))  # an app-only token granted one mailbox
@@ -141,6 +141,21 @@ def test_fail_next_auth_with_exact_reply_once(start_server, pki):
         assert xoauth2(client, "alice@example.com", "token-alice")[0] == 235
     assert f"{error.value.smtp_code} {error.value.smtp_error.decode()}" == TENANT_DISABLED
     assert [attempt["ok"] for attempt in server.auth_attempts] == [False, True]
+
+
+def test_disabled_smtp_auth_refuses_every_mechanism_until_heal(start_server, pki):
+    server = start_server(passwords={"alice@example.com": "pw"})
+    server.disable_smtp_auth()
+    with connect(server, pki.ca_cert_path) as client:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as error:
+            xoauth2(client, "alice@example.com", "token-alice")
+        assert f"{error.value.smtp_code} {error.value.smtp_error.decode()}" == SMTP_AUTH_DISABLED
+        with pytest.raises(smtplib.SMTPAuthenticationError) as error:
+            client.login("alice@example.com", "pw")
+        assert error.value.smtp_code == 535 and b"5.7.139" in error.value.smtp_error
+    server.heal()
+    with connect(server, pki.ca_cert_path) as client:
+        assert xoauth2(client, "alice@example.com", "token-alice")[0] == 235
 
 
 def test_implicit_tls_verified_by_ca(start_server, pki):
