@@ -155,6 +155,24 @@ def make_smtp(pki):
 
 
 @pytest.fixture
+def graph_api(microsoft_server, pki):
+    """A Microsoft Graph stand-in, checking tokens with the Microsoft server."""
+    from tests.servers.mail_apis import GraphTestServer
+
+    with GraphTestServer(microsoft_server, pki) as server:
+        yield server
+
+
+@pytest.fixture
+def gmail_api(google_server, pki):
+    """A Gmail API stand-in, checking tokens with the Google server."""
+    from tests.servers.mail_apis import GmailApiTestServer
+
+    with GmailApiTestServer(google_server, pki) as server:
+        yield server
+
+
+@pytest.fixture
 def sending(google, mail, make_smtp, admin_client):
     """Authorized with Google, the email server configured (sender name Reports), one API key: (smtp, key)."""
     google.connect()
@@ -178,6 +196,9 @@ def oauth_app(make_app, request, pki):
     for name in ("google_server", "microsoft_server"):
         if name in request.fixturenames:
             overrides[name.removesuffix("_server")] = request.getfixturevalue(name).provider_override()
+    for name, provider, path in (("graph_api", "microsoft", "/v1.0"), ("gmail_api", "google", "")):
+        if name in request.fixturenames:  # the provider's HTTPS API: its stand-in
+            overrides[provider]["api_url"] = request.getfixturevalue(name).base_url + path
     return make_app(OAUTH_PROVIDER_OVERRIDES=overrides, SMTP_CA_BUNDLE=pki.ca_cert_path, SMTP_TIMEOUT=3)
 
 
