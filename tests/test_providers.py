@@ -121,13 +121,19 @@ def test_a_token_refused_by_another_providers_server_is_not_that_servers_problem
         assert rejects_token(google_reply, custom)  # a Custom provider may be Google's own
 
 
-@pytest.mark.parametrize("cloud, login, smtp_host, resource", [
-    ("global", "https://login.microsoftonline.com", "smtp.office365.com", "https://outlook.office365.com"),
-    ("usgov", "https://login.microsoftonline.us", "smtp.office365.us", "https://outlook.office365.us"),
-    ("china", "https://login.chinacloudapi.cn", "smtp.partner.outlook.cn", "https://partner.outlook.cn"),
+@pytest.mark.parametrize("cloud, login, smtp_host, resource, graph", [
+    ("global", "https://login.microsoftonline.com", "smtp.office365.com", "https://outlook.office365.com",
+     "https://graph.microsoft.com"),
+    ("usgov", "https://login.microsoftonline.us", "smtp.office365.us", "https://outlook.office365.us",
+     "https://graph.microsoft.us"),
+    ("china", "https://login.chinacloudapi.cn", "smtp.partner.outlook.cn", "https://partner.outlook.cn",
+     "https://microsoftgraph.chinacloudapi.cn"),
 ])
-def test_a_microsoft_cloud_has_its_own_servers(cloud, login, smtp_host, resource):
+def test_a_microsoft_cloud_has_its_own_servers(cloud, login, smtp_host, resource, graph):
     microsoft = build_registry({})["microsoft"].in_cloud(cloud)
+    assert (microsoft.api_url, microsoft.api_scope, microsoft.api_app_scope) == (
+        f"{graph}/v1.0", f"{graph}/Mail.Send", f"{graph}/.default")
+    assert microsoft.api_resource() == f"{graph}/Mail.Send"  # a token of its own, apart from SMTP's
     assert microsoft.endpoint(microsoft.token_url, "contoso.com") == f"{login}/contoso.com/oauth2/v2.0/token"
     assert microsoft.authorization_url.startswith(login) and microsoft.admin_consent_url.startswith(login)
     assert microsoft.smtp_host == smtp_host
@@ -140,6 +146,14 @@ def test_a_cloud_leaves_the_operators_overrides_alone():
     in_china = microsoft.in_cloud("china")
     assert in_china.token_url == "http://127.0.0.1:9/token"
     assert in_china.smtp_host == "smtp.partner.outlook.cn"
+
+
+def test_each_provider_offers_its_https_api_and_google_shares_the_smtp_token():
+    registry = build_registry({})
+    assert registry["microsoft"].transports == ("smtp", "graph")
+    assert registry["google"].transports == ("smtp", "gmail_api")
+    assert registry["custom"].transports == ("smtp",)
+    assert registry["google"].api_resource() is None  # https://mail.google.com/ serves SMTP and the Gmail API
 
 
 def test_providers_without_clouds_ignore_the_choice():

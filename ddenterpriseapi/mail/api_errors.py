@@ -121,14 +121,14 @@ def api_error(response: requests.Response, api: str, step: str) -> ApiError:
     known = next((fix for fix in API_FIXES if fix.code == code), None)
     kind = known.kind if known else status_kind(response.status_code)
     wait = retry_after(response.headers.get("Retry-After"))
-    fix = said("api_fix", code=code) if known and known.fix else None
+    fix = said("api_fix", error=code) if known and known.fix else None
     text = joined(said("api_refused", api=api, reply=reply), fix,
                   said("api_retry_after", seconds=round(wait)) if wait is not None else None)
     return ApiError(text, step, reply, kind, wait)
 
 
-def known_api_fix(code: str) -> str:
-    return str(next((fix.fix for fix in API_FIXES if fix.code == code), ""))
+def known_api_fix(error: str) -> str:
+    return str(next((fix.fix for fix in API_FIXES if fix.code == error), ""))
 
 
 sentences({  # the HTTPS APIs' refusals by code, so the audit log words them in its reader's language

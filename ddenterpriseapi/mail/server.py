@@ -6,6 +6,7 @@ from sqlalchemy import inspect
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import MailServer
+from ..outbox.actions import retry_all_now
 from ..providers import SMTP, Provider
 from ..runtime import Runtime
 from ..said import said
@@ -30,6 +31,8 @@ def save_mail_server(values: dict) -> tuple[MailServer, list[str]]:
     mail = locked_singleton(MailServer)
     changed = apply_changes(mail, values, SECRETS)
     db.session.commit()
+    if "transport" in changed:  # what waits for another try goes at once the new way
+        retry_all_now()
     return mail, changed
 
 

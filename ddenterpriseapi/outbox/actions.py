@@ -37,6 +37,17 @@ def retry_now(message_id: int) -> None:
                               status=_current_label(message_id)))
 
 
+def retry_all_now() -> int:
+    """The way mail goes changed (another transport): every deferred message, and every held one waiting to be
+    looked at again, is tried at once with it; how many."""
+    waiting = (OutboxMessage.status == DEFERRED) | ((OutboxMessage.status == HELD)
+                                                    & OutboxMessage.next_attempt_at.is_not(None))
+    count = db.session.execute(update(OutboxMessage).where(waiting)
+                               .values(status=QUEUED, next_attempt_at=datetime.now(UTC))).rowcount
+    db.session.commit()
+    return count
+
+
 def cancel(message_id: int) -> None:
     """Withdraw a message not yet sent: it is never delivered, and its content is deleted."""
     if not _change(message_id, CANCELLABLE, status=CANCELLED, finished_at=datetime.now(UTC), next_attempt_at=None,
