@@ -15,7 +15,7 @@ from ..oauth.app_tokens import recorded_rejection
 from ..oauth.settings import get_settings, stored_certificate
 from ..oauth.source import app_token_keys
 from ..oauth.tokens import get_connection
-from ..outbox.statuses import DEFERRED, FAILED
+from ..outbox.statuses import DEFERRED, FAILED, HELD
 from ..providers import APPLICATION
 from ..runtime import Runtime
 from . import kinds
@@ -76,6 +76,21 @@ def messages_deferred(moment: datetime) -> Finding | None:
                        "%(num)d messages are deferred; the oldest was accepted %(duration)s ago.",
                        count, duration=format_timedelta(moment - oldest))
     return Finding(kinds.DEFERRED, summary, _("The last error: %(error)s", error=last_error or _("none recorded")))
+
+
+def messages_held(moment: datetime) -> Finding | None:
+    """Messages waiting for an administrator for another reason than the sign-in's (told apart): a server refusing
+    the credentials, a transport lacking a permission, an email server not configured."""
+    oldest, count = db.session.execute(select(func.min(OutboxMessage.created_at), func.count())
+                                       .where(OutboxMessage.status == HELD)).one()
+    if not count:
+        return None
+    reason = db.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.status == HELD)
+                               .order_by(OutboxMessage.created_at).limit(1))
+    summary = ngettext("%(num)d message is held until an administrator acts; it was accepted %(duration)s ago.",
+                       "%(num)d messages are held until an administrator acts; the oldest was accepted %(duration)s "
+                       "ago.", count, duration=format_timedelta(moment - oldest))
+    return Finding(kinds.HELD, summary, _("Why: %(reason)s", reason=reason or _("none recorded")))
 
 
 def messages_failed(since: datetime) -> Finding | None:
@@ -193,6 +208,8 @@ def every_check(runtime: Runtime, moment: datetime, failures_since: datetime) ->
         kinds.WORKER_DOWN: worker_down(moment),
         kinds.TESTING_TOKEN: testing_token_expiry(moment, runtime),
     }
+    signed_out = findings[kinds.REAUTHORIZATION] or findings[kinds.CREDENTIALS_REJECTED]
+    findings[kinds.HELD] = None if signed_out else messages_held(moment)  # one incident for one cause
     for check, warnings in ((client_secret_expiry, SECRET_WARNINGS),
                             (client_certificate_expiry, CERTIFICATE_WARNINGS)):
         for kind, days_ahead in warnings:

@@ -7,6 +7,7 @@ from datetime import timedelta
 REAUTHORIZATION = "reauthorization_required"
 CREDENTIALS_REJECTED = "credentials_rejected"
 DEFERRED = "messages_deferred"
+HELD = "messages_held"
 FAILED = "messages_failed"
 WORKER_DOWN = "worker_down"
 SECRET_EXPIRES_30 = "client_secret_expires_30"
@@ -31,6 +32,7 @@ KINDS = {
     REAUTHORIZATION: Kind("critical", "/configuration/oauth", about_email=True),
     CREDENTIALS_REJECTED: Kind("critical", "/configuration/oauth", about_email=True),
     DEFERRED: Kind("warning", "/", about_email=True),
+    HELD: Kind("critical", "/configuration/email-server", about_email=True),
     FAILED: Kind("critical", "/", about_email=True, settle=timedelta(hours=1)),  # one event, not a state: quiet 1 h
     WORKER_DOWN: Kind("critical", "/", about_email=True),
     SECRET_EXPIRES_30: Kind("warning", "/configuration/oauth"),

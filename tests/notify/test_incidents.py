@@ -222,3 +222,26 @@ def test_alert_email_goes_through_the_outbox_when_a_worker_runs(sending, admin_c
         row = db.session.query(OutboxMessage).one()
         assert (row.origin, row.submitted_by, row.status) == ("alert", "Notifications", "sent")
     assert [(n["channel"], n["ok"]) for n in notifications(oauth_app)] == [("webhook", True), ("outbox", True)]
+
+
+def test_messages_held_for_an_administrator_are_told_and_resolved(sending, admin_client, oauth_app, notify, webhook):
+    smtp, key = sending
+    notify.save(webhooks=[webhook.url], recipients=[])
+    smtp.disable_smtp_auth()  # the server refuses the credentials whatever the token: only an administrator can help
+    message_id = queue_mail(admin_client, key)
+    worker = RunningWorker(oauth_app).start()
+    try:
+        wait_for_status(oauth_app, message_id, "held")
+    finally:
+        worker.halt()
+    run_checks(oauth_app)
+    run_checks(oauth_app)
+    [held] = [request.json() for request in webhook.requests]
+    assert held["event"] == "messages_held" and held["severity"] == "critical"
+    assert "1 message is held until an administrator acts" in held["summary"] and "5.7.139" in held["details"]
+    with oauth_app.app_context():  # the administrator cancels it on the Outbox page
+        db.session.get(OutboxMessage, message_id).status = "cancelled"
+        db.session.commit()
+    run_checks(oauth_app)
+    assert [(r.json()["event"], r.json()["state"]) for r in webhook.requests] == [
+        ("messages_held", "opened"), ("messages_held", "resolved")]
