@@ -8,11 +8,11 @@ from sqlalchemy import select
 from ..database import apply_changes, locked_singleton
 from ..extensions import db
 from ..models import OAuthConnection, OAuthSettings
-from ..providers import APPLICATION, DELEGATED, SERVICE_ACCOUNT, Provider, endpoints_for_script
+from ..providers import APPLICATION, DELEGATED, SERVICE_ACCOUNT, SMTP, Provider, endpoints_for_script
 from ..runtime import Runtime
 from ..said import said
 from ..text import lines
-from .admin_setup import ExchangeSetup, WorkspaceDelegation, exchange_setup, workspace_delegation
+from .admin_setup import ExchangeSetup, WorkspaceDelegation, exchange_setup, graph_access_policy, workspace_delegation
 from .credentials import Certificate, CredentialProblem, ServiceAccountKey, read_certificate, read_service_account_key
 from .errors import OAuthError
 from .flow import ClientParameters
@@ -133,14 +133,19 @@ def _read(reader, material: str | None):
         return None
 
 
-def exchange_setup_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> ExchangeSetup | None:
-    """The Exchange Online PowerShell for the saved application, once its tenant and client ID are saved."""
+def exchange_setup_of(settings: OAuthSettings, registry: Mapping[str, Provider],
+                      transport: str = SMTP) -> ExchangeSetup | None:
+    """The Exchange Online PowerShell for the saved application and transport, once its tenant and client ID are
+    saved: SMTP's mailbox permissions, or Microsoft Graph's access policy."""
     provider = provider_of(settings, registry)
     if settings.sign_in != APPLICATION or not (settings.tenant and settings.client_id):
         return None
     national = settings.cloud in provider.clouds and settings.cloud != GLOBAL_CLOUD
+    environment = provider.exchange_environment if national else None
+    if transport == provider.mail_api:
+        return graph_access_policy(settings.tenant, settings.client_id, mailbox_list(settings), environment)
     return exchange_setup(settings.tenant, settings.client_id, settings.enterprise_object_id,
-                          mailbox_list(settings), provider.exchange_environment if national else None)
+                          mailbox_list(settings), environment)
 
 
 def workspace_delegation_of(settings: OAuthSettings, registry: Mapping[str, Provider]) -> WorkspaceDelegation | None:
@@ -219,13 +224,16 @@ def previous_provider(connection: OAuthConnection | None, settings: OAuthSetting
     return str(registry[connection.provider].label) if connection.provider in registry else connection.provider
 
 
-def admin_consent_link(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None) -> str | None:
+def admin_consent_link(settings: OAuthSettings, runtime: Runtime, seen_from: str | None = None,
+                       transport: str = SMTP) -> str | None:
     """Where a tenant administrator grants consent for the whole organisation (Microsoft), once a client is set: to
-    the delegated permission, or to the application permission for app-only sign-in."""
+    the delegated permissions, or to the application permission for app-only sign-in, of the transport."""
     provider = provider_of(settings, runtime.providers)
     if not provider.admin_consent_url or not settings.client_id:
         return None
     scope = app_scope(provider) if settings.sign_in == APPLICATION else provider.admin_consent_scope
+    if transport == provider.mail_api:  # the HTTPS API's permission: in place of SMTP's for the application
+        scope = provider.api_app_scope if settings.sign_in == APPLICATION else f"{scope} {provider.api_app_scope}"
     query = urlencode({"client_id": settings.client_id, "redirect_uri": redirect_uri(settings, runtime, seen_from),
                        "scope": scope})
     return f"{provider.endpoint(provider.admin_consent_url, settings.tenant)}?{query}"

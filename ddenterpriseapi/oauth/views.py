@@ -16,7 +16,7 @@ from ..extensions import current_runtime, limiter
 from ..mail.app_check import CheckImpossible, MailboxCheck, check_app_only, summary
 from ..mail.server import get_mail_server
 from ..models import OAuthSettings
-from ..providers import APPLICATION
+from ..providers import APPLICATION, GRAPH
 from . import bp
 from .admin_setup import OBJECT_ID_PLACEHOLDER
 from .app_state import app_only_state
@@ -149,7 +149,7 @@ def render_settings(form: OAuthSettingsForm, stored, check_results: list[Mailbox
     for name, value in endpoints(shown, runtime.providers).items():
         getattr(form, name).data = value
     form.sign_in.data, form.cloud.data = shown.sign_in, shown.cloud
-    connection = get_connection()
+    connection, transport = get_connection(), get_mail_server().transport
     return render_template(
         "oauth/settings.html",
         form=form,
@@ -162,7 +162,8 @@ def render_settings(form: OAuthSettingsForm, stored, check_results: list[Mailbox
         certificate=stored_certificate(stored),
         service_account=stored_key(stored),
         material_to_give_again=submitted and form.material_given,
-        exchange_setup=exchange_setup_of(stored, runtime.providers),
+        exchange_setup=exchange_setup_of(stored, runtime.providers, transport),
+        graph_transport=transport == GRAPH,
         object_id_placeholder=OBJECT_ID_PLACEHOLDER,
         workspace_delegation=workspace_delegation_of(stored, runtime.providers),
         presets=page_presets(runtime.providers),
@@ -174,7 +175,7 @@ def render_settings(form: OAuthSettingsForm, stored, check_results: list[Mailbox
         moved_host=moved_host(stored.redirect_uri, seen_from()),
         opened_at=urlsplit(seen_from()).netloc,
         default_redirect_uri=console_redirect_uri(),
-        admin_consent_link=admin_consent_link(stored, runtime, seen_from()),
+        admin_consent_link=admin_consent_link(stored, runtime, seen_from(), transport),
         disconnect_form=DisconnectForm(),
         paste_form=PastedAnswerForm(formdata=None),
         check_form=CheckForm(formdata=None),

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from ddenterpriseapi.extensions import db
+from ddenterpriseapi.mail.server import save_mail_server
 from ddenterpriseapi.models import AuditEvent, OAuthSettings
 from tests.helpers import ADMIN, CLIENT, csrf_from, flashes
 from tests.servers.app_credentials import app_certificate, service_account
@@ -368,3 +369,26 @@ def test_another_cloud_forgets_the_secret_and_the_certificate(page, app, certifi
     assert (stored(app).client_secret, stored(app).client_certificate) == (None, None)
     page_html = flashes(page.client.get(PAGE))
     assert "The stored client secret was forgotten" in page_html and "The stored certificate was forgotten" in page_html
+
+
+@pytest.mark.parametrize("cloud, graph", [("global", "https://graph.microsoft.com"),
+                                          ("usgov", "https://graph.microsoft.us")])
+def test_through_graph_the_setup_grants_mail_send_and_confines_the_application(page, app, cloud, graph):
+    assert page(cloud=cloud, client_secret="s", mailboxes="a@contoso.com\nb@contoso.com").status_code == 302
+    with app.app_context():
+        save_mail_server({"transport": "graph"})
+    page_html = html.unescape(page.html())
+    consent = re.search(r'id="app-consent" type="text" readonly value="([^"]+)"', page_html).group(1)
+    assert consent.endswith("&scope=" + f"{graph}/.default".replace(":", "%3A").replace("/", "%2F"))
+    assert "Microsoft Graph > Application permissions > Mail.Send" in page_html
+    script = re.search(r'<pre id="exchange-powershell"[^>]*><code>(.*?)</code></pre>', page_html, re.S).group(1)
+    commands = [line for line in script.splitlines() if not line.startswith("#")]
+    assert commands[2:] == [
+        "New-DistributionGroup -Name 'ddenterpriseapi mailboxes' -Type Security -Members 'a@contoso.com',"
+        "'b@contoso.com'",
+        f"New-ApplicationAccessPolicy -AppId '{CLIENT[0]}' -PolicyScopeGroupId 'ddenterpriseapi mailboxes' "
+        "-AccessRight RestrictAccess -Description 'ddenterpriseapi sends as these mailboxes only'",
+        f"Test-ApplicationAccessPolicy -Identity 'a@contoso.com' -AppId '{CLIENT[0]}'",
+        f"Test-ApplicationAccessPolicy -Identity 'b@contoso.com' -AppId '{CLIENT[0]}'",
+    ]
+    assert "New-ServicePrincipal" not in script
