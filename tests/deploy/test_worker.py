@@ -8,22 +8,27 @@ import sqlite3
 import subprocess
 import sys
 import time
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 import pytest
 import requests
 
+from ddenterpriseapi.mail.server import save_mail_server
 from tests.deploy.helpers import REPO_ROOT, SMTP_LOGIN, console_env, free_ports, prepare_console, set_up, wait_until
+from tests.helpers import APP_MAILBOXES, CLIENT, save_oauth_settings
+from tests.servers.mail_apis import GraphTestServer
 from tests.servers.process import stop_process
 
 
-def submit(url: str, key: str, count: int) -> list[str]:
-    """Hand `count` messages to the API, fifty per request; their Message-IDs."""
+def submit(url: str, key: str, count: int, senders: tuple[str, ...] = ()) -> list[str]:
+    """Hand `count` messages to the API, fifty per request (from each sender in turn, if given); their Message-IDs."""
     message_ids = []
     with requests.Session() as http:
         http.trust_env = False
         for start in range(0, count, 50):
-            body = {"messages": [{"to": [f"user{n}@example.org"], "subject": f"report {n}", "text": "See attachment."}
+            body = {"messages": [{"to": [f"user{n}@example.org"], "subject": f"report {n}", "text": "See attachment.",
+                                  **({"from": senders[n % len(senders)]} if senders else {})}
                                  for n in range(start, min(start + 50, count))]}
             answer = http.post(f"{url}/v2/mail", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=60)
             assert answer.status_code == 202, answer.text
@@ -33,6 +38,10 @@ def submit(url: str, key: str, count: int) -> list[str]:
 
 def received_ids(smtp) -> list[str]:
     return [message.message["Message-ID"] for message in list(smtp.messages)]
+
+
+def graph_ids(graph) -> list[str]:
+    return [BytesHeaderParser().parsebytes(message.raw)["Message-ID"] for message in list(graph.messages)]
 
 
 def statuses(instance: Path) -> dict[str, int]:
@@ -58,6 +67,35 @@ def test_a_worker_killed_mid_drain_loses_nothing(tmp_path, start_console, start_
     # if its outcome was still being committed meanwhile (outbox/recorder.py).
     assert duplicates <= 2
     wait_until(lambda: statuses(tmp_path / "instance") == {"sent": 200}, 10, "not every message is recorded sent")
+
+
+def test_an_app_only_worker_killed_mid_drain_through_graph_loses_nothing(tmp_path, start_console, start_worker,
+                                                                        make_smtp, make_app, microsoft_server, pki):
+    """Application sign-in, two mailboxes (claimed and signed in per mailbox), Microsoft Graph as the transport."""
+    with GraphTestServer(microsoft_server, pki) as graph:
+        overrides = {"microsoft": {**microsoft_server.provider_override(), "api_url": f"{graph.base_url}/v1.0",
+                                   "sending_rate": None}}  # unpaced: the drain is what is measured
+        env = console_env(tmp_path / "instance", overrides=overrides, ca_bundle=pki.ca_cert_path)
+        url, key = set_up(env, start_console, make_smtp(passwords=dict([SMTP_LOGIN])))
+        app = make_app(INSTANCE_PATH=str(tmp_path / "instance"), OAUTH_PROVIDER_OVERRIDES=overrides)
+        save_oauth_settings(app, provider="microsoft", sign_in="application", tenant="contoso.onmicrosoft.com",
+                            client_id=CLIENT[0], client_secret=CLIENT[1], mailboxes="\n".join(APP_MAILBOXES))
+        with app.app_context():
+            save_mail_server({"authentication": "oauth", "transport": "graph", "sender_address": None})
+        microsoft_server.grant_app_permission(CLIENT[0], "Mail.Send")
+        expected = submit(url, key, 200, senders=APP_MAILBOXES)
+        first = start_worker(env, "first")
+        wait_until(lambda: len(graph.messages) >= 40, 30, "the first worker delivered nothing")
+        first.kill()
+        assert len(graph.messages) < len(expected)  # killed mid-drain
+        start_worker(env, "second")  # takes over once the dead worker's lease runs out
+        wait_until(lambda: set(graph_ids(graph)) >= set(expected), 90, "messages were lost")
+        delivered = graph_ids(graph)
+        duplicates = len(delivered) - len(set(delivered))
+        print(f"SIGKILL mid-drain, app-only through Graph: {len(expected)} messages, {duplicates} delivered twice")
+        assert duplicates <= 2
+        assert {message.mailbox.lower() for message in graph.messages} == {box.lower() for box in APP_MAILBOXES}
+        wait_until(lambda: statuses(tmp_path / "instance") == {"sent": 200}, 10, "not every message is recorded sent")
 
 
 def test_sigterm_finishes_the_message_in_flight_and_gives_back_the_rest(tmp_path, start_console, start_worker,
