@@ -5,11 +5,14 @@ through the upload paths, Retry-After kept to, a token per resource, and queued 
 import base64
 from datetime import UTC, datetime
 
+import pytest
+
 from ddenterpriseapi.extensions import current_runtime
 from ddenterpriseapi.mail.sending import transport_for
 from ddenterpriseapi.mail.server import get_mail_server, save_mail_server
 from ddenterpriseapi.mail.smtp import Trace
 from ddenterpriseapi.mail.transport import Envelope, deliver_all
+from ddenterpriseapi.outbox.accept import sending_limits
 from tests.helpers import (
     CLIENT,
     MAILBOX,
@@ -259,3 +262,46 @@ def test_application_sign_in_without_the_role_is_told_to_grant_it(microsoft_serv
     row = outbox_row(oauth_app, message)
     assert row["status"] == "held" and row["last_reply"].startswith("403 ErrorAccessDenied")
     assert "Application > Mail.Send" in row["last_error"]
+
+
+@pytest.mark.parametrize("status, code, retry_after, outcome, fix", [
+    (403, "insufficientPermissions", None, "held", "domain-wide delegation"),
+    (429, "rateLimitExceeded", 30, "deferred", "slow down"),
+    (400, "invalidArgument", None, "failed", "malformed"),
+    (413, "uploadTooLarge", None, "failed", "larger than the API accepts"),
+    (503, "backendError", None, "deferred", ""),
+])
+def test_gmail_api_refusals_are_explained_and_classified(google, mail, make_smtp, gmail_api, oauth_app, admin_client,
+                                                         status, code, retry_after, outcome, fix):
+    google.connect()
+    mail.save(make_smtp(google.server, style="google"))
+    set_transport(oauth_app, "gmail_api")
+    gmail_api.fail_next(status, code, "As the Gmail API words it.", retry_after=retry_after)
+    message = queue_mail(admin_client, create_api_key(admin_client))
+    worker_round(oauth_app)
+    row = outbox_row(oauth_app, message)
+    assert row["status"] == outcome and row["last_reply"] == f"{status} {code} (As the Gmail API words it.)"
+    assert row["last_error"].startswith(f"Gmail API answered {status} {code}") and fix in row["last_error"]
+
+
+def test_a_mailbox_graph_cannot_send_from_waits_for_an_administrator(microsoft, mail, make_smtp, graph_api, oauth_app,
+                                                                     admin_client):
+    graph_sign_in(microsoft, mail, make_smtp, oauth_app)
+    graph_api.disable_rest(MAILBOX[0])
+    message = queue_mail(admin_client, create_api_key(admin_client))
+    worker_round(oauth_app)
+    row = outbox_row(oauth_app, message)
+    assert row["status"] == "held" and row["last_reply"].startswith("404 MailboxNotEnabledForRESTAPI")
+    assert "Use SMTP for it" in row["last_error"]
+
+
+def test_the_size_limit_is_the_transports(app):
+    save_oauth_settings(app, provider="microsoft")
+    with app.app_context():
+        runtime = current_runtime()
+        mail = get_mail_server()
+        mail.transport = "graph"
+        with_graph = sending_limits(runtime, mail)
+        mail.transport = "smtp"
+        with_smtp = sending_limits(runtime, mail)
+    assert (with_graph.max_message_bytes, with_smtp.max_message_bytes) == (150 * 2**20, 35 * 2**20)
