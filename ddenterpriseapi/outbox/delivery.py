@@ -84,25 +84,48 @@ class Connection:
                 and time.monotonic() - self.opened <= policy.connection_max_age)
 
 
+@dataclass
+class NextBatch:
+    """The open session's next batch, claimed while the provider takes in the current batch's last message, so that
+    the claim overlaps that wait instead of following it."""
+
+    claim: Callable[[], list[Claimed]]
+    ready: list[Claimed] | None = None
+
+    def prefetch(self) -> None:
+        if self.ready is None:
+            self.ready = self.claim()
+
+    def take(self) -> list[Claimed]:
+        batch = self.ready if self.ready is not None else self.claim()
+        self.ready = None
+        return batch
+
+    def unused(self) -> list[Claimed]:
+        """What was claimed ahead and never sent (the session ended first): it goes back to the queue."""
+        return self.ready or []
+
+
 def deliver(transport: Transport, policy: OutboxPolicy, owner: str, batch: list[Claimed], pacer: Pacer,
             stop: threading.Event, more: Callable[[], list[Claimed]]) -> list[Outcome | None]:
     """Send the batch over one session, then the batches `more` claims while the session lasts, so that a backlog
     costs one handshake and one AUTH per connection. Each outcome is written while the next message is on the wire
-    (Ledger); a message the session could not reach goes back to the queue. What became of each message tried:
-    its failure's outcome, or None once sent."""
+    (Ledger), and the next batch claimed while the last one is; a message the session could not reach goes back to
+    the queue. What became of each message tried: its failure's outcome, or None once sent."""
     done: set[int] = set()
     outcomes: list[Outcome | None] = []
+    following = NextBatch(more)
     db.session.rollback()  # no transaction open while the provider answers
     with Ledger(owner) as ledger:
         try:
             with transport.session(Trace()) as send:
                 connection = Connection(send)
-                send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
+                send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes, following)
                 while connection.lasts(policy) and not stop.is_set() and done.issuperset(item.id for item in batch):
-                    batch = more()
+                    batch = following.take()
                     if not batch:
                         break
-                    send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes)
+                    send_batch(ledger, batch, connection, pacer, policy, stop, done, outcomes, following)
         except (MailError, OAuthError) as error:  # the session could not be opened: every message shares the outcome
             outcomes.append(outcome_of(error))
             for item in batch:
@@ -110,16 +133,17 @@ def deliver(transport: Transport, policy: OutboxPolicy, owner: str, batch: list[
                     done.add(item.id)
                     ledger.hold(failure_record(item, outcomes[-1], policy))
     wait = outcomes[-1].retry_after if outcomes and outcomes[-1] is not None else None  # the server asked: all wait
-    release(owner, [item.id for item in batch if item.id not in done], now() + timedelta(seconds=wait or 0))
+    untried = [item.id for item in [*batch, *following.unused()] if item.id not in done]
+    release(owner, untried, now() + timedelta(seconds=wait or 0))
     return outcomes
 
 
 def send_batch(ledger: Ledger, batch: list[Claimed], connection: Connection, pacer: Pacer, policy: OutboxPolicy,
-               stop: threading.Event, done: set[int], outcomes: list) -> None:
+               stop: threading.Event, done: set[int], outcomes: list, following: NextBatch) -> None:
     """One message after the other, paced, until the batch ends, the connection is too old, full or over, or the
-    worker stops."""
+    worker stops; the last message's wait claims the next batch, when the connection will take it."""
     renewed = time.monotonic()
-    for item in batch:
+    for position, item in enumerate(batch, 1):
         if not connection.lasts(policy) or not pacer.wait(stop):
             return
         if time.monotonic() - renewed > policy.lease.total_seconds() / 3:  # a slow batch keeps its lease
@@ -127,16 +151,19 @@ def send_batch(ledger: Ledger, batch: list[Claimed], connection: Connection, pac
             db.session.commit()
             renewed = time.monotonic()
         done.add(item.id)
-        outcomes.append(attempt(ledger, item, connection.send, pacer, policy))
+        last = position == len(batch) and connection.messages + 1 < policy.connection_max_messages
+        outcomes.append(attempt(ledger, item, connection.send, pacer, policy, following.prefetch if last else None))
         connection.messages += 1
         connection.over = outcomes[-1] is not None and outcomes[-1].session_over
 
 
-def attempt(ledger: Ledger, item: Claimed, send: Send, pacer: Pacer, policy: OutboxPolicy) -> Outcome | None:
-    """Deliver one message, the last one's outcome committed meanwhile, and hold what became of this one: the
-    failure's outcome, or None once sent."""
+def attempt(ledger: Ledger, item: Claimed, send: Send, pacer: Pacer, policy: OutboxPolicy,
+            also: Callable[[], None] | None = None) -> Outcome | None:
+    """Deliver one message, the last one's outcome committed meanwhile (and `also` done), and hold what became of
+    this one: the failure's outcome, or None once sent."""
+    meanwhile = ledger.flush if also is None else lambda: (ledger.flush(), also())
     try:
-        delivery = send(item.envelope, ledger.flush)
+        delivery = send(item.envelope, meanwhile)
     except MailError as error:
         outcome = outcome_of(error)
         ledger.hold(failure_record(item, outcome, policy))

@@ -1,6 +1,7 @@
 """The delivery worker against a real SMTP server that fails on demand: temporary failures are deferred and
 delivered later, permanent ones fail at once, what only an administrator can fix is held and then released."""
 
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,17 @@ import pytest
 from ddenterpriseapi.extensions import db
 from ddenterpriseapi.models import OAuthConnection, OutboxAttempt, OutboxMessage
 from ddenterpriseapi.outbox.totals import DeliveredTotals, read_totals
-from ddenterpriseapi.outbox.worker import purge
-from tests.helpers import FAST_OUTBOX, RunningWorker, create_api_key, post_mail, queue_mail, refreshes, wait_for_status
+from ddenterpriseapi.outbox.worker import Worker, purge
+from tests.helpers import (
+    FAST_OUTBOX,
+    RunningWorker,
+    create_api_key,
+    outbox_row,
+    post_mail,
+    queue_mail,
+    refreshes,
+    wait_for_status,
+)
 
 
 def attempts_of(app, message_id: int) -> list[tuple[str, str]]:
@@ -211,3 +221,22 @@ def test_a_backlog_goes_batch_after_batch_over_one_connection_up_to_its_cap(send
         worker.halt()
     assert smtp.connections - before == connections  # three batches of at most 5
     assert len({message.connection for message in smtp.messages}) == connections
+
+
+def test_the_next_batch_claimed_ahead_goes_back_when_the_connection_ends(sending, admin_client, oauth_app):
+    """The worker claims the next batch while the server takes in the last message of this one; a 421 then ends the
+    connection, and that batch, never tried, is queued again untouched (no attempt counted) and goes next time."""
+    smtp, key = sending
+    messages = [queue_mail(admin_client, key, subject=f"Report {n}") for n in range(4)]
+    smtp.reply_to_data("250 2.0.0 OK", "421 4.7.0 Try again later, closing connection")
+    with oauth_app.app_context():
+        runtime = oauth_app.extensions["dde_runtime"]
+        Worker(runtime, replace(FAST_OUTBOX, batch_size=2), threading.Event(), "test-worker").step()
+    rows = [outbox_row(oauth_app, message) for message in messages]
+    assert [row["status"] for row in rows] == ["sent", "deferred", "queued", "queued"]
+    assert [row["attempts"] for row in rows] == [1, 1, 0, 0] and rows[2]["lease_owner"] is None
+    worker = RunningWorker(oauth_app).start()
+    try:
+        assert {wait_for_status(oauth_app, message, "sent")["status"] for message in messages} == {"sent"}
+    finally:
+        worker.halt()
