@@ -20,7 +20,7 @@ from .sending import send_test_email
 from .server import PROVIDER_SERVER, SECRETS, get_mail_server, own_host_problem, save_mail_server, where_mail_goes
 from .smtp import Trace
 from .status import get_delivery_status
-from .suggestion import after_delivery_failure, after_test_failure, can_use_api
+from .suggestion import Suggestion, after_delivery_failure, after_test_failure, can_use_api
 
 
 @bp.route("/configuration/email-server", methods=["GET", "POST"])
@@ -29,25 +29,28 @@ def settings():
     provider = provider_of(oauth, runtime.providers)
     form = MailServerForm(obj=stored, provider=provider, custom_hosts=oauth.smtp_hosts,
                           block_private_networks=runtime.block_private_networks)
-    trace = suggestion = None
-    if form.validate_on_submit():
-        stored = save(form.values())
-        if not form.send_test.data:
-            flash(_("Email server saved."), "success")
-            return redirect(url_for(".settings"))
-        trace = Trace()
-        try:
-            message_id = send_test_email(runtime, form.test_recipient.data, trace, current_user.username)
-        except ConsoleError as error:
-            audit.record("test_email_failed", requester(), wording="failed_to", recipient=form.test_recipient.data,
-                         reason=error.said)
-            flash(_("The test email was not sent.") + " " + error.message, "error")
-            suggestion = after_test_failure(error, stored, provider, runtime)
-        else:
-            audit.record("test_email_sent", requester(), wording="sent_to", recipient=form.test_recipient.data)
-            flash(_("Test email accepted by the server for %(recipient)s (%(message_id)s).",
-                    recipient=form.test_recipient.data, message_id=message_id), "success")
-    return render_page(form, stored, trace, suggestion)
+    if not form.validate_on_submit():
+        return render_page(form, stored, None)
+    stored = save(form.values())
+    if not form.send_test.data:
+        flash(_("Email server saved."), "success")
+        return redirect(url_for(".settings"))
+    return render_page(form, stored, *send_test(form.test_recipient.data, stored, provider, runtime))
+
+
+def send_test(recipient: str, stored, provider, runtime) -> tuple[Trace, Suggestion | None]:
+    """Send the test email, saying how it went; what happened, and the HTTPS API to use when SMTP is closed."""
+    trace = Trace()
+    try:
+        message_id = send_test_email(runtime, recipient, trace, current_user.username)
+    except ConsoleError as error:
+        audit.record("test_email_failed", requester(), wording="failed_to", recipient=recipient, reason=error.said)
+        flash(_("The test email was not sent.") + " " + error.message, "error")
+        return trace, after_test_failure(error, stored, provider, runtime)
+    audit.record("test_email_sent", requester(), wording="sent_to", recipient=recipient)
+    flash(_("Test email accepted by the server for %(recipient)s (%(message_id)s).",
+            recipient=recipient, message_id=message_id), "success")
+    return trace, None
 
 
 @bp.route("/configuration/email-server/provider-server", methods=["POST"])

@@ -80,7 +80,7 @@ def test_the_script_fills_in_the_server_of_the_national_cloud(logged_in, live, s
     expect(page.get_by_label("SMTP host")).to_have_attribute("placeholder", "smtp.office365.us")
     page.get_by_label("Authentication").select_option("password")
     expect(page.get_by_label("SMTP host")).to_have_value("smtp.office365.us")
-    expect(page.get_by_label("Port")).to_have_value("587")
+    expect(page.get_by_label("Port", exact=True)).to_have_value("587")
     page.get_by_label("Authentication").select_option("oauth")
     expect(page.get_by_label("SMTP host")).to_have_value("")  # the provider's again: blank, following it
 
