@@ -77,6 +77,12 @@ function followAuthentication(form) {
   }
 }
 
+function followTransport(form) {
+  const unused = form.querySelector("#transport").value !== "smtp";  // an HTTPS API carries the mail
+  form.querySelector("#smtp-settings").classList.toggle("not-in-use", unused);
+  form.querySelector("#smtp-unused").hidden = !unused;
+}
+
 function showTestProgress(form) {
   form.addEventListener("submit", (event) => {
     const button = event.submitter;
@@ -100,6 +106,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const mailForm = document.querySelector("#mail-form");
   if (mailForm) {
     mailForm.querySelector("#authentication").addEventListener("change", () => followAuthentication(mailForm));
+    mailForm.querySelector("#transport").addEventListener("change", () => followTransport(mailForm));
     showTestProgress(mailForm);
   }
   const oauthForm = document.querySelector("#oauth-form");

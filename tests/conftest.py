@@ -23,6 +23,7 @@ from tests.helpers import (
 from tests.servers import loopback
 
 CHROMIUM = "/usr/bin/chromium"
+CLOSED_API_URL = "https://127.0.0.1:1"  # nothing listens there
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -199,6 +200,8 @@ def oauth_app(make_app, request, pki):
     for name, provider, path in (("graph_api", "microsoft", "/v1.0"), ("gmail_api", "google", "")):
         if name in request.fixturenames:  # the provider's HTTPS API: its stand-in
             overrides[provider]["api_url"] = request.getfixturevalue(name).base_url + path
+        elif provider in overrides:  # else a closed loopback port: a probe of the API never leaves the machine
+            overrides[provider]["api_url"] = CLOSED_API_URL
     return make_app(OAUTH_PROVIDER_OVERRIDES=overrides, SMTP_CA_BUNDLE=pki.ca_cert_path, SMTP_TIMEOUT=3)
 
 

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
 
-from ..providers import Provider
+from ..providers import PRESETS, SMTP, TRANSPORT_LABELS, Provider
 from ..validation import private_address_problem
 from .message import has_line_break
 from .policy import plaintext_auth_problem, token_host_problem
@@ -48,16 +48,24 @@ class ProviderDefault:
         raise StopValidation(None if form.follows_provider and not typed else self.message)
 
 
+def smtp_only(form, field):
+    """With an HTTPS transport the SMTP server is not used: what it holds stays as saved, whatever is typed."""
+    if form.uses_api:
+        field.errors[:] = []
+        raise StopValidation()
+
+
 SECURITY_LABELS = {"none": _l("None"), "starttls": "STARTTLS", "ssl": "SSL/TLS"}
 
 
 class MailServerForm(FlaskForm):
-    host = StringField(_l("SMTP host"), validators=[Length(max=255)],
+    transport = SelectField(_l("Transport"), validate_choice=False)
+    host = StringField(_l("SMTP host"), validators=[smtp_only, Length(max=255)],
                        description=_l("With OAuth, a blank host, port or security is the provider's, and follows it "
                                       "when the provider changes."))
-    port = IntegerField(_l("Port"), validators=[ProviderDefault(_l("Enter a port, such as 587.")),
+    port = IntegerField(_l("Port"), validators=[smtp_only, ProviderDefault(_l("Enter a port, such as 587.")),
                                                 NumberRange(1, 65535, _l("A port is a number from 1 to 65535."))])
-    security = SelectField(_l("Security"), choices=[SelectChoice(key, label) for key, label in
+    security = SelectField(_l("Security"), validators=[smtp_only], choices=[SelectChoice(key, label) for key, label in
                                                     [("", ""), *SECURITY_LABELS.items()]])
     sender_address = EmailField(_l("Sender address"), validators=[
         Optional(), Length(max=320), EmailAddress(_l("Enter an email address, such as reports@example.com."))],
@@ -86,6 +94,7 @@ class MailServerForm(FlaskForm):
         self.provider, self.custom_hosts = provider, custom_hosts
         self.block_private_networks = block_private_networks
         self.offer_provider_values()
+        self.offer_transports()
 
     def offer_provider_values(self) -> None:
         """Show the provider's host and port in the blank fields, and its security as the blank choice."""
@@ -97,9 +106,36 @@ class MailServerForm(FlaskForm):
         self.security.choices = [SelectChoice("", blank), *self.security.choices[1:]]
         self.security.data = self.security.data or ""
 
+    def offer_transports(self) -> None:
+        """SMTP and the provider's HTTPS API (and a saved one the provider no longer offers, to be told so)."""
+        self.transport.data = self.transport.data or SMTP
+        shown = dict.fromkeys((*self.provider.transports, self.transport.data))
+        self.transport.choices = [SelectChoice(key, TRANSPORT_LABELS[key]) for key in shown if key in TRANSPORT_LABELS]
+        api = self.provider.mail_api
+        self.transport.description = _("SMTP: port 587 or 465.") + (" " + _(
+            "%(api)s: over HTTPS (port 443), for when SMTP AUTH is disabled or ports 587 and 465 are blocked.",
+            api=TRANSPORT_LABELS[api]) if api else "")
+
+    @property
+    def uses_api(self) -> bool:
+        """Whether an HTTPS API is chosen to carry the mail instead of the SMTP server."""
+        return self.transport.data != SMTP
+
     @property
     def follows_provider(self) -> bool:
         return follows_provider(self.authentication.data, self.provider)
+
+    def validate_transport(self, field):
+        if field.data not in TRANSPORT_LABELS:
+            raise ValidationError(_("Choose a transport."))
+        label = TRANSPORT_LABELS[field.data]
+        if field.data not in self.provider.transports:
+            owner = next(str(p.label) for p in PRESETS.values() if p.mail_api == field.data)
+            raise ValidationError(_("%(transport)s is offered for %(owner)s only: choose SMTP, or choose %(owner)s on "
+                                    "the OAuth page.", transport=label, owner=owner))
+        if self.uses_api and self.authentication.data != "oauth":
+            raise ValidationError(_("%(transport)s sends with OAuth only: set Authentication to OAuth, or choose "
+                                    "SMTP.", transport=label))
 
     def validate_host(self, field):
         field.data = (field.data or "").strip()
@@ -138,7 +174,8 @@ class MailServerForm(FlaskForm):
             raise ValidationError(_("Enter the address the test email goes to."))
 
     def values(self) -> dict:
-        """What to store; a blank password keeps the stored one."""
-        return {name: getattr(self, name).data or None for name in (
-            "host", "port", "security", "sender_address", "sender_name", "authentication", "username", "password",
-            "relay_sender")}
+        """What to store; a blank password keeps the stored one, and with an HTTPS transport the SMTP server stays as
+        saved."""
+        names = ("sender_address", "sender_name", "authentication", "username", "password", "relay_sender",
+                 *(() if self.uses_api else ("host", "port", "security")))
+        return {"transport": self.transport.data, **{name: getattr(self, name).data or None for name in names}}

@@ -80,6 +80,30 @@ def test_the_script_fills_in_the_server_of_the_national_cloud(logged_in, live, s
     expect(page.get_by_label("SMTP host")).to_have_attribute("placeholder", "smtp.office365.us")
     page.get_by_label("Authentication").select_option("password")
     expect(page.get_by_label("SMTP host")).to_have_value("smtp.office365.us")
-    expect(page.get_by_label("Port")).to_have_value("587")
+    expect(page.get_by_label("Port", exact=True)).to_have_value("587")
     page.get_by_label("Authentication").select_option("oauth")
     expect(page.get_by_label("SMTP host")).to_have_value("")  # the provider's again: blank, following it
+
+
+def test_choosing_microsoft_graph_shows_the_smtp_server_not_in_use(logged_in, live, microsoft_server, graph_api, shot):
+    client = admin_client(live)
+    OAuthActions(client, microsoft_server).connect("microsoft")
+    MailActions(client).save(host="smtp.office365.com", port="587")
+    page = logged_in
+    page.goto(live.url + "/configuration/email-server")
+    expect(page.locator("#smtp-settings")).not_to_have_class("smtp-settings not-in-use")
+    expect(page.locator("#smtp-unused")).to_be_hidden()
+    page.get_by_label("Transport").select_option("graph")
+    expect(page.locator("#smtp-settings")).to_have_class("smtp-settings not-in-use")
+    expect(page.locator("#smtp-unused")).to_be_visible()
+    expect(page.locator("#transport-help")).to_contain_text("Microsoft Graph: over HTTPS (port 443)")
+    shot("graph-chosen")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Email server saved.")).to_be_visible()
+    expect(page.locator("#destination")).to_have_text(
+        f"Mail goes to Microsoft Graph ({graph_api.base_url}/v1.0), as reports@example.com.")
+    expect(page.locator("#missing-consent")).to_contain_text("https://graph.microsoft.com/Mail.Send")
+    expect(page.get_by_label("SMTP host")).to_have_value("smtp.office365.com")  # kept, unused
+    expect(page.locator("#smtp-settings")).to_have_class("smtp-settings not-in-use")  # as saved, from the server
+    shot("graph-saved")
+    assert_accessible(page)

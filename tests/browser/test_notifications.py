@@ -25,7 +25,7 @@ def test_fill_in_the_page_and_send_a_test_notification(logged_in, live, shot, ma
 
         page.get_by_label("Email recipients").fill("oncall@example.org")
         page.get_by_label("SMTP host").fill(fallback.host)
-        page.get_by_label("Port").fill(str(fallback.port))
+        page.get_by_label("Port", exact=True).fill(str(fallback.port))
         page.get_by_label("Security").select_option("starttls")
         page.get_by_label("Username").fill("alerts@example.net")
         page.get_by_label("Password", exact=True).fill("fallback mailbox password")

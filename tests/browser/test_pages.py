@@ -133,7 +133,7 @@ def test_readme_screenshots(page, live, authorized, monkeypatch):
     with as_shipped(live.app):
         page.goto(live.url + "/configuration/email-server")
         page.get_by_label("SMTP host").fill("")  # host, port and security follow the provider
-        page.get_by_label("Port").fill("")
+        page.get_by_label("Port", exact=True).fill("")
         page.get_by_label("Security").select_option("")
         page.get_by_label("Test recipient").fill("boss@example.org")
         page.get_by_role("button", name="Send test email").click()

@@ -240,7 +240,7 @@ def test_real_browser_journey_through_nginx(stack, browser):
     before = len(stack.smtp.messages)
     page.get_by_role("link", name="Email server", exact=True).click()
     page.get_by_label("SMTP host").fill(stack.smtp.host)
-    page.get_by_label("Port").fill(str(stack.smtp.port))
+    page.get_by_label("Port", exact=True).fill(str(stack.smtp.port))
     page.get_by_label("Test recipient").fill("boss@example.org")
     page.get_by_role("button", name="Send test email").click()
     expect(page.get_by_text("Test email accepted by the server for boss@example.org")).to_be_visible()
