@@ -29,6 +29,11 @@ class ApiAdapter(ProviderAdapter):
             context.load_verify_locations(cafile=self.ca_bundle)
         super().init_poolmanager(*args, ssl_context=context, **kwargs)
 
+    def refuse_redirect(self, response: requests.Response) -> None:
+        """Google's 308 Resume Incomplete, which names no Location, answers an upload's chunk: not a redirect."""
+        if response.status_code != 308 or "Location" in response.headers:
+            super().refuse_redirect(response)
+
 
 @dataclass
 class ApiHttp:

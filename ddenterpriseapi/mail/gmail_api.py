@@ -14,6 +14,7 @@ from .smtp import Delivery, Trace
 from .transport import Envelope
 
 JSON_LIMIT = 4 * 1024 * 1024  # bytes of message sent as JSON; larger ones are uploaded
+UPLOAD_CHUNK = 32 * 256 * 1024  # a resumable upload's chunks are multiples of 256 KiB: each within the timeout
 LABEL = "Gmail API"
 
 
@@ -28,12 +29,22 @@ def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: s
         session = http.call("POST", f"{api_url}/upload/gmail/v1/users/me/messages/send?uploadType=resumable",
                             "upload", token, json={}, headers={"X-Upload-Content-Type": "message/rfc822",
                                                                "X-Upload-Content-Length": str(len(data))})
-        response = http.call("PUT", upload_url(session.headers.get("Location", ""), api_url), "upload", token,
-                             data=data, headers={"Content-Type": "message/rfc822"})
+        response = upload(http, upload_url(session.headers.get("Location", ""), api_url), data, token)
         trace.ok("request", _("resumable upload of %(size)s bytes", size=len(data)))
     reply = f"{response.status_code} OK id={response.json().get('id', '')}"
     trace.ok("answer", _("message accepted (%(message_id)s): %(reply)s", message_id=envelope.message_id, reply=reply))
     return Delivery(reply)
+
+
+def upload(http: ApiHttp, url: str, data: bytes, token: str):
+    """The message through the upload session, chunk after chunk (308 until the last, which answers the message)."""
+    total = len(data)
+    for start in range(0, total, UPLOAD_CHUNK):
+        chunk = data[start:start + UPLOAD_CHUNK]
+        response = http.call("PUT", url, "upload", token, expected=(200, 308), data=chunk,
+                             headers={"Content-Type": "message/rfc822",
+                                      "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{total}"})
+    return response
 
 
 def upload_url(location: str, api_url: str) -> str:

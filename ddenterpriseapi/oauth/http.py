@@ -98,7 +98,7 @@ class ProviderAdapter(HTTPAdapter):
             with watchdog:
                 # total: a connection opened late gets only the time left for its reads.
                 response = super().send(request, stream=True, timeout=Timeout(total=timeout), **kwargs)
-                _refuse_redirect(response)
+                self.refuse_redirect(response)
                 _read_capped(response)
         except requests.RequestException:
             if watchdog.passed:
@@ -108,13 +108,13 @@ class ProviderAdapter(HTTPAdapter):
             raise requests.Timeout(request=request)
         return response
 
-
-def _refuse_redirect(response: requests.Response) -> None:
-    """Following a redirect would re-send the client secret, the code or a token to wherever it points."""
-    if 300 <= response.status_code < 400:
-        response.close()
-        location = urljoin(response.url, response.headers.get("Location", ""))
-        raise OAuthError(said("provider_redirected", status=response.status_code, host=urlsplit(location).hostname))
+    def refuse_redirect(self, response: requests.Response) -> None:
+        """Following a redirect would re-send the client secret, the code or a token to wherever it points."""
+        if 300 <= response.status_code < 400:
+            response.close()
+            location = urljoin(response.url, response.headers.get("Location", ""))
+            raise OAuthError(said("provider_redirected", status=response.status_code,
+                                  host=urlsplit(location).hostname))
 
 
 def _read_capped(response: requests.Response) -> None:

@@ -146,10 +146,11 @@ def test_a_large_message_goes_through_a_gmail_resumable_upload(google, mail, mak
     google.connect()
     mail.save(make_smtp(google.server, style="google"))
     set_transport(oauth_app, "gmail_api")
-    data = big_message(5 * 1024 * 1024)
+    data = big_message(7 * 1024 * 1024)  # 9.5 MB once in base64: two chunks of the upload
     deliver(oauth_app, data)
     [message] = gmail_api.wait_for_messages(1)
     assert message.via == "resumable" and message.raw == data
+    assert [request.method for request in gmail_api.requests] == ["POST", "PUT", "PUT"]
 
 
 def test_the_outbox_delivers_through_graph(microsoft, mail, make_smtp, graph_api, oauth_app, admin_client):
