@@ -135,6 +135,8 @@ sentences({  # the HTTPS APIs' refusals by code, so the audit log words them in 
     "api_refused": _l("%(api)s answered %(reply)s."),
     "api_fix": known_api_fix,
     "api_retry_after": _l("It asks to wait %(seconds)s s before trying again."),
+    "api_certificate_unverified": _l("The certificate of %(where)s could not be verified (%(reason)s). If a proxy "
+                                     "inspects TLS here, configure SMTP_CA_BUNDLE with its certificate authority."),
     "api_unreachable": _l("%(api)s could not be reached at %(where)s (%(error)s)."),
     "api_silent": _l("%(api)s did not answer within %(seconds)s s."),
     "api_unexpected": _l("%(api)s answered %(status)s where %(expected)s was expected."),

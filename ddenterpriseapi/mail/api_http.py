@@ -1,6 +1,7 @@
 """Calls to a provider's HTTPS mail API: one session per batch, each call within its timeout and the conversation's
-deadline, the certificate verified against the system's authorities plus SMTP_CA_BUNDLE, no redirect followed; a
-failure to reach the API said as a MailError."""
+deadline, the certificate verified against the system's authorities plus SMTP_CA_BUNDLE, no redirect followed, an
+HTTPS proxy of the environment taken (where only HTTPS leaves, it often leaves through one); a failure to reach
+the API said as a MailError."""
 
 import ssl
 import time
@@ -23,11 +24,17 @@ class ApiAdapter(ProviderAdapter):
         self.ca_bundle = ca_bundle
         super().__init__()
 
-    def init_poolmanager(self, *args, **kwargs):
+    def tls_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
         if self.ca_bundle:
             context.load_verify_locations(cafile=self.ca_bundle)
-        super().init_poolmanager(*args, ssl_context=context, **kwargs)
+        return context
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, ssl_context=self.tls_context(), **kwargs)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        return super().proxy_manager_for(proxy, ssl_context=self.tls_context(), **proxy_kwargs)
 
     def refuse_redirect(self, response: requests.Response) -> None:
         """Google's 308 Resume Incomplete, which names no Location, answers an upload's chunk: not a redirect."""
@@ -46,8 +53,7 @@ class ApiHttp:
     session: requests.Session = field(init=False, repr=False)
 
     def __post_init__(self):
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy from the environment, as for SMTP: tokens go to the API alone
+        self.session = requests.Session()  # HTTPS_PROXY and NO_PROXY apply, as to the token endpoint's calls
         for prefix in ("https://", "http://"):
             self.session.mount(prefix, ApiAdapter(self.ca_bundle))
 
@@ -71,7 +77,7 @@ class ApiHttp:
         except requests.Timeout:
             raise MailError(said("api_silent", api=self.label, seconds=format(self.timeout, "g")), step) from None
         except requests.exceptions.SSLError as error:
-            raise MailError(said("certificate_unverified", where=urlsplit(url).netloc, reason=reason(error)),
+            raise MailError(said("api_certificate_unverified", where=urlsplit(url).netloc, reason=reason(error)),
                             "tls") from None
         except (requests.RequestException, OAuthError) as error:
             raise MailError(said("api_unreachable", api=self.label, where=urlsplit(url).netloc,

@@ -25,6 +25,7 @@ from tests.helpers import (
     wait_for_status,
     worker_round,
 )
+from tests.servers.connect_proxy import ConnectProxy
 
 GRAPH_SCOPE = "https://graph.microsoft.com/Mail.Send"
 RELAYED = (  # a message as a program hands it in, with an attachment: every byte must arrive as it is
@@ -306,3 +307,18 @@ def test_the_size_limit_is_the_transports(app):
         mail.transport = "smtp"
         with_smtp = sending_limits(runtime, mail)
     assert (with_graph.max_message_bytes, with_smtp.max_message_bytes) == (150 * 2**20, 35 * 2**20)
+
+
+def test_an_https_proxy_of_the_environment_carries_the_api_calls(google, mail, make_smtp, gmail_api, oauth_app,
+                                                                  monkeypatch):
+    """Where only HTTPS leaves, it often leaves through a proxy: the transport takes HTTPS_PROXY, TLS end to end."""
+    google.connect()
+    mail.save(make_smtp(google.server, style="google"))
+    set_transport(oauth_app, "gmail_api")
+    with ConnectProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        deliver(oauth_app, RELAYED)
+    assert gmail_api.wait_for_messages(1)[0].raw == RELAYED
+    assert proxy.tunnels == [gmail_api.base_url.removeprefix("https://")]
