@@ -7,7 +7,16 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import assert_accessible
-from tests.helpers import ADMIN, AuthActions, MailActions, OAuthActions, reconfigure, save_oauth_settings
+from tests.helpers import (
+    ADMIN,
+    CLIENT,
+    MAILBOX,
+    AuthActions,
+    MailActions,
+    OAuthActions,
+    reconfigure,
+    save_oauth_settings,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -107,3 +116,54 @@ def test_choosing_microsoft_graph_shows_the_smtp_server_not_in_use(logged_in, li
     expect(page.locator("#smtp-settings")).to_have_class("smtp-settings not-in-use")  # as saved, from the server
     shot("graph-saved")
     assert_accessible(page)
+
+
+def consent(page, permission: str | None = None) -> None:
+    """The provider's sign-in (unless still signed in there), then its consent page (listing `permission`),
+    accepted."""
+    accept, email = page.get_by_role("button", name="Accept"), page.get_by_label("Email")
+    expect(accept.or_(email)).to_be_visible()
+    if email.is_visible():
+        email.fill(MAILBOX[0])
+        page.get_by_label("Password").fill(MAILBOX[1])
+        page.get_by_role("button", name="Sign in").click()
+    if permission:
+        expect(page.get_by_text(permission)).to_be_visible()
+    page.get_by_role("button", name="Accept").click()
+
+
+def test_when_smtp_auth_is_off_one_click_moves_mail_to_microsoft_graph(logged_in, live, microsoft_server, graph_api,
+                                                                       make_smtp, shot):
+    """A tenant turns SMTP AUTH off: the test email fails with 5.7.139, the page proposes Microsoft Graph, and one
+    click (then the provider's consent to Mail.Send) sends the next test email through it."""
+    page = logged_in
+    page.goto(live.url + "/configuration/oauth")  # authorized in the browser: for SMTP alone, SMTP chosen then
+    page.get_by_label("OAuth Provider").select_option("microsoft")
+    page.get_by_label("Tenant").fill("contoso.com")
+    page.get_by_label("Client ID").fill(CLIENT[0])
+    page.get_by_label("Client Secret").fill(CLIENT[1])
+    page.get_by_label("Your password").fill(ADMIN[1])
+    page.get_by_role("button", name="Authorize").click()
+    consent(page)
+    expect(page.get_by_text(f"Authorized as {MAILBOX[0]}").first).to_be_visible()
+    smtp = make_smtp(microsoft_server)
+    MailActions(admin_client(live)).save(smtp)
+    smtp.disable_smtp_auth()
+    page.goto(live.url + "/configuration/email-server")
+    page.get_by_label("Test recipient").fill("boss@example.org")
+    page.get_by_role("button", name="Send test email").click()
+    expect(page.locator("#suggestion")).to_contain_text("SMTP is closed for this mailbox, but Microsoft Graph "
+                                                        "answers over HTTPS")
+    shot("smtp-auth-disabled")
+    assert_accessible(page)
+    page.locator("#suggestion").get_by_role("button", name="Use Microsoft Graph").click()
+    consent(page, "https://graph.microsoft.com/Mail.Send")
+    page.goto(live.url + "/configuration/email-server")
+    expect(page.locator("#destination")).to_contain_text("Mail goes to Microsoft Graph")
+    expect(page.locator("#missing-consent")).to_have_count(0)
+    page.get_by_label("Test recipient").fill("boss@example.org")
+    page.get_by_role("button", name="Send test email").click()
+    expect(page.get_by_text("Test email accepted by the server for boss@example.org")).to_be_visible()
+    expect(page.get_by_role("region", name="What happened")).to_contain_text("202 Accepted request-id=")
+    shot("sent-through-graph")
+    assert len(graph_api.wait_for_messages(1)) == 1 and smtp.messages == []
