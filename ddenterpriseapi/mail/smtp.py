@@ -148,6 +148,11 @@ def reply_text(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
+def in_sentence(reply: str) -> str:
+    """A reply quoted inside a sentence that ends with its own period: without the reply's final one."""
+    return reply.rstrip(".")
+
+
 @functools.lru_cache(maxsize=8)
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """Certificate and host name verified, against the system's authorities plus the configured bundle.
@@ -217,7 +222,7 @@ def connection_error(error: Exception, step: str, server: ServerSettings) -> Mai
         return MailError(said("connection_refused", where=where), "connect")
     if isinstance(error, smtplib.SMTPResponseException):
         reply = reply_text(error.smtp_code, error.smtp_error)
-        return MailError(said("answered_during", where=where, reply=reply, step=step), step, reply)
+        return MailError(said("answered_during", where=where, reply=in_sentence(reply), step=step), step, reply)
     return MailError(said("could_not_talk", where=where, error=type(error).__name__, detail=str(error)), step)
 
 
@@ -264,7 +269,8 @@ def auth_refused(smtp: smtplib.SMTP, error: smtplib.SMTPAuthenticationError, cre
     plain = plain_text_hint(smtp, reply)
     rejected = credentials.mechanism == "oauth" and not plain and rejects_token(reply, credentials.issuer)
     advice = plain or reply_advice(reply, credentials.issuer, credentials.app_only)
-    return MailError(joined(said("auth_refused", reply=reply), advice), "auth", reply, token_rejected=rejected)
+    return MailError(joined(said("auth_refused", reply=in_sentence(reply)), advice), "auth", reply,
+                     token_rejected=rejected)
 
 
 def plain_text_hint(smtp: smtplib.SMTP, reply: str) -> Said | None:
@@ -314,10 +320,11 @@ def sending_error(error: Exception, envelope_from: str, smtp: smtplib.SMTP) -> M
     if isinstance(error, smtplib.SMTPSenderRefused):
         reply = reply_text(error.smtp_code, error.smtp_error)
         advice = plain_text_hint(smtp, reply) or said("sender_not_allowed")
-        return MailError(joined(said("sender_refused", sender=envelope_from, reply=reply), advice), "mail", reply)
+        refused = said("sender_refused", sender=envelope_from, reply=in_sentence(reply))
+        return MailError(joined(refused, advice), "mail", reply)
     if isinstance(error, smtplib.SMTPDataError):
         reply = reply_text(error.smtp_code, error.smtp_error)
-        return MailError(joined(said("message_refused", reply=reply), reply_advice(reply)), "data", reply)
+        return MailError(joined(said("message_refused", reply=in_sentence(reply)), reply_advice(reply)), "data", reply)
     if isinstance(error, TimeoutError):
         return broken_connection(error, "data", smtp)
     return MailError(said("sending_failed", error=type(error).__name__, detail=str(error)), "data")
