@@ -287,13 +287,8 @@ class GraphTestServer(_MailApiServer):
 
     def _send_mail(self, mailbox: str):
         """POST /users/{mailbox}/sendMail with base64 MIME: 202, the message kept with via="sendMail"."""
-        refusal = self._refuse_post(mailbox)
-        if refusal is not None:
-            return refusal
-        raw, refusal = self._mime_body()
-        if refusal is not None:
-            return refusal
-        refusal = self._refuse_sending(mailbox, raw)
+        raw, refusal = self._posted_mime(mailbox)
+        refusal = refusal or self._refuse_sending(mailbox, raw)
         if refusal is not None:
             return refusal
         self._accept(ApiMessage(mailbox, raw, "sendMail", recipients_of(parse_mime(raw)), [], g.request_id))
@@ -301,10 +296,7 @@ class GraphTestServer(_MailApiServer):
 
     def _create_draft(self, mailbox: str):
         """POST /users/{mailbox}/messages with base64 MIME: a draft, 201 with its id and internetMessageId."""
-        refusal = self._refuse_post(mailbox)
-        if refusal is not None:
-            return refusal
-        raw, refusal = self._mime_body()
+        raw, refusal = self._posted_mime(mailbox)
         if refusal is not None:
             return refusal
         draft_id = "AAMkAD" + secrets.token_urlsafe(32)
@@ -415,6 +407,11 @@ class GraphTestServer(_MailApiServer):
         if info.app_only:
             return "Mail.Send" in info.roles
         return f"{self.graph_resource}/Mail.Send" in info.scopes and mailbox.lower() == info.user.lower()
+
+    def _posted_mime(self, mailbox: str) -> tuple[bytes, Response | None]:
+        """The MIME a sendMail or a draft POST carries, or the refusal of the POST (token, mailbox, size, body)."""
+        refusal = self._refuse_post(mailbox)
+        return (b"", refusal) if refusal is not None else self._mime_body()
 
     def _mime_body(self) -> tuple[bytes, Response | None]:
         """The request's text/plain base64 body decoded, or the refusal of a body too large or not base64 MIME."""

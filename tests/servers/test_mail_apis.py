@@ -10,39 +10,22 @@ import requests
 from tests.servers.app_credentials import service_account
 from tests.servers.mail_apis import GmailApiTestServer, GraphTestServer
 from tests.servers.oauth_server import OAuthTestServer
-from tests.servers.test_oauth_server import (
-    CLIENT_ID,
-    EMAIL,
-    PASSWORD,
-    REDIRECT_URI,
-    SECRET,
-    app_token,
-    authorize,
-    jwt_bearer,
-    redeem,
-)
+from tests.servers.test_oauth_server import CLIENT_ID, EMAIL, app_token, authorize, jwt_bearer, make_server, redeem
 
 GRAPH_SEND = "https://graph.microsoft.com/Mail.Send"
 SHARED = "shared@example.com"
 REPORTS = "reports@example.com"
 
 
-def start_oauth(shape: str) -> OAuthTestServer:
-    server = OAuthTestServer(shape).start()
-    server.register_client(CLIENT_ID, SECRET, [REDIRECT_URI])
-    server.add_user(EMAIL, PASSWORD)
-    return server
-
-
 @pytest.fixture
 def microsoft_oauth():
-    with start_oauth("microsoft") as server:
+    with make_server("microsoft") as server:
         yield server
 
 
 @pytest.fixture
 def google_oauth():
-    with start_oauth("google") as server:
+    with make_server("google") as server:
         yield server
 
 
