@@ -65,11 +65,14 @@ class ApiTransport:
             meanwhile()
         client = CLIENTS[self.api]
         try:
-            return client.send(http, self.url, envelope, self.credentials().value, self.mailbox(), trace)
+            reply = client.send(http, self.url, envelope, self.credentials().value, self.mailbox(), trace)
         except ApiError as error:
             if not error.token_rejected:
                 raise
             trace.failed(error)
-        self.token = self.source.access_token(rejected=self.token.value, mailbox=self.signs_in_as)
-        trace.ok("retry", _("token refreshed, trying again"))
-        return client.send(http, self.url, envelope, self.token.value, self.mailbox(), trace)
+            self.token = self.source.access_token(rejected=self.token.value, mailbox=self.signs_in_as)
+            trace.ok("retry", _("token refreshed, trying again"))
+            reply = client.send(http, self.url, envelope, self.token.value, self.mailbox(), trace)
+        trace.ok("answer", _("message accepted (%(message_id)s): %(reply)s", message_id=envelope.message_id,
+                             reply=reply))
+        return Delivery(reply)

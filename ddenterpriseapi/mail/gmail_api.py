@@ -10,7 +10,7 @@ from ..said import said
 from .api_http import ApiHttp
 from .api_message import with_envelope_recipients
 from .errors import MailError
-from .smtp import Delivery, Trace
+from .smtp import Trace
 from .transport import Envelope
 
 JSON_LIMIT = 4 * 1024 * 1024  # bytes of message sent as JSON; larger ones are uploaded
@@ -18,8 +18,8 @@ UPLOAD_CHUNK = 32 * 256 * 1024  # a resumable upload's chunks are multiples of 2
 LABEL = "Gmail API"
 
 
-def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: str, trace: Trace) -> Delivery:
-    """Send as the token's account (users/me); the Gmail API's answer, naming the message's id."""
+def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: str, trace: Trace) -> str:
+    """Send as the token's account (users/me); the Gmail API's answer, naming the message's id, as a reply line."""
     data = with_envelope_recipients(envelope)
     if len(data) <= JSON_LIMIT:
         response = http.call("POST", f"{api_url}/gmail/v1/users/me/messages/send", "request", token,
@@ -31,9 +31,7 @@ def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: s
                                                                "X-Upload-Content-Length": str(len(data))})
         response = upload(http, upload_url(session.headers.get("Location", ""), api_url), data, token)
         trace.ok("request", _("resumable upload of %(size)s bytes", size=len(data)))
-    reply = f"{response.status_code} OK id={response.json().get('id', '')}"
-    trace.ok("answer", _("message accepted (%(message_id)s): %(reply)s", message_id=envelope.message_id, reply=reply))
-    return Delivery(reply)
+    return f"{response.status_code} OK id={response.json().get('id', '')}"
 
 
 def upload(http: ApiHttp, url: str, data: bytes, token: str):

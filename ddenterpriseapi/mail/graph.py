@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from .api_http import ApiHttp
 from .api_message import Detached, detach_largest, with_envelope_recipients
-from .smtp import Delivery, Trace
+from .smtp import Trace
 from .transport import Envelope
 
 REQUEST_LIMIT = 4 * 1024 * 1024  # bytes of one request's body
@@ -22,15 +22,15 @@ def fits(data: bytes) -> bool:
     return (len(data) + 2) // 3 * 4 <= REQUEST_LIMIT
 
 
-def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: str, trace: Trace) -> Delivery:
-    """Send as the mailbox; Graph's answer."""
+def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: str, trace: Trace) -> str:
+    """Send as the mailbox; Graph's answer, as a reply line."""
     data = with_envelope_recipients(envelope)
     user = f"{api_url}/users/{quote(mailbox, safe='@')}"
     if fits(data):
         response = http.call("POST", f"{user}/sendMail", "request", token, expected=(202,), data=base64.b64encode(data),
                              headers={"Content-Type": "text/plain"})
         trace.ok("request", f"POST /users/{mailbox}/sendMail ({len(data)} bytes, MIME)")
-        return answered(response, envelope, trace)
+        return answered(response)
     draft, detached = detach_largest(data, fits)
     response = http.call("POST", f"{user}/messages", "request", token, expected=(201,), data=base64.b64encode(draft),
                          headers={"Content-Type": "text/plain"})
@@ -40,7 +40,7 @@ def send(http: ApiHttp, api_url: str, envelope: Envelope, token: str, mailbox: s
     for attachment in detached:
         upload(http, message, attachment, token)
         trace.ok("upload", f"{attachment.name} ({len(attachment.content)} bytes)")
-    return answered(http.call("POST", f"{message}/send", "request", token, expected=(202,)), envelope, trace)
+    return answered(http.call("POST", f"{message}/send", "request", token, expected=(202,)))
 
 
 def upload(http: ApiHttp, message: str, attachment: Detached, token: str) -> None:
@@ -60,8 +60,6 @@ def upload(http: ApiHttp, message: str, attachment: Detached, token: str) -> Non
                            "Content-Type": "application/octet-stream"})
 
 
-def answered(response, envelope: Envelope, trace: Trace) -> Delivery:
+def answered(response) -> str:
     """Graph accepted the message: its request id is what support asks for."""
-    reply = f"{response.status_code} Accepted request-id={response.headers.get('request-id', '')}"
-    trace.ok("answer", _("message accepted (%(message_id)s): %(reply)s", message_id=envelope.message_id, reply=reply))
-    return Delivery(reply)
+    return f"{response.status_code} Accepted request-id={response.headers.get('request-id', '')}"
